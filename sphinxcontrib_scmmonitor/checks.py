@@ -1,0 +1,193 @@
+"""Store -> statuses: every series and node judged, with the reasons why.
+
+Per series: ``stale``, ``shrunk``, ``empty``, ``missing``, ``vanished``.
+Per node: ``unreachable`` (its latest collection failed) and
+``collector-stale`` (no good collection within ``max_age_hours``). A node is
+its worst finding, the conclusion the worst node. All times are UTC epoch
+seconds, so a daylight-saving change can never cause a false alarm.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .config import NodeSettings, Settings
+from .store import NodeData, Store
+
+OK, WARN, UNKNOWN, ALARM = "ok", "warn", "unknown", "alarm"
+#: worst last; "unknown" (the store could not be read) ranks below a real alarm
+LEVELS = (OK, WARN, UNKNOWN, ALARM)
+#: Nagios plugin exit codes
+EXIT_CODES = {OK: 0, WARN: 1, ALARM: 2, UNKNOWN: 3}
+NAGIOS_WORDS = {OK: "OK", WARN: "WARNING", ALARM: "CRITICAL", UNKNOWN: "UNKNOWN"}
+
+SEVERITY = {
+    "stale": ALARM,
+    "empty": ALARM,
+    "missing": ALARM,
+    "vanished": ALARM,
+    "shrunk": WARN,
+    "unreachable": WARN,
+    "collector-stale": ALARM,
+}
+
+
+def worst(levels: Iterable[str]) -> str:
+    return max(levels, key=LEVELS.index, default=OK)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One finding: its word (a DESIGN.md reason name) and a sentence for people."""
+
+    reason: str
+    detail: str
+
+    @property
+    def level(self) -> str:
+        return SEVERITY[self.reason]
+
+
+@dataclass
+class SeriesStatus:
+    name: str
+    reasons: list[Reason] = field(default_factory=list)
+    newest: int | None = None          # epoch seconds UTC of the newest present backup
+    size: int | None = None            # its size (files of one dated folder summed)
+    previous_size: int | None = None
+    count: int = 0                     # backups present on the node now
+
+    @property
+    def status(self) -> str:
+        return worst(r.level for r in self.reasons)
+
+    def age_hours(self, now: float) -> float | None:
+        return None if self.newest is None else (now - self.newest) / 3600
+
+
+@dataclass
+class NodeStatus:
+    node: str
+    hub: str
+    reasons: list[Reason] = field(default_factory=list)
+    series: list[SeriesStatus] = field(default_factory=list)
+    last_run_at: float | None = None
+    last_run_ok: bool | None = None
+    last_good_at: float | None = None
+
+    @property
+    def status(self) -> str:
+        return worst([*(r.level for r in self.reasons), *(s.status for s in self.series)])
+
+
+@dataclass
+class Report:
+    generated_at: float
+    nodes: list[NodeStatus]
+
+    @property
+    def conclusion(self) -> str:
+        return worst(n.status for n in self.nodes)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.conclusion]
+
+    def node(self, name: str) -> NodeStatus:
+        return next(n for n in self.nodes if n.node == name)
+
+
+def evaluate(settings: Settings, store: Store, nodes: Iterable[str] | None = None,
+             now: float | None = None) -> Report:
+    """Judge the configured nodes (all by default) from what the store holds."""
+    now = time.time() if now is None else now
+    names = list(nodes) if nodes is not None else list(settings.nodes)
+    out = [check_node(settings.node(n), store.node_data(n, settings.node(n).hub), now)
+           for n in names]
+    return Report(generated_at=now, nodes=out)
+
+
+def check_node(node: NodeSettings, data: NodeData, now: float) -> NodeStatus:
+    """The findings for one node from its stored data; pure, no I/O."""
+    result = NodeStatus(node=node.name, hub=node.hub)
+    max_age = node.max_age_hours * 3600
+    finished = [r for r in data.runs if r.state != "running"]
+    good = [r for r in finished if r.ok]
+    if finished:
+        last = finished[-1]
+        result.last_run_at = last.finished_at or last.started_at
+        result.last_run_ok = last.ok
+        if not last.ok:
+            result.reasons.append(Reason("unreachable", last.error or last.state))
+    result.last_good_at = (good[-1].finished_at or good[-1].started_at) if good else None
+    if result.last_good_at is None or now - result.last_good_at > max_age:
+        since = ("never collected" if result.last_good_at is None
+                 else f"last one {_ago(now - result.last_good_at)} ago")
+        result.reasons.append(Reason(
+            "collector-stale", f"no successful collection within {node.max_age_hours:g} h "
+            f"({since})"))
+
+    seen: set[str] = set()
+    for series in data.series:
+        seen.add(series.name)
+        result.series.append(_check_series(node, series.name, series.totals(present_only=True),
+                                           bool(series.backups), now, max_age))
+    for name in node.select:
+        if name not in seen:
+            result.series.append(SeriesStatus(name=name, reasons=[Reason(
+                "missing", f"selected for hub {node.hub} but no backup of it on {node.name}")]))
+    result.series.sort(key=lambda s: s.name)
+    return result
+
+
+def _check_series(node: NodeSettings, name: str, totals: list[tuple[int, int]],
+                  ever: bool, now: float, max_age: float) -> SeriesStatus:
+    st = SeriesStatus(name=name, count=len(totals))
+    if not totals:
+        if ever:
+            st.reasons.append(Reason("vanished", "had backups, none is on the node now"))
+        return st
+    st.newest, st.size = totals[-1]
+    if len(totals) > 1:
+        st.previous_size = totals[-2][1]
+    age = now - st.newest
+    if age > max_age:
+        st.reasons.append(Reason("stale", f"newest backup is {_ago(age)} old "
+                                          f"(limit {node.max_age_hours:g} h)"))
+    if st.size == 0:
+        st.reasons.append(Reason("empty", "newest backup has 0 bytes"))
+    elif st.previous_size and st.size < node.min_size_ratio * st.previous_size:
+        pct = 100 * (st.size - st.previous_size) / st.previous_size
+        st.reasons.append(Reason("shrunk", f"newest backup is {pct:+.0f} % against the "
+                                           f"previous one (limit {node.min_size_ratio:g}x)"))
+    return st
+
+
+def _ago(seconds: float) -> str:
+    return human_age(seconds)
+
+
+def human_age(seconds: float) -> str:
+    """3 min, 5 h, 2 d: ages for people."""
+    seconds = max(0.0, seconds)
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} d"
+
+
+def human_size(size: int | None) -> str:
+    """1.5 GB (1024-based, as du -h)."""
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(value) < 1024 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError  # pragma: no cover

@@ -1,0 +1,247 @@
+"""``scm-monitor``: the command line (collect, export, status, notify, db upgrade)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import textwrap
+from collections.abc import Sequence
+
+from . import config as config_mod
+from ._version import __version__
+
+log = logging.getLogger("scmmonitor")
+
+EXIT_USAGE = 2
+
+EPILOG = textwrap.dedent("""\
+    examples:
+      scm-monitor collect                      # every node, in parallel
+      scm-monitor -c /etc/scmmonitor.toml collect C H1 --export /srv/www/docs/html
+      scm-monitor export --outdir docs/_build/html
+      scm-monitor status --format prometheus --output /var/lib/node_exporter/scm.prom
+      scm-monitor notify --dry-run
+      scm-monitor db upgrade
+
+    The configuration is -c FILE, else $SCMMONITOR_CONFIG, else ./scmmonitor.toml.
+    """)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: a -c after the command only counts when given, never resets one given before
+    common.add_argument("-c", "--config", default=argparse.SUPPRESS,
+                        help="scmmonitor.toml to use")
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="log more (paramiko and SQL problems in detail)")
+
+    parser = _Parser(prog="scm-monitor", description="Watch backup tarballs on remote "
+                     "backup nodes: collect, store, check, alert, chart.", epilog=EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-c", "--config", default=None, help="scmmonitor.toml to use")
+    parser.add_argument("-v", "--verbose", action="store_true", default=False)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("collect", parents=[common], help="list every node's backups into the "
+                       "store (exit 0 all collected, 1 some node failed, 2 config error)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="examples:\n  scm-monitor collect\n  scm-monitor collect C "
+                       "--export docs/_build/html")
+    p.add_argument("nodes", nargs="*", metavar="NODE", help="only these nodes")
+    p.add_argument("--export", metavar="DIR", help="then write the charts' JSON into this "
+                   "HTML output folder (no Sphinx rebuild needed)")
+    p.add_argument("--progress", choices=("auto", "live", "lines"), default="auto",
+                   help="live display on a terminal (auto) or plain lines for cron")
+
+    p = sub.add_parser("export", parents=[common], help="write DIR/_static/scmmonitor/data/"
+                       "<node>.json (exit 0, or 2 on error)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="example:\n  scm-monitor export --outdir docs/_build/html")
+    p.add_argument("--outdir", required=True, metavar="DIR", help="the HTML output folder")
+    p.add_argument("nodes", nargs="*", metavar="NODE", help="only these nodes")
+
+    p = sub.add_parser("status", parents=[common], help="evaluate the checks (exit 0 OK, "
+                       "1 WARNING, 2 CRITICAL, 3 UNKNOWN)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="examples:\n  scm-monitor status\n  scm-monitor status --format "
+                       "json\n  scm-monitor status --format prometheus --output "
+                       "/var/lib/node_exporter/textfile/scmmonitor.prom")
+    p.add_argument("--format", choices=("text", "json", "rst", "prometheus"), default="text")
+    p.add_argument("--output", metavar="FILE", help="write there atomically instead of stdout")
+    p.add_argument("nodes", nargs="*", metavar="NODE", help="only these nodes")
+
+    p = sub.add_parser("notify", parents=[common], help="mail each hub's operators when its "
+                       "status is not OK (exit 0 sent or nothing to send, 1 failed)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="examples:\n  scm-monitor notify --dry-run\n  scm-monitor "
+                       "notify --always")
+    p.add_argument("--dry-run", action="store_true", help="print the mail instead of sending")
+    p.add_argument("--always", action="store_true",
+                   help="send even if the status did not change since the last mail")
+
+    p = sub.add_parser("db", parents=[common], help="manage the store's schema")
+    dbsub = p.add_subparsers(dest="db_command", metavar="ACTION", parser_class=_Parser)
+    dbsub.add_parser("upgrade", parents=[common], help="bring the schema up to date (0 / 1)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="scm-monitor: %(levelname)s: %(message)s")
+    if not args.verbose:
+        logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    if args.command == "db" and args.db_command is None:
+        parser.exit(EXIT_USAGE, "scm-monitor db: give an action: upgrade\n")
+    try:
+        settings = config_mod.load(args.config)
+    except config_mod.ConfigError as exc:
+        print(f"scm-monitor: config error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    handler = {"collect": cmd_collect, "export": cmd_export, "status": cmd_status,
+               "notify": cmd_notify, "db": cmd_db}[args.command]
+    try:
+        return handler(settings, args)
+    except config_mod.ConfigError as exc:
+        print(f"scm-monitor: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("scm-monitor: interrupted", file=sys.stderr)
+        return 130
+
+
+def _open_store(settings: config_mod.Settings, *, create: bool):  # type: ignore[no-untyped-def]
+    from .store import Store
+
+    store = Store(settings.database)
+    if create:
+        store.ensure_schema()
+    return store
+
+
+def _check_nodes(settings: config_mod.Settings, names: Sequence[str]) -> list[str]:
+    for name in names:
+        settings.node(name)  # raises ConfigError naming the configured ones
+    return list(names) or list(settings.nodes)
+
+
+def cmd_collect(settings: config_mod.Settings, args: argparse.Namespace) -> int:
+    from .collect import collect_all
+    from .export import ExportError, export
+    from .progress import LineReporter, LiveReporter
+    from .store import StoreError
+
+    names = _check_nodes(settings, args.nodes)
+    try:
+        store = _open_store(settings, create=True)
+    except StoreError as exc:
+        print(f"scm-monitor: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    live = args.progress == "live" or (args.progress == "auto" and sys.stdout.isatty())
+    reporter = LiveReporter(names) if live else LineReporter()
+    try:
+        results = collect_all(store, [settings.nodes[n] for n in names],
+                              workers=settings.workers, reporter=reporter)
+    finally:
+        reporter.close()
+    failed = [r for r in results if not r.ok]
+    if args.export:
+        try:
+            paths = export(settings, store, args.export, names)
+        except (ExportError, StoreError) as exc:
+            print(f"scm-monitor: export failed: {exc}", file=sys.stderr)
+            return 1
+        print(f"exported {len(paths)} node(s) to {paths[0].parent}" if paths else "")
+    store.close()
+    if failed:
+        print(f"scm-monitor: {len(failed)} of {len(results)} node(s) failed: "
+              + ", ".join(r.node for r in failed), file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_export(settings: config_mod.Settings, args: argparse.Namespace) -> int:
+    from .export import ExportError, export
+    from .store import StoreError
+
+    names = _check_nodes(settings, args.nodes)
+    try:
+        store = _open_store(settings, create=True)
+        paths = export(settings, store, args.outdir, names)
+    except (ExportError, StoreError) as exc:
+        print(f"scm-monitor: export failed: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for path in paths:
+        print(path)
+    return 0
+
+
+def cmd_status(settings: config_mod.Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import status as status_mod
+    from .checks import EXIT_CODES, UNKNOWN, evaluate
+    from .export import ExportError, write_atomic
+    from .store import StoreError
+
+    names = _check_nodes(settings, args.nodes)
+    try:
+        store = _open_store(settings, create=True)
+        report = evaluate(settings, store, names)
+    except StoreError as exc:
+        print(f"SCM BACKUPS UNKNOWN: cannot read the store: {exc}")
+        return EXIT_CODES[UNKNOWN]
+    text = status_mod.render(report, args.format)
+    if args.output:
+        try:
+            write_atomic(Path(args.output), text)
+        except ExportError as exc:
+            print(f"SCM BACKUPS UNKNOWN: {exc}")
+            return EXIT_CODES[UNKNOWN]
+    else:
+        sys.stdout.write(text)
+    return report.exit_code
+
+
+def cmd_notify(settings: config_mod.Settings, args: argparse.Namespace) -> int:
+    from . import notify
+    from .store import StoreError
+
+    try:
+        store = _open_store(settings, create=True)
+        return notify.run(settings, store, dry_run=args.dry_run, always=args.always)
+    except StoreError as exc:
+        print(f"scm-monitor: cannot read the store: {exc}", file=sys.stderr)
+        return 1
+
+
+def cmd_db(settings: config_mod.Settings, args: argparse.Namespace) -> int:
+    from .store import StoreError
+
+    try:
+        store = _open_store(settings, create=False)
+        before, after = store.upgrade()
+    except StoreError as exc:
+        print(f"scm-monitor: {exc}", file=sys.stderr)
+        return 1
+    if before == after:
+        print(f"{store.safe_url}: schema is up to date ({after})")
+    else:
+        print(f"{store.safe_url}: schema upgraded from {before or 'empty'} to {after}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,194 @@
+"""Bytes of a node's listing -> backup records.
+
+A listing is a stream of ``size TAB mtime TAB path NUL`` records (what GNU
+``find -printf '%s\\t%T@\\t%p\\0'`` writes). Paths stay bytes: names need not
+be UTF-8 and may hold tabs or newlines. The series is the part of the path
+between the root and the dated folders, the date comes from ``date_layout``
+read in the node's time zone and is stored as UTC epoch seconds.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from ..store import Record
+
+UNPARSED_SAMPLE = 10
+_FAST_DIRECTIVES = {"Y": r"(\d{4})", "m": r"(\d{1,2})", "d": r"(\d{1,2})",
+                    "H": r"(\d{1,2})", "M": r"(\d{1,2})", "S": r"(\d{1,2})"}
+_UTC_NAMES = {"UTC", "Etc/UTC", "Etc/GMT", "GMT", "Z", "Zulu", "UCT", "Universal"}
+
+
+class DateLayout:
+    """Turns the dated folders of a path (``2012/11/13/161002``) into UTC epoch seconds."""
+
+    def __init__(self, layout: str, timezone: str = "UTC") -> None:
+        self.layout = layout
+        self.parts = layout.count("/") + 1
+        self.zone = ZoneInfo(timezone)
+        self._utc = timezone in _UTC_NAMES
+        self._fast, self._order = _compile(layout)
+        self._cache: dict[bytes, int | None] = {}
+
+    def parse(self, text: bytes) -> int | None:
+        """Epoch seconds UTC, or None when ``text`` does not fit the layout."""
+        try:
+            return self._cache[text]
+        except KeyError:
+            pass
+        value = self._parse(text)
+        if len(self._cache) > 100_000:
+            self._cache.clear()
+        self._cache[text] = value
+        return value
+
+    def _parse(self, text: bytes) -> int | None:
+        try:
+            s = text.decode("ascii")
+        except UnicodeDecodeError:
+            return None
+        if not s.isprintable():
+            return None
+        try:
+            if self._fast is not None:
+                m = self._fast.fullmatch(s)
+                if m is None:
+                    return None
+                f = dict(zip(self._order, map(int, m.groups()), strict=True))
+                dt = datetime(f.get("Y", 1900), f.get("m", 1), f.get("d", 1),
+                              f.get("H", 0), f.get("M", 0), f.get("S", 0))
+            else:
+                dt = datetime.strptime(s, self.layout)
+        except ValueError:
+            return None
+        if self._utc:
+            return calendar.timegm(dt.timetuple())
+        # fold=0: an hour that repeats when clocks go back is read as its first occurrence
+        return int(dt.replace(tzinfo=self.zone).timestamp())
+
+
+def _compile(layout: str) -> tuple[re.Pattern[str] | None, list[str]]:
+    """A regex for layouts made only of %Y %m %d %H %M %S and literals, else None."""
+    out: list[str] = []
+    order: list[str] = []
+    i = 0
+    while i < len(layout):
+        ch = layout[i]
+        if ch == "%":
+            if i + 1 >= len(layout):
+                return None, []
+            d = layout[i + 1]
+            if d == "%":
+                out.append("%")
+            elif d in _FAST_DIRECTIVES and d not in order:
+                out.append(_FAST_DIRECTIVES[d])
+                order.append(d)
+            else:
+                return None, []
+            i += 2
+        else:
+            if ch.isspace():
+                return None, []  # strptime treats white space loosely; let it decide
+            out.append(re.escape(ch))
+            i += 1
+    return re.compile("".join(out), re.ASCII), order
+
+
+@dataclass
+class ListingStats:
+    """What a parser saw besides the records it produced."""
+
+    files_seen: int = 0
+    unparsed: int = 0
+    bad_records: int = 0
+    truncated: bool = False
+    unparsed_sample: list[str] = field(default_factory=list)
+
+    def note_unparsed(self, path: bytes) -> None:
+        self.unparsed += 1
+        if len(self.unparsed_sample) < UNPARSED_SAMPLE:
+            self.unparsed_sample.append(display(path))
+
+
+class PathParser:
+    """Splits a file's path below ``root`` into series and backup time."""
+
+    def __init__(self, root: str | bytes, layout: DateLayout) -> None:
+        root_b = root.encode("utf-8", "surrogateescape") if isinstance(root, str) else root
+        self.prefix = root_b.rstrip(b"/") + b"/"
+        self.layout = layout
+        self.n = layout.parts
+
+    def split(self, path: bytes) -> tuple[bytes, int] | None:
+        """(series, epoch seconds) or None when the path has no date part where expected."""
+        if not path.startswith(self.prefix):
+            return None
+        parts = path[len(self.prefix):].split(b"/")
+        if len(parts) < self.n + 2 or not all(parts):
+            return None
+        at = self.layout.parse(b"/".join(parts[-1 - self.n:-1]))
+        if at is None:
+            return None
+        return b"/".join(parts[:-1 - self.n]), at
+
+
+class ListingParser:
+    """Incremental parser: feed it chunks as they arrive, get records out."""
+
+    def __init__(self, root: str | bytes, layout: DateLayout) -> None:
+        self.paths = PathParser(root, layout)
+        self.stats = ListingStats()
+        self._tail = b""
+
+    def feed(self, chunk: bytes) -> Iterator[Record]:
+        data = self._tail + chunk if self._tail else chunk
+        pieces = data.split(b"\0")
+        self._tail = pieces.pop()
+        for raw in pieces:
+            if raw:
+                rec = self._record(raw)
+                if rec is not None:
+                    yield rec
+
+    def close(self) -> None:
+        """End of stream: anything left over was cut off mid-record."""
+        if self._tail:
+            self.stats.truncated = True
+            self.stats.bad_records += 1
+            self._tail = b""
+
+    def _record(self, raw: bytes) -> Record | None:
+        fields = raw.split(b"\t", 2)
+        if len(fields) != 3:
+            self.stats.bad_records += 1
+            return None
+        size_b, mtime_b, path = fields
+        try:
+            size = int(size_b)
+            mtime = float(mtime_b)
+        except ValueError:
+            self.stats.bad_records += 1
+            return None
+        if size < 0 or not path.startswith(b"/") or mtime != mtime:  # NaN check
+            self.stats.bad_records += 1
+            return None
+        return self.path_record(path, size, mtime)
+
+    def path_record(self, path: bytes, size: int, mtime: float) -> Record | None:
+        """A record for one file found by any lister (find, SFTP, the local disk)."""
+        self.stats.files_seen += 1
+        split = self.paths.split(path)
+        if split is None:
+            self.stats.note_unparsed(path)
+            return None
+        return Record(path=path, series=split[0], backup_at=split[1], size=size, mtime=mtime)
+
+
+def display(raw: bytes) -> str:
+    """A printable form of a raw name: undecodable bytes as \\xNN, never an exception."""
+    return raw.decode("utf-8", "backslashreplace")

@@ -1,0 +1,73 @@
+"""List backups on this machine's own disk (``host = "local"``), and the lister interface.
+
+Walks the tree with ``os.scandir`` on bytes paths, never following symlinks,
+and feeds the same parser the SSH lister uses.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterator
+
+from ..config import NodeSettings
+from ..store import Record
+from .listing import ListingParser
+
+
+class CollectError(Exception):
+    """A node could not be listed; the message says why and what to do."""
+
+
+class Lister:
+    """Produces a node's records; after iteration says how and how completely."""
+
+    def __init__(self, node: NodeSettings) -> None:
+        self.node = node
+        self.method = ""
+        self.complete = True
+        self.problems: list[str] = []
+
+    def records(self, parser: ListingParser) -> Iterator[Record]:  # pragma: no cover
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        """Stop a listing from another thread (used when a node overruns its time)."""
+
+
+def matches(name: bytes, pattern: bytes) -> bool:
+    return fnmatch.fnmatchcase(name, pattern)
+
+
+class LocalLister(Lister):
+    """Reads the backup tree from the local file system."""
+
+    def records(self, parser: ListingParser) -> Iterator[Record]:
+        self.method = "local"
+        root = self.node.root.encode("utf-8", "surrogateescape")
+        if not os.path.isdir(root):
+            raise CollectError(f"backup root {self.node.root} does not exist or is not a folder")
+        pattern = os.fsencode(self.node.pattern)
+        stack = [root]
+        while stack:
+            folder = stack.pop()
+            try:
+                with os.scandir(folder) as it:
+                    entries = list(it)
+            except OSError as exc:
+                self.complete = False
+                self.problems.append(f"cannot list {os.fsdecode(folder)}: {exc.strerror}")
+                continue
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    elif entry.is_file(follow_symlinks=False) and matches(entry.name, pattern):
+                        st = entry.stat(follow_symlinks=False)
+                        rec = parser.path_record(entry.path, st.st_size, st.st_mtime)
+                        if rec is not None:
+                            yield rec
+                except OSError as exc:
+                    self.complete = False
+                    self.problems.append(f"cannot read {os.fsdecode(entry.path)}: "
+                                         f"{exc.strerror}")

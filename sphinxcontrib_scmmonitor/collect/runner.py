@@ -1,0 +1,156 @@
+"""Collect every node in parallel into the store.
+
+One thread per node (bounded pool), each with its own connection; a node's
+failure is stored as a failed run and never stops the others. A node that
+overruns its own time budget is aborted from here, so one stuck host cannot
+hold the whole collection.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..config import NodeSettings
+from ..store import Differ, Store
+from .listing import DateLayout, ListingParser, display
+from .local import CollectError, Lister, LocalLister
+
+log = logging.getLogger(__name__)
+_PROGRESS_EVERY = 2000
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    """How one node's collection went."""
+
+    node: str
+    ok: bool
+    method: str
+    files: int
+    unparsed: int
+    added: int
+    changed: int
+    gone: int
+    seconds: float
+    error: str | None = None
+
+
+class Reporter(Protocol):
+    def started(self, node: str) -> None: ...
+    def progress(self, node: str, files: int) -> None: ...
+    def finished(self, result: NodeResult) -> None: ...
+
+
+class _Silent:
+    def started(self, node: str) -> None:
+        pass
+
+    def progress(self, node: str, files: int) -> None:
+        pass
+
+    def finished(self, result: NodeResult) -> None:
+        pass
+
+
+def make_lister(node: NodeSettings) -> Lister:
+    if node.is_local:
+        return LocalLister(node)
+    from .ssh import SshLister
+
+    return SshLister(node)
+
+
+def collect_node(store: Store, node: NodeSettings, reporter: Reporter | None = None,
+                 lister: Lister | None = None) -> NodeResult:
+    """List one node and store the result as one run; never raises for node trouble."""
+    reporter = reporter or _Silent()
+    reporter.started(node.name)
+    started = time.time()
+    t0 = time.monotonic()
+    node_id = store.ensure_node(node.name, node.hub)
+    run_id = store.start_run(node_id, started)
+    lister = lister or make_lister(node)
+    parser = ListingParser(node.root, DateLayout(node.date_layout, node.timezone))
+    differ = Differ(store.known(node_id))
+    error: str | None = None
+    try:
+        for n, rec in enumerate(lister.records(parser), 1):
+            differ.feed(rec)
+            if n % _PROGRESS_EVERY == 0:
+                reporter.progress(node.name, parser.stats.files_seen)
+        parser.close()
+    except CollectError as exc:
+        lister.complete = False
+        error = str(exc)
+    except Exception as exc:  # a lister bug or a dropped connection must not lose other nodes
+        lister.complete = False
+        error = f"{type(exc).__name__}: {exc}"
+        log.debug("node %s failed", node.name, exc_info=True)
+    stats = parser.stats
+    if stats.bad_records:
+        lister.complete = False
+        lister.problems.append(f"{stats.bad_records} malformed listing record(s)"
+                               + (" (listing cut off)" if stats.truncated else ""))
+    problems = ([error] if error else []) + lister.problems
+    complete = lister.complete and not error
+    ok = complete and not problems
+    changes = differ.finish(complete=complete)
+    message = "; ".join(problems) or None
+    if not complete and error is None:
+        message = f"partial listing, nothing marked gone: {message}"
+    sample = "\n".join(stats.unparsed_sample) or None
+    names = {rec.series: display(rec.series) for rec in changes.added}
+    store.finish_run(node_id, run_id, changes=changes, complete=complete, ok=ok, error=message,
+                     method=lister.method or None, files_seen=stats.files_seen,
+                     unparsed=stats.unparsed, unparsed_sample=sample, now=time.time(),
+                     series_names=names)
+    result = NodeResult(node=node.name, ok=ok, method=lister.method, files=stats.files_seen,
+                        unparsed=stats.unparsed, added=len(changes.added),
+                        changed=len(changes.changed) + len(changes.returned),
+                        gone=len(changes.gone), seconds=time.monotonic() - t0, error=message)
+    reporter.finished(result)
+    return result
+
+
+def budget(node: NodeSettings) -> float:
+    """The longest a node may take: connect, banner and auth, then the listing."""
+    return 3 * node.connect_timeout + node.command_timeout + 10
+
+
+def collect_all(store: Store, nodes: Sequence[NodeSettings], *, workers: int = 16,
+                reporter: Reporter | None = None) -> list[NodeResult]:
+    """Collect nodes in parallel; results in the order the nodes were given."""
+    reporter = reporter or _Silent()
+    if not nodes:
+        return []
+    listers = {node.name: make_lister(node) for node in nodes}
+    results: dict[str, NodeResult] = {}
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(nodes))),
+                            thread_name_prefix="scm-collect") as pool:
+        deadlines: dict[Future[NodeResult], tuple[NodeSettings, float]] = {}
+        for node in nodes:
+            fut = pool.submit(collect_node, store, node, reporter, listers[node.name])
+            deadlines[fut] = (node, time.monotonic() + budget(node) * (
+                1 + len(nodes) // max(1, workers)))
+        pending = set(deadlines)
+        while pending:
+            done, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+            for fut in done:
+                node, _ = deadlines[fut]
+                try:
+                    results[node.name] = fut.result()
+                except Exception as exc:  # the store write itself failed for this node
+                    results[node.name] = NodeResult(node.name, False, "", 0, 0, 0, 0, 0, 0.0,
+                                                    f"{type(exc).__name__}: {exc}")
+                    reporter.finished(results[node.name])
+            now = time.monotonic()
+            for fut in pending:
+                node, deadline = deadlines[fut]
+                if now > deadline:
+                    listers[node.name].abort()
+    return [results[node.name] for node in nodes]

@@ -1,0 +1,421 @@
+"""Read ``scmmonitor.toml`` into typed, validated settings.
+
+One schema (:data:`SCHEMA`) drives validation, the precedence
+defaults < hub < node, and the generated configuration reference in the docs.
+Every error names the file, the key and what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ENV_VAR = "SCMMONITOR_CONFIG"
+DEFAULT_FILE = "scmmonitor.toml"
+NODE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+
+
+class ConfigError(Exception):
+    """A configuration problem: the message names the file, the key and what is wrong."""
+
+    def __init__(self, path: Path | str | None, key: str | None, problem: str) -> None:
+        self.path = str(path) if path is not None else None
+        self.key = key
+        self.problem = problem
+        where = self.path or "configuration"
+        if key:
+            where += f": {key}"
+        super().__init__(f"{where}: {problem}")
+
+
+# --- the schema --------------------------------------------------------------------------------
+
+#: Where a key may be set. "top": the file's top level; "defaults", "hub", "node": those tables.
+Level = str
+
+
+@dataclass(frozen=True)
+class Key:
+    """One configuration key: its type, default, where it may be set and what it means."""
+
+    name: str
+    kind: str  # str, int, float, bool, list[str], path
+    default: Any
+    levels: tuple[Level, ...]
+    help: str
+    required: bool = False
+    check: Callable[[Any], str | None] | None = None
+
+    @property
+    def type_name(self) -> str:
+        return {"path": "string (path)", "list[str]": "list of strings"}.get(self.kind, self.kind)
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else "must be greater than 0"
+
+
+def _ratio(value: Any) -> str | None:
+    return None if 0 <= value <= 1 else "must be between 0 and 1"
+
+
+def _port(value: Any) -> str | None:
+    return None if 0 < value < 65536 else "must be a TCP port (1-65535)"
+
+
+def _timezone(value: Any) -> str | None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"unknown time zone {value!r} (use an IANA name such as 'Europe/Zurich' or 'UTC')"
+    return None
+
+
+def _date_layout(value: Any) -> str | None:
+    if "%" not in value:
+        return "must contain strptime directives such as %Y/%m/%d/%H%M%S"
+    return None
+
+
+def _smtp(value: Any) -> str | None:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit():
+        return "must be 'host:port', e.g. 'localhost:25'"
+    return None
+
+
+def _node_name(value: Any) -> str | None:
+    if not NODE_NAME_RE.match(value):
+        return "must match [A-Za-z0-9][A-Za-z0-9_.-]* (node names become file names)"
+    return None
+
+
+INHERITED = ("defaults", "hub", "node")
+HUB_LEVELS = ("defaults", "hub")
+
+SCHEMA: tuple[Key, ...] = (
+    Key("database", "str", "sqlite:///scmmonitor.db", ("top",),
+        "SQLAlchemy URL of the store; relative sqlite paths are relative to the config file."),
+    Key("workers", "int", 16, ("top",),
+        "How many nodes are collected at the same time.", check=_positive),
+    # checked and collected per node; set in [defaults], a hub or a node
+    Key("pattern", "str", "*.gz", INHERITED, "Which files are backups (glob on the file name)."),
+    Key("date_layout", "str", "%Y/%m/%d/%H%M%S", INHERITED,
+        "strptime layout of the dated folders between the series and the file.",
+        check=_date_layout),
+    Key("timezone", "str", "UTC", INHERITED, "IANA zone of the times encoded in paths.",
+        check=_timezone),
+    Key("max_age_hours", "float", 36.0, INHERITED,
+        "Alarm when the newest backup of a series (or the last good collection) is older.",
+        check=_positive),
+    Key("min_size_ratio", "float", 0.5, INHERITED,
+        "Warn when the newest backup is smaller than this ratio times the previous one.",
+        check=_ratio),
+    Key("connect_timeout", "float", 10.0, INHERITED,
+        "Seconds for TCP connect, SSH banner and authentication.", check=_positive),
+    Key("command_timeout", "float", 120.0, INHERITED,
+        "Seconds for the whole remote listing.", check=_positive),
+    Key("known_hosts", "path", "~/.ssh/known_hosts", INHERITED,
+        "Extra known_hosts file (the system and user ones are read too)."),
+    Key("trust_unknown_hosts", "bool", False, INHERITED,
+        "Accept and remember a first-seen host key (a changed key is always refused)."),
+    Key("select", "list[str]", [], INHERITED,
+        "Series expected on every node of the hub; absent ones are reported as missing."),
+    # mail, per hub
+    Key("email", "list[str]", [], HUB_LEVELS, "Who gets the alert mail."),
+    Key("smtp", "str", "localhost:25", HUB_LEVELS, "SMTP server as host:port.", check=_smtp),
+    Key("smtp_starttls", "bool", False, HUB_LEVELS, "Use STARTTLS before sending."),
+    Key("smtp_user", "str", "", HUB_LEVELS, "SMTP login user (empty: no login)."),
+    Key("smtp_password_file", "path", "", HUB_LEVELS,
+        "File holding the SMTP password (never put the password itself in this file)."),
+    Key("mail_from", "str", "", HUB_LEVELS, "Sender address (default scm-monitor@<this host>)."),
+    Key("report_url", "str", "", HUB_LEVELS, "URL of the docs page linked from the mail."),
+    # where a node is
+    Key("hub", "str", None, ("node",), "The hub whose backups this node holds.", required=True),
+    Key("host", "str", None, ("node",),
+        "Hostname or ~/.ssh/config alias; 'local' reads this machine's disk.", required=True),
+    Key("user", "str", "", ("node",), "SSH user (else ~/.ssh/config, else the current user)."),
+    Key("port", "int", 0, ("node",), "SSH port (else ~/.ssh/config, else 22).", check=_port),
+    Key("identity_file", "path", "", ("node",),
+        "Private key file (else ~/.ssh/config, the agent and the default keys)."),
+    Key("root", "str", None, ("node",), "Absolute path of the backup tree on the node.",
+        required=True),
+)
+
+KEYS: dict[str, Key] = {k.name: k for k in SCHEMA}
+
+
+def keys_for(level: Level) -> dict[str, Key]:
+    """The keys that may be set in one table ("top", "defaults", "hub" or "node")."""
+    return {k.name: k for k in SCHEMA if level in k.levels}
+
+
+# --- the typed result ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    """Everything needed to collect and check one node, precedence already applied."""
+
+    name: str
+    hub: str
+    host: str
+    root: str
+    user: str
+    port: int
+    identity_file: str
+    pattern: str
+    date_layout: str
+    timezone: str
+    max_age_hours: float
+    min_size_ratio: float
+    connect_timeout: float
+    command_timeout: float
+    known_hosts: str
+    trust_unknown_hosts: bool
+    select: tuple[str, ...]
+
+    @property
+    def is_local(self) -> bool:
+        return self.host == "local"
+
+
+@dataclass(frozen=True)
+class HubSettings:
+    """A hub: what is expected on its nodes and who hears about problems."""
+
+    name: str
+    select: tuple[str, ...]
+    email: tuple[str, ...]
+    smtp: str
+    smtp_starttls: bool
+    smtp_user: str
+    smtp_password_file: str
+    mail_from: str
+    report_url: str
+    max_age_hours: float
+    min_size_ratio: float
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole validated configuration."""
+
+    path: Path | None
+    database: str
+    workers: int
+    hubs: dict[str, HubSettings] = field(default_factory=dict)
+    nodes: dict[str, NodeSettings] = field(default_factory=dict)
+
+    def node(self, name: str) -> NodeSettings:
+        try:
+            return self.nodes[name]
+        except KeyError:
+            known = ", ".join(self.nodes) or "none"
+            raise ConfigError(self.path, None, f"unknown node {name!r} (configured: {known})")\
+                from None
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+
+def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """-c/--config, else $SCMMONITOR_CONFIG, else ./scmmonitor.toml."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR])
+    return Path(DEFAULT_FILE)
+
+
+def load(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read and validate a config file; raises :class:`ConfigError`."""
+    file = find_config(path)
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(file, None, "file not found (give -c FILE, set $SCMMONITOR_CONFIG, "
+                          "or run `scm-monitor init` to write one)") from None
+    except OSError as exc:
+        raise ConfigError(file, None, f"cannot be read: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(file, None, f"is not UTF-8 (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(file, None, f"invalid TOML: {exc}") from None
+    return parse(data, file)
+
+
+def parse(data: Mapping[str, Any], path: Path | None = None) -> Settings:
+    """Validate an already-decoded TOML document."""
+    base = path.resolve().parent if path is not None else Path.cwd()
+    top_keys = keys_for("top")
+    tables = {"defaults", "hubs", "nodes"}
+    for key in data:
+        if key not in top_keys and key not in tables:
+            _unknown(path, key, key, set(top_keys) | tables)
+    top = {name: _value(path, name, data[name], k) if name in data else k.default
+           for name, k in top_keys.items()}
+    defaults = _table(path, "defaults", data.get("defaults", {}), "defaults")
+    hubs_raw = _mapping(path, "hubs", data.get("hubs", {}))
+    nodes_raw = _mapping(path, "nodes", data.get("nodes", {}))
+    if not nodes_raw:
+        raise ConfigError(path, "nodes", "no node configured: add a [nodes.NAME] table")
+
+    hub_tables = {name: _table(path, f"hubs.{name}", t, "hub") for name, t in hubs_raw.items()}
+    hubs: dict[str, HubSettings] = {}
+    for name, table in hub_tables.items():
+        merged = _merge("hub", defaults, table)
+        hubs[name] = HubSettings(
+            name=name,
+            select=tuple(merged["select"]),
+            email=tuple(merged["email"]),
+            smtp=merged["smtp"],
+            smtp_starttls=merged["smtp_starttls"],
+            smtp_user=merged["smtp_user"],
+            smtp_password_file=_expand(merged["smtp_password_file"], base),
+            mail_from=merged["mail_from"],
+            report_url=merged["report_url"],
+            max_age_hours=merged["max_age_hours"],
+            min_size_ratio=merged["min_size_ratio"],
+        )
+
+    nodes: dict[str, NodeSettings] = {}
+    for name, table_raw in nodes_raw.items():
+        if problem := _node_name(name):
+            raise ConfigError(path, f"nodes.{name}", f"bad node name {name!r}: {problem}")
+        table = _table(path, f"nodes.{name}", table_raw, "node")
+        for key in ("hub", "host", "root"):
+            if key not in table:
+                raise ConfigError(path, f"nodes.{name}.{key}", "is required")
+        hub = table["hub"]
+        if hub not in hub_tables:
+            known = ", ".join(hub_tables) or "none"
+            raise ConfigError(path, f"nodes.{name}.hub",
+                              f"hub {hub!r} is not defined (add [hubs.{hub}]; defined: {known})")
+        merged = _merge("node", defaults, hub_tables[hub], table)
+        root = merged["root"]
+        if not root.startswith("/"):
+            raise ConfigError(path, f"nodes.{name}.root",
+                              f"must be an absolute path, got {root!r}")
+        nodes[name] = NodeSettings(
+            name=name,
+            hub=hub,
+            host=merged["host"],
+            root=root.rstrip("/") or "/",
+            user=merged["user"],
+            port=merged["port"],
+            identity_file=_expand(merged["identity_file"], base),
+            pattern=merged["pattern"],
+            date_layout=merged["date_layout"],
+            timezone=merged["timezone"],
+            max_age_hours=merged["max_age_hours"],
+            min_size_ratio=merged["min_size_ratio"],
+            connect_timeout=merged["connect_timeout"],
+            command_timeout=merged["command_timeout"],
+            known_hosts=_expand(merged["known_hosts"], base),
+            trust_unknown_hosts=merged["trust_unknown_hosts"],
+            select=tuple(merged["select"]),
+        )
+    return Settings(path=path, database=_database_url(top["database"], base),
+                    workers=top["workers"], hubs=hubs, nodes=nodes)
+
+
+def _merge(level: Level, *tables: Mapping[str, Any]) -> dict[str, Any]:
+    """Defaults < hub < node: later tables win; keys not allowed at `level` are dropped."""
+    allowed = keys_for(level)
+    merged = {name: k.default for name, k in allowed.items()}
+    for table in tables:
+        merged.update((k, v) for k, v in table.items() if k in allowed)
+    return merged
+
+
+def _mapping(path: Path | None, key: str, value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(path, key, f"must be a table ([{key}.NAME]), got {_tname(value)}")
+    for name, sub in value.items():
+        if not isinstance(sub, Mapping):
+            raise ConfigError(path, f"{key}.{name}", f"must be a table, got {_tname(sub)}")
+    return value
+
+
+def _table(path: Path | None, where: str, value: Any, level: Level) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(path, where, f"must be a table, got {_tname(value)}")
+    allowed = keys_for(level)
+    out: dict[str, Any] = {}
+    for name, raw in value.items():
+        if name not in allowed:
+            _unknown(path, f"{where}.{name}", name, set(allowed), level)
+        out[name] = _value(path, f"{where}.{name}", raw, allowed[name])
+    return out
+
+
+def _unknown(path: Path | None, where: str, name: str, allowed: set[str],
+             level: Level | None = None) -> None:
+    if level and name in KEYS:
+        places = ", ".join(KEYS[name].levels)
+        raise ConfigError(path, where, f"{name!r} cannot be set here (allowed in: {places})")
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(allowed), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ConfigError(path, where, f"unknown key{hint}")
+
+
+def _value(path: Path | None, where: str, value: Any, key: Key) -> Any:
+    kind = key.kind
+    ok: bool
+    if kind in ("str", "path"):
+        ok = isinstance(value, str)
+    elif kind == "int":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind == "float":
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if ok:
+            value = float(value)
+    elif kind == "bool":
+        ok = isinstance(value, bool)
+    elif kind == "list[str]":
+        if isinstance(value, str):
+            value = [value]
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    else:  # pragma: no cover - schema bug
+        raise AssertionError(kind)
+    if not ok:
+        raise ConfigError(path, where, f"must be a {key.type_name}, got {_tname(value)} "
+                          f"{value!r}")
+    if kind in ("str", "path") and "\x00" in value:
+        raise ConfigError(path, where, "must not contain NUL characters")
+    if key.check is not None and (problem := key.check(value)):
+        raise ConfigError(path, where, problem)
+    return value
+
+
+def _tname(value: Any) -> str:
+    return {bool: "boolean", int: "integer", float: "float", str: "string", list: "array",
+            dict: "table"}.get(type(value), type(value).__name__)
+
+
+def _expand(value: str, base: Path) -> str:
+    if not value:
+        return ""
+    expanded = Path(os.path.expanduser(value))
+    return str(expanded if expanded.is_absolute() else base / expanded)
+
+
+def _database_url(url: str, base: Path) -> str:
+    """Make relative sqlite paths relative to the config file's folder."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/"):
+        rest = url[len(prefix):]
+        if rest and not rest.startswith(":memory:") and not rest.startswith("file:"):
+            return prefix + str(base / rest)
+    return url

@@ -1,0 +1,179 @@
+"""Statuses -> text for terminals and cron mail, JSON, reStructuredText, Prometheus."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .checks import NAGIOS_WORDS, NodeStatus, Report, human_age, human_size
+from .export import iso
+
+FORMATS = ("text", "json", "rst", "prometheus")
+
+
+def render(report: Report, fmt: str) -> str:
+    return {"text": text, "json": as_json, "rst": rst, "prometheus": prometheus}[fmt](report)
+
+
+def rows(report: Report) -> list[dict[str, str]]:
+    """One row per series (and per node-level finding), as strings for tables."""
+    out: list[dict[str, str]] = []
+    now = report.generated_at
+    for node in report.nodes:
+        for r in node.reasons:
+            out.append({"node": node.node, "series": "-", "status": r.level,
+                        "reason": f"{r.reason}: {r.detail}", "age": "-", "size": "-",
+                        "change": "-"})
+        for s in node.series:
+            age = s.age_hours(now)
+            out.append({
+                "node": node.node, "series": s.name, "status": s.status,
+                "reason": "; ".join(f"{r.reason}: {r.detail}" for r in s.reasons) or "-",
+                "age": "-" if age is None else human_age(age * 3600),
+                "size": human_size(s.size),
+                "change": change(s.size, s.previous_size),
+            })
+    return out
+
+
+def change(size: int | None, previous: int | None) -> str:
+    if size is None or not previous:
+        return "-"
+    return f"{100 * (size - previous) / previous:+.1f} %"
+
+
+COLUMNS = (("node", "Node"), ("series", "Series"), ("status", "Status"),
+           ("age", "Newest"), ("size", "Size"), ("change", "Change"), ("reason", "Reason"))
+
+
+def text(report: Report) -> str:
+    word = NAGIOS_WORDS[report.conclusion]
+    bad = [n for n in report.nodes if n.status != "ok"]
+    head = f"SCM BACKUPS {word}: " + (
+        ", ".join(f"{n.node} {n.status}" for n in bad) if bad
+        else f"{len(report.nodes)} node(s) ok")
+    table = rows(report)
+    widths = {k: max([len(h), *(len(r[k]) for r in table)]) for k, h in COLUMNS}
+    lines = [head, "", "  ".join(h.ljust(widths[k]) for k, h in COLUMNS).rstrip()]
+    lines.append("  ".join("-" * widths[k] for k, _ in COLUMNS))
+    for r in table:
+        lines.append("  ".join(_printable(r[k]).ljust(widths[k]) for k, _ in COLUMNS).rstrip())
+    lines.append("")
+    lines.append(f"checked {iso(report.generated_at)}")
+    return "\n".join(lines) + "\n"
+
+
+def _printable(value: str) -> str:
+    """Remote names may carry control characters: never let them drive a terminal."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in value)
+
+
+def as_json(report: Report) -> str:
+    return json.dumps(document(report), indent=2, ensure_ascii=True) + "\n"
+
+
+def document(report: Report) -> dict[str, Any]:
+    now = report.generated_at
+    return {
+        "conclusion": report.conclusion,
+        "exit_code": report.exit_code,
+        "generated_at": iso(now),
+        "nodes": [_node_doc(n, now) for n in report.nodes],
+    }
+
+
+def _node_doc(node: NodeStatus, now: float) -> dict[str, Any]:
+    return {
+        "node": node.node,
+        "hub": node.hub,
+        "status": node.status,
+        "reasons": [{"reason": r.reason, "detail": r.detail} for r in node.reasons],
+        "last_run": iso(node.last_run_at) if node.last_run_at else None,
+        "last_run_ok": node.last_run_ok,
+        "last_good_run": iso(node.last_good_at) if node.last_good_at else None,
+        "series": [{
+            "name": s.name,
+            "status": s.status,
+            "reasons": [r.reason for r in s.reasons],
+            "details": [r.detail for r in s.reasons],
+            "newest": iso(s.newest) if s.newest is not None else None,
+            "age_hours": None if s.newest is None else round(s.age_hours(now) or 0, 3),
+            "size": s.size,
+            "previous_size": s.previous_size,
+            "count": s.count,
+        } for s in node.series],
+    }
+
+
+def rst(report: Report) -> str:
+    """A list-table for ``.. include::`` in a Sphinx page."""
+    lines = [".. list-table:: Backup status "
+             f"({NAGIOS_WORDS[report.conclusion]}, {iso(report.generated_at)})",
+             "   :header-rows: 1", ""]
+    lines.append("   * - " + "\n     - ".join(h for _, h in COLUMNS))
+    for r in rows(report):
+        cells = [_rst_escape(r[k]) if k != "status" else f"**{r[k].upper()}**"
+                 for k, _ in COLUMNS]
+        lines.append("   * - " + "\n     - ".join(cells))
+    return "\n".join(lines) + "\n"
+
+
+def _rst_escape(value: str) -> str:
+    """Names are data: escape every character reST could read as markup."""
+    value = _printable(value).replace("\\", "\\\\")
+    for ch in "*`|_[]<>:":
+        value = value.replace(ch, "\\" + ch)
+    return value or "\\ "
+
+
+def prometheus(report: Report) -> str:
+    """Text exposition format, for node_exporter's textfile collector."""
+    now = report.generated_at
+    levels = {"ok": 0, "warn": 1, "alarm": 2, "unknown": 3}
+    metrics: dict[str, tuple[str, str, list[str]]] = {
+        "scmmonitor_backup_newest_timestamp_seconds":
+            ("gauge", "Time of the newest backup of a series (UTC epoch seconds).", []),
+        "scmmonitor_backup_newest_age_seconds":
+            ("gauge", "Age of the newest backup of a series.", []),
+        "scmmonitor_backup_newest_size_bytes":
+            ("gauge", "Size of the newest backup of a series.", []),
+        "scmmonitor_backup_count": ("gauge", "Backups of a series present on the node.", []),
+        "scmmonitor_backup_status":
+            ("gauge", "Status of a series: 0 ok, 1 warn, 2 alarm.", []),
+        "scmmonitor_node_status": ("gauge", "Status of a node: 0 ok, 1 warn, 2 alarm.", []),
+        "scmmonitor_node_last_success_timestamp_seconds":
+            ("gauge", "Time of the node's last successful collection.", []),
+        "scmmonitor_node_last_run_success":
+            ("gauge", "1 if the node's latest collection succeeded.", []),
+    }
+
+    def add(name: str, labels: dict[str, str], value: float) -> None:
+        text_labels = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
+        metrics[name][2].append(f"{name}{{{text_labels}}} {value:.17g}")
+
+    for node in report.nodes:
+        nl = {"hub": node.hub, "node": node.node}
+        add("scmmonitor_node_status", nl, levels[node.status])
+        if node.last_good_at is not None:
+            add("scmmonitor_node_last_success_timestamp_seconds", nl, node.last_good_at)
+        if node.last_run_ok is not None:
+            add("scmmonitor_node_last_run_success", nl, 1 if node.last_run_ok else 0)
+        for s in node.series:
+            sl = {**nl, "series": s.name}
+            add("scmmonitor_backup_status", sl, levels[s.status])
+            add("scmmonitor_backup_count", sl, s.count)
+            if s.newest is not None:
+                add("scmmonitor_backup_newest_timestamp_seconds", sl, s.newest)
+                add("scmmonitor_backup_newest_age_seconds", sl, max(0.0, now - s.newest))
+            if s.size is not None:
+                add("scmmonitor_backup_newest_size_bytes", sl, s.size)
+    out: list[str] = []
+    for name, (kind, help_text, samples) in metrics.items():
+        out.append(f"# HELP {name} {help_text}")
+        out.append(f"# TYPE {name} {kind}")
+        out.extend(samples)
+    return "\n".join(out) + "\n"
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')

@@ -1,0 +1,496 @@
+"""The store: engine set-up, schema upgrades, and the few reads and writes the pipeline needs.
+
+Only this package knows SQL. Writers hand in plain records and get plain
+dataclasses back. On SQLite the file runs in WAL mode with a busy timeout so
+a docs build can read while a collection writes, and every write transaction
+starts with ``BEGIN IMMEDIATE`` so two writers queue instead of failing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+
+from .models import Backup, Node, Notification, Run, Series
+
+BUSY_TIMEOUT_S = 30.0
+_BATCH = 5000
+
+backups_t = Backup.__table__
+series_t = Series.__table__
+runs_t = Run.__table__
+nodes_t = Node.__table__
+notifications_t = Notification.__table__
+
+
+class StoreError(Exception):
+    """The store cannot be used as asked (bad URL, locked too long, schema too old)."""
+
+
+# --- plain data in and out ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One backup file as listed on a node (what the collector hands to the store)."""
+
+    path: bytes
+    series: bytes
+    backup_at: int
+    size: int
+    mtime: float
+
+
+@dataclass(slots=True)
+class Known:
+    """What the store already holds for one path of a node."""
+
+    id: int
+    size: int
+    mtime: float
+    backup_at: int
+    gone: bool
+
+
+@dataclass(slots=True)
+class Changes:
+    """The difference between a listing and the store, computed before any write."""
+
+    added: list[Record] = field(default_factory=list)
+    changed: list[tuple[int, Record]] = field(default_factory=list)
+    returned: list[int] = field(default_factory=list)
+    gone: list[int] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.returned or self.gone)
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """One collection run, as read back."""
+
+    started_at: float
+    finished_at: float | None
+    state: str
+    error: str | None
+    method: str | None
+    files_seen: int
+    unparsed: int
+    unparsed_sample: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "ok"
+
+
+@dataclass(slots=True)
+class SeriesData:
+    """All backups ever seen of one series: ``(backup_at, size, gone_at)`` ascending in time."""
+
+    name: str
+    raw_name: bytes
+    backups: list[tuple[int, int, int | None]]
+
+    def totals(self, *, present_only: bool = False) -> list[tuple[int, int]]:
+        """Sizes summed per backup time (several files in one dated folder are one backup)."""
+        out: list[tuple[int, int]] = []
+        for at, size, gone_at in self.backups:
+            if present_only and gone_at is not None:
+                continue
+            if out and out[-1][0] == at:
+                out[-1] = (at, out[-1][1] + size)
+            else:
+                out.append((at, size))
+        return out
+
+
+@dataclass(slots=True)
+class NodeData:
+    """Everything the checks and the export need about one node."""
+
+    name: str
+    hub: str
+    series: list[SeriesData]
+    runs: list[RunInfo]
+
+
+# --- the store -----------------------------------------------------------------------------------
+
+
+class Store:
+    """One database, opened from a SQLAlchemy URL."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise StoreError(f"database URL {url!r} is not valid: {exc}") from None
+        self.url = url
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        if self.is_sqlite:
+            db = parsed.database
+            if db and db != ":memory:" and not db.startswith("file:"):
+                _precreate(Path(db))
+            kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}
+        else:
+            kwargs["pool_pre_ping"] = True
+        try:
+            self.engine: Engine = create_engine(url, **kwargs)
+        except (ArgumentError, ImportError) as exc:
+            raise StoreError(f"cannot open database {parsed!r}: {exc}") from None
+        if self.is_sqlite:
+            _sqlite_setup(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- transactions
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A short write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(scm_write=True)
+            try:
+                with conn.begin():
+                    yield conn
+            except OperationalError as exc:
+                raise StoreError(_locked_message(exc, self.url)) from exc
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            try:
+                with conn.begin():
+                    yield conn
+            except OperationalError as exc:
+                raise StoreError(_locked_message(exc, self.url)) from exc
+
+    # --- schema
+
+    def _alembic_config(self, conn: Connection):  # type: ignore[no-untyped-def]
+        from alembic.config import Config
+
+        cfg = Config()
+        location = resources.files("sphinxcontrib_scmmonitor.store") / "migrations"
+        cfg.set_main_option("script_location", str(location))
+        cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        cfg.attributes["connection"] = conn
+        return cfg
+
+    def revisions(self) -> tuple[str | None, str]:
+        """(current revision of the database, newest revision shipped)."""
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        with self.engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+            head = ScriptDirectory.from_config(self._alembic_config(conn)).get_current_head()
+        assert head is not None
+        return current, head
+
+    def upgrade(self) -> tuple[str | None, str]:
+        """Bring the schema to the newest revision; returns (before, after)."""
+        from alembic import command
+
+        try:
+            before, head = self.revisions()
+            if before != head:
+                with self.write() as conn:
+                    command.upgrade(self._alembic_config(conn), "head")
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot upgrade {self.safe_url}: {exc}") from exc
+        return before, head
+
+    def ensure_schema(self) -> None:
+        """Create the schema in an empty database; refuse to write into an old one."""
+        try:
+            current, head = self.revisions()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open database {self.safe_url}: {exc}") from exc
+        if current == head:
+            return
+        if current is None:
+            self.upgrade()
+            return
+        raise StoreError(f"database {self.safe_url} has schema {current}, this version needs "
+                         f"{head}: run `scm-monitor db upgrade` first")
+
+    @property
+    def safe_url(self) -> str:
+        """The URL without its password, fit for messages."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    # --- collection: writes
+
+    def ensure_node(self, name: str, hub: str) -> int:
+        with self.write() as conn:
+            row = conn.execute(select(nodes_t.c.id, nodes_t.c.hub)
+                               .where(nodes_t.c.name == name)).first()
+            if row is None:
+                return int(conn.execute(insert(nodes_t).values(name=name, hub=hub)
+                                        .returning(nodes_t.c.id)).scalar_one())
+            if row.hub != hub:
+                conn.execute(update(nodes_t).where(nodes_t.c.id == row.id).values(hub=hub))
+            return int(row.id)
+
+    def start_run(self, node_id: int, started_at: float) -> int:
+        """Record a run as ``running``; any earlier run still ``running`` was killed."""
+        with self.write() as conn:
+            conn.execute(update(runs_t)
+                         .where(runs_t.c.node_id == node_id, runs_t.c.state == "running")
+                         .values(state="interrupted",
+                                 error="the collector stopped before finishing this run"))
+            return int(conn.execute(
+                insert(runs_t).values(node_id=node_id, started_at=started_at, state="running",
+                                      files_seen=0, unparsed=0, added=0, changed=0, gone=0)
+                .returning(runs_t.c.id)).scalar_one())
+
+    def known(self, node_id: int) -> dict[bytes, Known]:
+        """Every path the store holds for a node (gone ones too)."""
+        with self.read() as conn:
+            rows = conn.execute(select(backups_t.c.path, backups_t.c.id, backups_t.c.size,
+                                       backups_t.c.mtime, backups_t.c.backup_at,
+                                       backups_t.c.gone_at)
+                                .where(backups_t.c.node_id == node_id))
+            return {r[0]: Known(r[1], r[2], r[3], r[4], r[5] is not None) for r in rows}
+
+    def known_series(self, node_id: int) -> dict[bytes, int]:
+        with self.read() as conn:
+            rows = conn.execute(select(series_t.c.raw_name, series_t.c.id)
+                                .where(series_t.c.node_id == node_id))
+            return {bytes(r[0]): r[1] for r in rows}
+
+    def finish_run(self, node_id: int, run_id: int, *, changes: Changes | None, complete: bool,
+                   ok: bool, error: str | None, method: str | None, files_seen: int,
+                   unparsed: int, unparsed_sample: str | None, now: float,
+                   series_names: dict[bytes, str] | None = None) -> None:
+        """Apply a listing's changes and close the run, in one transaction.
+
+        With ``complete`` false (a partial or failed listing) nothing is marked gone:
+        a file we could not see is not a file that left the node.
+        """
+        now_s = int(now)
+        with self.write() as conn:
+            if changes:
+                self._apply(conn, node_id, changes, now_s, complete, series_names or {})
+            if complete:
+                conn.execute(update(backups_t)
+                             .where(backups_t.c.node_id == node_id,
+                                    backups_t.c.gone_at.is_(None))
+                             .values(last_seen_at=now_s))
+            conn.execute(update(runs_t).where(runs_t.c.id == run_id).values(
+                finished_at=now, state="ok" if ok else "failed", error=error, method=method,
+                files_seen=files_seen, unparsed=unparsed, unparsed_sample=unparsed_sample,
+                added=len(changes.added) if changes else 0,
+                changed=len(changes.changed) + len(changes.returned) if changes else 0,
+                gone=len(changes.gone) if changes and complete else 0))
+
+    def _apply(self, conn: Connection, node_id: int, changes: Changes, now: int,
+               complete: bool, series_names: dict[bytes, str]) -> None:
+        series_ids = {bytes(r[0]): r[1] for r in conn.execute(
+            select(series_t.c.raw_name, series_t.c.id).where(series_t.c.node_id == node_id))}
+        needed = {rec.series for rec in changes.added} | {rec.series for _, rec in
+                                                          changes.changed}
+        for raw in sorted(needed - series_ids.keys()):
+            name = series_names.get(raw) or raw.decode("utf-8", "backslashreplace")
+            series_ids[raw] = conn.execute(
+                insert(series_t).values(node_id=node_id, raw_name=raw, name=name)
+                .returning(series_t.c.id)).scalar_one()
+        if changes.added:
+            stmt = insert(backups_t)
+            for batch in _batches(changes.added):
+                conn.execute(stmt, [
+                    {"node_id": node_id, "series_id": series_ids[r.series], "path": r.path,
+                     "backup_at": r.backup_at, "size": r.size, "mtime": r.mtime,
+                     "first_seen_at": now, "last_seen_at": now, "gone_at": None}
+                    for r in batch])
+        if changes.changed:
+            stmt = (update(backups_t).where(backups_t.c.id == bindparam("b_id"))
+                    .values(size=bindparam("b_size"), mtime=bindparam("b_mtime"),
+                            backup_at=bindparam("b_at"), series_id=bindparam("b_series"),
+                            gone_at=None, last_seen_at=now))
+            for batch in _batches(changes.changed):
+                conn.execute(stmt, [{"b_id": i, "b_size": r.size, "b_mtime": r.mtime,
+                                     "b_at": r.backup_at, "b_series": series_ids[r.series]}
+                                    for i, r in batch])
+        if changes.returned:
+            for batch in _batches(changes.returned):
+                conn.execute(update(backups_t).where(backups_t.c.id.in_(batch))
+                             .values(gone_at=None, last_seen_at=now))
+        if complete and changes.gone:
+            for batch in _batches(changes.gone):
+                conn.execute(update(backups_t).where(backups_t.c.id.in_(batch))
+                             .values(gone_at=now))
+
+    # --- reads for checks and export
+
+    def node_names(self) -> list[str]:
+        with self.read() as conn:
+            return list(conn.execute(select(nodes_t.c.name).order_by(nodes_t.c.name)).scalars())
+
+    def node_data(self, name: str, hub: str | None = None, *, runs_limit: int = 2000) -> NodeData:
+        """A node's series with all their backups, and its recent runs (oldest first)."""
+        with self.read() as conn:
+            node = conn.execute(select(nodes_t.c.id, nodes_t.c.hub)
+                                .where(nodes_t.c.name == name)).first()
+            if node is None:
+                return NodeData(name=name, hub=hub or "", series=[], runs=[])
+            series: dict[int, SeriesData] = {}
+            for sid, raw, sname in conn.execute(
+                    select(series_t.c.id, series_t.c.raw_name, series_t.c.name)
+                    .where(series_t.c.node_id == node.id)):
+                series[sid] = SeriesData(name=sname, raw_name=bytes(raw), backups=[])
+            rows = conn.execute(
+                select(backups_t.c.series_id, backups_t.c.backup_at, backups_t.c.size,
+                       backups_t.c.gone_at)
+                .where(backups_t.c.node_id == node.id)
+                .order_by(backups_t.c.series_id, backups_t.c.backup_at))
+            for sid, at, size, gone_at in rows:
+                series[sid].backups.append((at, size, gone_at))
+            run_rows = conn.execute(
+                select(runs_t.c.started_at, runs_t.c.finished_at, runs_t.c.state,
+                       runs_t.c.error, runs_t.c.method, runs_t.c.files_seen,
+                       runs_t.c.unparsed, runs_t.c.unparsed_sample)
+                .where(runs_t.c.node_id == node.id)
+                .order_by(runs_t.c.started_at.desc()).limit(runs_limit)).all()
+        runs = [RunInfo(*r) for r in reversed(run_rows)]
+        return NodeData(name=name, hub=hub or node.hub,
+                        series=sorted(series.values(), key=lambda s: s.name), runs=runs)
+
+    def last_good_run(self, name: str) -> float | None:
+        with self.read() as conn:
+            return conn.execute(
+                select(func.max(runs_t.c.finished_at)).select_from(
+                    runs_t.join(nodes_t, runs_t.c.node_id == nodes_t.c.id))
+                .where(and_(nodes_t.c.name == name, runs_t.c.state == "ok"))).scalar()
+
+    # --- notification state
+
+    def last_notification(self, hub: str) -> tuple[str, str, float] | None:
+        with self.read() as conn:
+            row = conn.execute(select(notifications_t.c.status, notifications_t.c.fingerprint,
+                                      notifications_t.c.sent_at)
+                               .where(notifications_t.c.hub == hub)).first()
+            return None if row is None else (row[0], row[1], row[2])
+
+    def record_notification(self, hub: str, status: str, fingerprint: str, sent_at: float) -> None:
+        with self.write() as conn:
+            done = conn.execute(update(notifications_t).where(notifications_t.c.hub == hub)
+                                .values(status=status, fingerprint=fingerprint, sent_at=sent_at))
+            if done.rowcount == 0:
+                conn.execute(insert(notifications_t).values(
+                    hub=hub, status=status, fingerprint=fingerprint, sent_at=sent_at))
+
+
+class Differ:
+    """Compares a listing, record by record, with what the store knows about a node.
+
+    Works incrementally so that a listing cut off halfway still yields the
+    additions seen so far; only :meth:`finish` with ``complete`` marks files gone.
+    """
+
+    def __init__(self, known: dict[bytes, Known]) -> None:
+        self.known = known
+        self.changes = Changes()
+
+    def feed(self, rec: Record) -> None:
+        old = self.known.pop(rec.path, None)
+        if old is None:
+            self.changes.added.append(rec)
+        elif (old.size != rec.size or old.mtime != rec.mtime
+              or old.backup_at != rec.backup_at):
+            self.changes.changed.append((old.id, rec))
+        elif old.gone:
+            self.changes.returned.append(old.id)
+
+    def finish(self, *, complete: bool) -> Changes:
+        if complete:
+            self.changes.gone = [k.id for k in self.known.values() if not k.gone]
+        self.known = {}
+        return self.changes
+
+
+def diff(listing: Iterable[Record], known: dict[bytes, Known], *,
+         complete: bool = True) -> Changes:
+    """The changes a whole listing makes to what the store knows."""
+    differ = Differ(known)
+    for rec in listing:
+        differ.feed(rec)
+    return differ.finish(complete=complete)
+
+
+def _batches(items: Sequence[Any], size: int = _BATCH) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _precreate(path: Path) -> None:
+    """Create a new SQLite file readable by owner and group only (it may name private hosts)."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o640)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # We issue BEGIN ourselves (below); pysqlite's implicit BEGIN would be DEFERRED,
+        # and a deferred reader that later writes fails at once instead of waiting.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        cur.execute("PRAGMA foreign_keys = ON")
+        # on read-only media WAL cannot be switched on: stay in the default journal mode
+        with contextlib.suppress(Exception):
+            cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get("scm_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def _locked_message(exc: OperationalError, url: str) -> str:
+    text = str(exc.orig) if exc.orig is not None else str(exc)
+    if "locked" in text or "busy" in text:
+        return (f"database {make_url(url).render_as_string(hide_password=True)} stayed locked "
+                f"by another writer for {BUSY_TIMEOUT_S:.0f} s; nothing was written "
+                "(another scm-monitor still running?)")
+    return f"database error: {text}"
+
+
+def now() -> float:
+    return time.time()
