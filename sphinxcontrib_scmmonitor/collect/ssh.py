@@ -173,9 +173,17 @@ class SshLister(Lister):
         except paramiko.SSHException as exc:
             client.close()
             text = str(exc)
-            if "banner" in text.lower():
-                text = f"no SSH banner within {t:g} s (is this an SSH server?)"
+            # a peer that accepts TCP but never speaks SSH surfaces as any of these
+            if any(s in text.lower() for s in ("banner", "no existing session", "negotiat")):
+                text = (f"no SSH banner/handshake within {t:g} s (a firewall black hole, or "
+                        "not an SSH server on that port?)")
             raise CollectError(f"SSH to {where} failed: {text}") from None
+        except paramiko.ssh_exception.NoValidConnectionsError as exc:
+            client.close()
+            first = next(iter(exc.errors.values()), exc)
+            reason = (os.strerror(first.errno) if getattr(first, "errno", None)
+                      else str(first)).lower()
+            raise CollectError(f"cannot connect to {where}: {reason}") from None
         except OSError as exc:
             client.close()
             reason = exc.strerror or str(exc)

@@ -1,0 +1,250 @@
+"""The collector against a real OpenSSH sshd on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from calendar import timegm
+from pathlib import Path
+
+import pytest
+
+from sphinxcontrib_scmmonitor import cli
+from sphinxcontrib_scmmonitor.collect.ssh import listing_command
+
+DAY = 86400
+
+
+def plant(root: Path, series: str, when: float, name: str | bytes, size: int) -> bytes:
+    """A sparse backup file at <root>/<series>/<YYYY/MM/DD/HHMMSS>/<name>; returns its path."""
+    folder = root / series / time.strftime("%Y/%m/%d/%H%M%S", time.gmtime(when))
+    folder.mkdir(parents=True, exist_ok=True)
+    raw = os.fsencode(folder) + b"/" + (name if isinstance(name, bytes) else name.encode())
+    with open(raw, "wb") as fh:
+        fh.truncate(size)
+    os.utime(raw, (when, when))
+    return raw
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> dict[str, object]:
+    """A backup tree with a healthy and a stale series, odd names, a stray file and a symlink."""
+    root = tmp_path / "backup" / "cms02"
+    now = time.time()
+    today = now - now % DAY + 16 * 3600
+    files: dict[bytes, int] = {}
+    for day in range(5):
+        when = today - day * DAY
+        files[plant(root, "tracs/env", when, "env.tar.gz", 5_000_000 + day)] = 5_000_000 + day
+    for day in range(10, 13):
+        when = today - day * DAY
+        files[plant(root, "svn/dybsvn", when, "dybsvn.tar.gz", 2_000_000_000 + day)] = \
+            2_000_000_000 + day
+    odd = plant(root, "repos/env", today - DAY, b"env-\xff\tname\n$(rm -rf x);<script>.tar.gz", 77)
+    files[odd] = 77
+    (root / "stray.tar.gz").write_bytes(b"x" * 10)
+    newest = (root / "tracs/env").joinpath(time.strftime("%Y/%m/%d/%H%M%S", time.gmtime(today)))
+    (root / "tracs/env/last").symlink_to(newest.relative_to(root / "tracs/env"))
+    return {"root": root, "files": files, "today": today}
+
+
+def write_config(tmp_path: Path, nodes: dict[str, dict[str, object]]) -> Path:
+    lines = ['database = "sqlite:///store.db"', "", "[hubs.cms02]", ""]
+    for name, keys in nodes.items():
+        lines.append(f"[nodes.{name}]")
+        lines.append('hub = "cms02"')
+        for key, value in keys.items():
+            lines.append(f"{key} = {json.dumps(value)}")
+        lines.append("")
+    path = tmp_path / "scmmonitor.toml"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def ssh_node(sshd, root: Path, **extra: object) -> dict[str, object]:
+    return {"host": sshd.host, "port": sshd.port, "user": sshd.user,
+            "identity_file": str(sshd.identity_file), "known_hosts": str(sshd.known_hosts),
+            "root": str(root), "connect_timeout": 3, "command_timeout": 20, **extra}
+
+
+def backups(db: Path) -> dict[bytes, tuple[int, int]]:
+    with sqlite3.connect(db) as conn:
+        return {bytes(p): (s, a) for p, s, a in
+                conn.execute("select path, size, backup_at from backups where gone_at is null")}
+
+
+def dump(db: Path) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("select id, node_id, series_id, path, backup_at, size, mtime, "
+                            "first_seen_at, gone_at from backups order by id").fetchall()
+
+
+def test_collect_stores_exact_sizes_and_utc_times(sshd, tree, tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, {"C": ssh_node(sshd, tree["root"])})
+
+    assert cli.main(["-c", str(cfg), "collect"]) == 0
+
+    stored = backups(tmp_path / "store.db")
+    assert {p: s for p, (s, _) in stored.items()} == tree["files"]
+    for path, (_, at) in stored.items():
+        stamp = path.split(b"/")[-5:-1]
+        expected = timegm(time.strptime(b"/".join(stamp).decode(), "%Y/%m/%d/%H%M%S"))
+        assert at == expected
+    with sqlite3.connect(tmp_path / "store.db") as conn:
+        state, method, seen, unparsed = conn.execute(
+            "select state, method, files_seen, unparsed from runs").fetchone()
+    # the stray undated file is counted, not fatal; the `last` symlink is not followed
+    assert (state, method, unparsed) == ("ok", "find", 1)
+    assert seen == len(tree["files"]) + 1
+
+
+def test_second_collect_changes_no_backup_rows(sshd, tree, tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, {"C": ssh_node(sshd, tree["root"])})
+    assert cli.main(["-c", str(cfg), "collect"]) == 0
+    before = dump(tmp_path / "store.db")
+
+    assert cli.main(["-c", str(cfg), "collect"]) == 0
+
+    assert dump(tmp_path / "store.db") == before
+    with sqlite3.connect(tmp_path / "store.db") as conn:
+        assert conn.execute("select count(*) from runs where state = 'ok'").fetchone() == (2,)
+
+
+def test_removed_backup_is_marked_gone_not_deleted(sshd, tree, tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, {"C": ssh_node(sshd, tree["root"])})
+    assert cli.main(["-c", str(cfg), "collect"]) == 0
+    victim = next(p for p in tree["files"] if b"dybsvn" in p)
+    os.unlink(victim)
+
+    assert cli.main(["-c", str(cfg), "collect"]) == 0
+
+    with sqlite3.connect(tmp_path / "store.db") as conn:
+        (gone_at,) = conn.execute("select gone_at from backups where path = ?",
+                                  (victim,)).fetchone()
+    assert gone_at is not None
+
+
+def test_dead_node_and_wrong_host_key_fail_only_themselves(sshd, tree, tmp_path: Path,
+                                                           black_hole) -> None:
+    from tests.sshd import closed_port
+
+    wrong_known = tmp_path / "wrong_known_hosts"
+    other_key = tmp_path / "other"
+    os.system(f"ssh-keygen -q -t ed25519 -N '' -f {other_key}")
+    wrong_known.write_text(f"[{sshd.host}]:{sshd.port} "
+                           + " ".join(Path(f"{other_key}.pub").read_text().split()[:2]) + "\n")
+    cfg = write_config(tmp_path, {
+        "good": ssh_node(sshd, tree["root"]),
+        "refused": ssh_node(sshd, tree["root"], port=closed_port()),
+        "silent": ssh_node(sshd, tree["root"], port=black_hole.port, connect_timeout=1),
+        "changedkey": ssh_node(sshd, tree["root"], known_hosts=str(wrong_known)),
+    })
+    started = time.monotonic()
+
+    assert cli.main(["-c", str(cfg), "collect"]) == 1
+
+    # the silent node costs its own timeout, not the sum of everyone's
+    assert time.monotonic() - started < 15
+    with sqlite3.connect(tmp_path / "store.db") as conn:
+        runs = dict(conn.execute("select n.name, r.state || ': ' || coalesce(r.error, '') "
+                                 "from runs r join nodes n on n.id = r.node_id"))
+        counts = dict(conn.execute("select n.name, count(b.id) from nodes n left join backups b "
+                                   "on b.node_id = n.id group by n.name"))
+    assert runs["good"] == "ok: "
+    assert "refused" in runs["refused"].lower()
+    assert "banner" in runs["silent"].lower()
+    assert "CHANGED" in runs["changedkey"]
+    assert counts == {"good": len(tree["files"]), "refused": 0, "silent": 0, "changedkey": 0}
+
+
+def test_unknown_host_key_is_refused_with_the_command_to_trust_it(sshd, tree, tmp_path,
+                                                                  capsys) -> None:
+    empty = tmp_path / "empty_known_hosts"
+    empty.write_text("")
+    cfg = write_config(tmp_path, {"C": ssh_node(sshd, tree["root"], known_hosts=str(empty))})
+
+    assert cli.main(["-c", str(cfg), "collect", "--progress", "lines"]) == 1
+
+    out = capsys.readouterr().out
+    assert "is not known" in out
+    assert f"ssh-keyscan -p {sshd.port} -t ed25519 {sshd.host}" in out
+    assert empty.read_text() == ""  # refusing never writes the key
+
+
+def test_trust_unknown_hosts_accepts_and_remembers_a_first_seen_key(sshd, tree,
+                                                                     tmp_path) -> None:
+    fresh = tmp_path / "fresh_known_hosts"
+    cfg = write_config(tmp_path, {"C": ssh_node(sshd, tree["root"], known_hosts=str(fresh),
+                                                trust_unknown_hosts=True)})
+
+    assert cli.main(["-c", str(cfg), "collect"]) == 0
+
+    remembered = fresh.read_text()
+    assert f"[{sshd.host}]:{sshd.port} ssh-ed25519 " in remembered
+    # and the remembered key is now checked like any other
+    cfg2 = write_config(tmp_path, {"C": ssh_node(sshd, tree["root"], known_hosts=str(fresh))})
+    assert cli.main(["-c", str(cfg2), "collect"]) == 0
+
+
+def test_missing_root_fails_the_node_with_a_clear_error(sshd, tmp_path) -> None:
+    cfg = write_config(tmp_path, {"C": ssh_node(sshd, tmp_path / "nope")})
+
+    assert cli.main(["-c", str(cfg), "collect"]) == 1
+
+    with sqlite3.connect(tmp_path / "store.db") as conn:
+        (error,) = conn.execute("select error from runs").fetchone()
+    assert "does not exist" in error and str(tmp_path / "nope") in error
+
+
+def test_node_without_gnu_find_is_walked_over_sftp(tmp_path, tree) -> None:
+    from tests.sshd import require_tool, sshd_available, start_sshd
+
+    require_tool(sshd_available())
+    bin_dir = tmp_path / "busybox-bin"
+    bin_dir.mkdir()
+    busybox = Path("/bin/busybox")
+    require_tool(None if busybox.exists() else "busybox not installed: apt-get install busybox")
+    (bin_dir / "find").symlink_to(busybox)
+    server = start_sshd(tmp_path / "sshd-busybox", path_prefix=bin_dir)
+    try:
+        cfg = write_config(tmp_path, {"C": ssh_node(server, tree["root"])})
+        assert cli.main(["-c", str(cfg), "collect"]) == 0
+    finally:
+        server.stop()
+
+    assert {p: s for p, (s, _) in backups(tmp_path / "store.db").items()} == tree["files"]
+    with sqlite3.connect(tmp_path / "store.db") as conn:
+        assert conn.execute("select method from runs").fetchone() == ("sftp",)
+
+
+def test_export_after_collect_matches_the_design(sshd, tree, tmp_path) -> None:
+    cfg = write_config(tmp_path, {"C": ssh_node(sshd, tree["root"])})
+    html = tmp_path / "html"
+
+    assert cli.main(["-c", str(cfg), "collect", "--export", str(html)]) == 0
+
+    doc = json.loads((html / "_static/scmmonitor/data/C.json").read_text())
+    assert doc["format"] == 1 and doc["node"] == "C" and doc["hub"] == "cms02"
+    assert doc["generated_at"].endswith("Z")
+    by_name = {s["name"]: s for s in doc["series"]}
+    assert set(by_name) == {"tracs/env", "svn/dybsvn", "repos/env"}
+    tracs = by_name["tracs/env"]["data"]
+    assert [t for t, _ in tracs] == sorted({t for t, _ in tracs})  # strictly ascending
+    assert [s for _, s in tracs] == [5_000_004, 5_000_003, 5_000_002, 5_000_001, 5_000_000]
+    assert by_name["svn/dybsvn"]["status"] == "alarm"
+    assert by_name["svn/dybsvn"]["reasons"] == ["stale"]
+    assert by_name["tracs/env"]["status"] == "ok"
+
+
+def test_listing_command_quotes_hostile_roots_and_patterns() -> None:
+    cmd = listing_command("/srv/it's $(reboot)", "*.gz'; reboot; '")
+    # The whole script is one single-quoted word for the login shell, and inside it the
+    # root and pattern are single-quoted again: no expansion can happen at either level.
+    assert cmd.startswith("sh -c '")
+    assert "$(reboot)" in cmd
+    import shlex
+
+    script = shlex.split(cmd)[2]
+    assert "root='/srv/it'\"'\"'s $(reboot)'" in script
