@@ -1,10 +1,16 @@
-"""Throwaway OpenSSH servers (and silent sockets) on 127.0.0.1 for the collector's tests."""
+"""Throwaway OpenSSH servers (and silent or closed ports) on 127.0.0.1 for the collector's tests.
+
+A plain module, so benchmarks and scripts can start a real sshd too; only
+``require_tool`` needs pytest, and imports it when called.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import getpass
 import os
+import re
 import shutil
 import signal
 import socket
@@ -13,8 +19,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 
 SSHD = "/usr/sbin/sshd"
+#: sshd's privilege separation folder; Debian's package makes it at boot, containers lack it
+PRIVSEP_DIR = Path("/run/sshd")
+START_TIMEOUT_S = 10.0
 
 
 def sshd_available() -> str | None:
@@ -38,9 +48,10 @@ def require_tool(reason: str | None) -> None:
 
 
 def free_port() -> int:
+    """A port on 127.0.0.1 that was free a moment ago."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
 
 
 def closed_port() -> int:
@@ -49,9 +60,19 @@ def closed_port() -> int:
 
 
 def keygen(path: Path, kind: str = "ed25519") -> Path:
+    """A new key pair without passphrase at ``path`` and ``path.pub``."""
     subprocess.run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", "scmmonitor-test",
-                    "-f", str(path)], check=True)
+                    "-f", str(path)], check=True, stdin=subprocess.DEVNULL)
     return path
+
+
+@functools.cache
+def sshd_version() -> tuple[int, int]:
+    """OpenSSH's (major, minor) version of ``SSHD``, (0, 0) when it cannot be told."""
+    # sshd has no version flag: an unknown one makes it print its usage, version included
+    out = subprocess.run([SSHD, "-V"], capture_output=True, text=True, check=False)
+    found = re.search(r"OpenSSH_(\d+)\.(\d+)", out.stdout + out.stderr)
+    return (int(found[1]), int(found[2])) if found else (0, 0)
 
 
 @dataclass
@@ -62,13 +83,22 @@ class SshServer:
     user: str
     identity_file: Path
     known_hosts: Path
-    host_key_pub: str
+    host_key_pub: str  # "ssh-ed25519 AAAA..."
     folder: Path
     process: subprocess.Popen[bytes]
     host: str = "127.0.0.1"
     log: Path = field(default_factory=Path)
+    _group_killed: bool = field(default=False, repr=False)
+
+    def ssh_argv(self, *command: str) -> list[str]:
+        """An ``ssh`` client command line that reaches this server non-interactively."""
+        return ["ssh", "-i", str(self.identity_file), "-p", str(self.port),
+                "-o", f"UserKnownHostsFile={self.known_hosts}", "-o", "StrictHostKeyChecking=yes",
+                "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=10",
+                "-F", "/dev/null", f"{self.user}@{self.host}", *command]
 
     def stop(self) -> None:
+        """Stop the listening sshd (SIGTERM, then SIGKILL) and what is left of its sessions."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -76,55 +106,104 @@ class SshServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+        # per-connection sshd children outlive their listener; they share its process group
+        self._kill_group()
 
     def kill(self) -> None:
-        """SIGKILL the listening sshd and every session it forked."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        """SIGKILL the listening sshd and every session it forked, as a crash would."""
+        self._kill_group()
         self.process.wait(5)
 
+    def _kill_group(self) -> None:
+        # once only: after that the group id may be reused by processes that are not ours
+        if self._group_killed:
+            return
+        self._group_killed = True
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
-def start_sshd(folder: Path, *, extra_config: str = "", path_prefix: Path | None = None,
-               host_key_type: str = "ed25519") -> SshServer:
-    """Start ``sshd -D`` on a free loopback port with fresh host and user keys."""
-    folder.mkdir(parents=True, exist_ok=True)
-    folder = folder.resolve()
-    host_key = keygen(folder / f"host_{host_key_type}", host_key_type)
-    user_key = keygen(folder / "user_ed25519")
-    authorized = folder / "authorized_keys"
-    authorized.write_text(Path(f"{user_key}.pub").read_text())
-    port = free_port()
-    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation folder
+    def __enter__(self) -> SshServer:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def _config_lines(folder: Path, port: int, host_key: Path, authorized: Path,
+                  path_prefix: Path | None) -> list[str]:
     lines = [
         "ListenAddress 127.0.0.1", f"Port {port}", f"HostKey {host_key}",
         f"PidFile {folder / 'sshd.pid'}", f"AuthorizedKeysFile {authorized}",
         "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no",
+        # pytest's temporary folders are not root-only the way StrictModes wants
         "StrictModes no", "PermitRootLogin prohibit-password", "Subsystem sftp internal-sftp",
-        "LogLevel VERBOSE", "MaxStartups 100:30:200", "MaxSessions 50",
+        "LogLevel VERBOSE", "PrintMotd no", "PrintLastLog no", "UseDNS no",
+        # tests open many connections at once, some of them left silent on purpose
+        "MaxStartups 100:30:200", "MaxSessions 50",
     ]
+    if sshd_version() >= (9, 8):
+        # 9.8+ would lock 127.0.0.1 out after the tests' deliberate failures
+        lines.append("PerSourcePenalties no")
     if path_prefix is not None:
-        lines.append(f"SetEnv PATH={path_prefix}:/usr/local/bin:/usr/bin:/bin")
-    config = folder / "sshd_config"
-    config.write_text("\n".join(lines) + "\n" + extra_config + "\n")
-    log = folder / "sshd.log"
-    proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL,
-                            stderr=open(log, "wb"), start_new_session=True)  # noqa: SIM115
+        lines.append(f"SetEnv PATH={Path(path_prefix).resolve()}:/usr/local/bin:/usr/bin:/bin")
+    return lines
+
+
+def start_sshd(tmpdir: Path, *, extra_config: str = "", path_prefix: Path | None = None,
+               host_key_type: str = "ed25519") -> SshServer:
+    """Start ``sshd -D`` on a free loopback port with fresh host and user keys in ``tmpdir``.
+
+    Returns once the port answers with an ``SSH-2.0`` banner; raises RuntimeError with
+    sshd's log when it does not within ``START_TIMEOUT_S``.
+    """
+    tmpdir.mkdir(parents=True, exist_ok=True)
+    folder = tmpdir.resolve()  # sshd insists on absolute paths everywhere
+    host_key = keygen(folder / f"host_{host_key_type}", host_key_type)
+    user_key = keygen(folder / "user_ed25519")
+    authorized = folder / "authorized_keys"
+    authorized.write_text(Path(f"{user_key}.pub").read_text())
+    with contextlib.suppress(PermissionError):  # only root's sshd needs it
+        PRIVSEP_DIR.mkdir(mode=0o755, exist_ok=True)
     pub = " ".join(Path(f"{host_key}.pub").read_text().split()[:2])
-    known = folder / "known_hosts"
-    known.write_text(f"[127.0.0.1]:{port} {pub}\n")
-    server = SshServer(port=port, user=getpass.getuser(), identity_file=user_key,
-                       known_hosts=known, host_key_pub=pub, folder=folder, process=proc, log=log)
-    deadline = time.monotonic() + 10
+    log = folder / "sshd.log"
+    errors: list[str] = []
+    # the free port may be taken between our probe and sshd's bind: try a few
+    for _attempt in range(3):
+        port = free_port()
+        config = folder / "sshd_config"
+        lines = _config_lines(folder, port, host_key, authorized, path_prefix)
+        config.write_text("\n".join(lines) + "\n" + extra_config + "\n")
+        known = folder / "known_hosts"
+        known.write_text(f"[127.0.0.1]:{port} {pub}\n")  # the bracket form for a port != 22
+        with open(log, "wb") as log_fh:
+            proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=log_fh, start_new_session=True)
+        server = SshServer(port=port, user=getpass.getuser(), identity_file=user_key,
+                           known_hosts=known, host_key_pub=pub, folder=folder, process=proc,
+                           log=log)
+        if _wait_for_banner(proc, port):
+            return server
+        server.stop()
+        errors.append(log.read_text(errors="replace"))
+        if "Address already in use" not in errors[-1]:
+            break
+    raise RuntimeError(f"sshd did not come up on 127.0.0.1 ({SSHD} -D -e -f {config}):\n"
+                       + "\n".join(errors))
+
+
+def _wait_for_banner(proc: subprocess.Popen[bytes], port: int) -> bool:
+    deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            break
+            return False
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1) as s:
             s.settimeout(2)
             if s.recv(64).startswith(b"SSH-2.0"):
-                return server
+                return True
         time.sleep(0.05)
-    server.stop()
-    raise RuntimeError(f"sshd did not come up on port {port}:\n{log.read_text()}")
+    return False
 
 
 class BlackHole:
@@ -134,20 +213,46 @@ class BlackHole:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(50)
+        # closing a socket does not wake a thread blocked in accept() on Linux: poll instead
+        self.sock.settimeout(0.1)
         self.port: int = self.sock.getsockname()[1]
+        self.host = "127.0.0.1"
         self.held: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._accept, name="black-hole", daemon=True)
         self._thread.start()
 
     def _accept(self) -> None:
-        while True:
+        while not self._closed.is_set():
             try:
                 conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
-            self.held.append(conn)
+            with self._lock:
+                self.held.append(conn)  # kept open, so the client waits rather than sees EOF
+
+    @property
+    def accepted(self) -> int:
+        """How many connections came in so far."""
+        with self._lock:
+            return len(self.held)
 
     def close(self) -> None:
+        """Stop listening and drop every held connection."""
+        self._closed.set()
+        self._thread.join(2)
         self.sock.close()
-        for conn in self.held:
-            conn.close()
+        with self._lock:
+            for conn in self.held:
+                conn.close()
+            self.held.clear()
+
+    def __enter__(self) -> BlackHole:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
