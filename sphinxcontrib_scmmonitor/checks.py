@@ -133,8 +133,11 @@ def check_node(node: NodeSettings, data: NodeData, now: float) -> NodeStatus:
     for series in data.series:
         seen.add(series.name)
         result.series.append(_check_series(node, series.name, series.totals(present_only=True),
-                                           bool(series.backups), now, max_age))
-    for name in node.select:
+                                           series.totals(), now, max_age))
+    # absence is only known from a listing: a node never listed has nothing "missing" yet
+    # (its collector-stale/unreachable finding already says why nothing is known)
+    expected = node.select if result.last_good_at is not None else ()
+    for name in dict.fromkeys(s.strip("/") for s in expected):
         if name not in seen:
             result.series.append(SeriesStatus(name=name, reasons=[Reason(
                 "missing", f"selected for hub {node.hub} but no backup of it on {node.name}")]))
@@ -143,15 +146,19 @@ def check_node(node: NodeSettings, data: NodeData, now: float) -> NodeStatus:
 
 
 def _check_series(node: NodeSettings, name: str, totals: list[tuple[int, int]],
-                  ever: bool, now: float, max_age: float) -> SeriesStatus:
+                  history: list[tuple[int, int]], now: float, max_age: float) -> SeriesStatus:
+    """``totals``: the backups on the node now; ``history``: every backup ever seen."""
     st = SeriesStatus(name=name, count=len(totals))
     if not totals:
-        if ever:
+        if history:
             st.reasons.append(Reason("vanished", "had backups, none is on the node now"))
         return st
     st.newest, st.size = totals[-1]
-    if len(totals) > 1:
-        st.previous_size = totals[-2][1]
+    # the previous backup may already be rotated away (a node keeping only the newest):
+    # its size as last seen is still what the newest one should be compared with
+    earlier = [size for at, size in history if at < st.newest]
+    if earlier:
+        st.previous_size = earlier[-1]
     age = now - st.newest
     if age > max_age:
         st.reasons.append(Reason("stale", f"newest backup is {_ago(age)} old "

@@ -17,6 +17,7 @@ EXIT_USAGE = 2
 
 EPILOG = textwrap.dedent("""\
     examples:
+      scm-monitor init --probe cms01.example.org /data/var/scm/backup/cms02
       scm-monitor collect                      # every node, in parallel
       scm-monitor -c /etc/scmmonitor.toml collect C H1 --export /srv/www/docs/html
       scm-monitor export --outdir docs/_build/html
@@ -46,9 +47,30 @@ def build_parser() -> argparse.ArgumentParser:
                      "backup nodes: collect, store, check, alert, chart.", epilog=EPILOG,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-c", "--config", default=None, help="scmmonitor.toml to use")
-    parser.add_argument("-v", "--verbose", action="store_true", default=False)
+    parser.add_argument("-v", "--verbose", action="store_true", default=False,
+                        help="log more (paramiko and SQL problems in detail)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("init", parents=[common], help="write a commented scmmonitor.toml to "
+                       "fill in; --probe lists a node first and proposes the settings (exit 0 "
+                       "written, 1 probe failed, 2 file exists)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="examples:\n  scm-monitor init\n  scm-monitor init "
+                       "/etc/scmmonitor.toml --probe cms01.example.org /data/var/scm/backup/cms02"
+                       "\n  scm-monitor init --probe root@hep1:2222 /var/scm/backup/cms02 "
+                       "--node H1\n  scm-monitor init - --probe local /var/scm/backup/cms02   "
+                       "# print, write nothing\n\nPATH defaults to -c, else $SCMMONITOR_CONFIG, "
+                       "else ./scmmonitor.toml.\n--probe uses the same SSH settings and "
+                       "host-key checks as collect\n(~/.ssh/config, known_hosts, the agent).")
+    p.add_argument("path", nargs="?", metavar="PATH",
+                   help="file to write (- prints it instead)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.add_argument("--probe", nargs=2, metavar=("HOST", "ROOT"),
+                   help="list ROOT on HOST ([USER@]HOST[:PORT], or 'local') and fill in the "
+                   "date layout, pattern, series and select found there")
+    p.add_argument("--hub", metavar="NAME", help="name of the hub (default: from ROOT)")
+    p.add_argument("--node", metavar="NAME", help="name of the node (default: from HOST)")
 
     p = sub.add_parser("collect", parents=[common], help="list every node's backups into the "
                        "store (exit 0 all collected, 1 some node failed, 2 config error)",
@@ -103,6 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    if args.command == "init":
+        return cmd_init(args)
     if args.command == "db" and args.db_command is None:
         parser.exit(EXIT_USAGE, "scm-monitor db: give an action: upgrade\n")
     try:
@@ -135,6 +159,14 @@ def _check_nodes(settings: config_mod.Settings, names: Sequence[str]) -> list[st
     for name in names:
         settings.node(name)  # raises ConfigError naming the configured ones
     return list(names) or list(settings.nodes)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from . import init
+
+    path = args.path or str(config_mod.find_config(args.config))
+    return init.run(path, force=args.force, probe_target=args.probe, hub=args.hub,
+                    node=args.node)
 
 
 def cmd_collect(settings: config_mod.Settings, args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -72,7 +73,7 @@ def _port(value: Any) -> str | None:
 def _timezone(value: Any) -> str | None:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a folder: IsADirectoryError
         return f"unknown time zone {value!r} (use an IANA name such as 'Europe/Zurich' or 'UTC')"
     return None
 
@@ -80,6 +81,13 @@ def _timezone(value: Any) -> str | None:
 def _date_layout(value: Any) -> str | None:
     if "%" not in value:
         return "must contain strptime directives such as %Y/%m/%d/%H%M%S"
+    # a layout strptime cannot read back (a typo like %Q, a directive twice, a stray %)
+    # would leave every file unparsed, or fail every collection: refuse it here
+    sample = datetime(2012, 11, 13, 16, 10, 2, tzinfo=UTC)
+    try:
+        datetime.strptime(sample.strftime(value), value)
+    except (ValueError, re.error) as exc:
+        return f"is not a valid strptime layout: {exc}"
     return None
 
 
@@ -411,11 +419,14 @@ def _expand(value: str, base: Path) -> str:
     return str(expanded if expanded.is_absolute() else base / expanded)
 
 
+_SQLITE_URL = re.compile(r"(sqlite(?:\+\w+)?:///)(.*)\Z", re.DOTALL)
+
+
 def _database_url(url: str, base: Path) -> str:
-    """Make relative sqlite paths relative to the config file's folder."""
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/"):
-        rest = url[len(prefix):]
-        if rest and not rest.startswith(":memory:") and not rest.startswith("file:"):
+    """Make relative sqlite paths (any driver: sqlite+pysqlite too) relative to the config file."""
+    m = _SQLITE_URL.match(url)
+    if m is not None:
+        prefix, rest = m.groups()
+        if rest and not rest.startswith(("/", ":memory:", "file:")):
             return prefix + str(base / rest)
     return url

@@ -131,15 +131,17 @@ def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
     tmp: str | None = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
+        # UTF-8: the JSON is ASCII anyway, but status --output text may name "grüezi"
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
         tmp = None
-    except OSError as exc:
-        raise ExportError(f"cannot write {path}: {exc.strerror or exc}; "
+    except (OSError, UnicodeError) as exc:
+        problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise ExportError(f"cannot write {path}: {problem}; "
                           "the previous file is unchanged") from None
     finally:
         if tmp is not None:

@@ -52,12 +52,13 @@ def text(report: Report) -> str:
     head = f"SCM BACKUPS {word}: " + (
         ", ".join(f"{n.node} {n.status}" for n in bad) if bad
         else f"{len(report.nodes)} node(s) ok")
-    table = rows(report)
+    # escaped before measuring, or a name with control characters shifts its row
+    table = [{k: _printable(v) for k, v in r.items()} for r in rows(report)]
     widths = {k: max([len(h), *(len(r[k]) for r in table)]) for k, h in COLUMNS}
     lines = [head, "", "  ".join(h.ljust(widths[k]) for k, h in COLUMNS).rstrip()]
     lines.append("  ".join("-" * widths[k] for k, _ in COLUMNS))
     for r in table:
-        lines.append("  ".join(_printable(r[k]).ljust(widths[k]) for k, _ in COLUMNS).rstrip())
+        lines.append("  ".join(r[k].ljust(widths[k]) for k, _ in COLUMNS).rstrip())
     lines.append("")
     lines.append(f"checked {iso(report.generated_at)}")
     return "\n".join(lines) + "\n"
@@ -119,11 +120,15 @@ def rst(report: Report) -> str:
 
 
 def _rst_escape(value: str) -> str:
-    """Names are data: escape every character reST could read as markup."""
+    """Names are data: escape every character reST could read as markup.
+
+    The leading escaped space (which reST drops) keeps a cell starting like a list,
+    an enumeration or a comment ("- x", "1. x", "(a) x", ".. x") a plain paragraph.
+    """
     value = _printable(value).replace("\\", "\\\\")
     for ch in "*`|_[]<>:":
         value = value.replace(ch, "\\" + ch)
-    return value or "\\ "
+    return "\\ " + value
 
 
 def prometheus(report: Report) -> str:

@@ -10,6 +10,7 @@ read in the node's time zone and is stored as UTC epoch seconds.
 from __future__ import annotations
 
 import calendar
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,8 +20,12 @@ from zoneinfo import ZoneInfo
 from ..store import Record
 
 UNPARSED_SAMPLE = 10
-_FAST_DIRECTIVES = {"Y": r"(\d{4})", "m": r"(\d{1,2})", "d": r"(\d{1,2})",
-                    "H": r"(\d{1,2})", "M": r"(\d{1,2})", "S": r"(\d{1,2})"}
+#: The exact sub-patterns ``datetime.strptime`` uses, so the fast path reads an ambiguous
+#: text (``2460`` for %H%M%S, ``2012131`` for %Y%m%d) the way strptime does.
+_FAST_DIRECTIVES = {"Y": r"(\d\d\d\d)", "m": r"(1[0-2]|0[1-9]|[1-9])",
+                    "d": r"(3[01]|[12]\d|0[1-9]|[1-9]| [1-9])", "H": r"(2[0-3]|[01]\d|\d)",
+                    "M": r"([0-5]\d|\d)", "S": r"(6[01]|[0-5]\d|\d)"}
+_MAX_SIZE = 2**63 - 1  # a BIGINT: anything larger is garbage, not a file
 _UTC_NAMES = {"UTC", "Etc/UTC", "Etc/GMT", "GMT", "Z", "Zulu", "UCT", "Universal"}
 
 
@@ -56,8 +61,10 @@ class DateLayout:
             return None
         try:
             if self._fast is not None:
-                m = self._fast.fullmatch(s)
-                if m is None:
+                # match + end check, not fullmatch: strptime does not backtrack for a
+                # longer reading once one reading matched
+                m = self._fast.match(s)
+                if m is None or m.end() != len(s):
                     return None
                 f = dict(zip(self._order, map(int, m.groups()), strict=True))
                 dt = datetime(f.get("Y", 1900), f.get("m", 1), f.get("d", 1),
@@ -92,11 +99,12 @@ def _compile(layout: str) -> tuple[re.Pattern[str] | None, list[str]]:
                 return None, []
             i += 2
         else:
-            if ch.isspace():
+            if ch.isspace() or not ch.isascii():
                 return None, []  # strptime treats white space loosely; let it decide
             out.append(re.escape(ch))
             i += 1
-    return re.compile("".join(out), re.ASCII), order
+    # strptime matches literals case-insensitively
+    return re.compile("".join(out), re.ASCII | re.IGNORECASE), order
 
 
 @dataclass
@@ -112,7 +120,7 @@ class ListingStats:
     def note_unparsed(self, path: bytes) -> None:
         self.unparsed += 1
         if len(self.unparsed_sample) < UNPARSED_SAMPLE:
-            self.unparsed_sample.append(display(path))
+            self.unparsed_sample.append(printable(path))
 
 
 class PathParser:
@@ -174,7 +182,7 @@ class ListingParser:
         except ValueError:
             self.stats.bad_records += 1
             return None
-        if size < 0 or not path.startswith(b"/") or mtime != mtime:  # NaN check
+        if not 0 <= size <= _MAX_SIZE or not path.startswith(b"/") or not math.isfinite(mtime):
             self.stats.bad_records += 1
             return None
         return self.path_record(path, size, mtime)
@@ -190,5 +198,18 @@ class ListingParser:
 
 
 def display(raw: bytes) -> str:
-    """A printable form of a raw name: undecodable bytes as \\xNN, never an exception."""
+    """A text form of a raw name: undecodable bytes as \\xNN, never an exception."""
     return raw.decode("utf-8", "backslashreplace")
+
+
+def printable(raw: bytes) -> str:
+    """Like :func:`display`, and control characters (tab, newline, ESC) as \\xNN too.
+
+    For messages and logs: a remote name can neither drive a terminal nor pass for two lines.
+    """
+    return "".join(c if c.isprintable() else _escape(c) for c in display(raw))
+
+
+def _escape(c: str) -> str:
+    n = ord(c)
+    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"

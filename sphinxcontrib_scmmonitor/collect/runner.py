@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..config import NodeSettings
-from ..store import Differ, Store
+from ..store import ListingDiffer, Store
 from .listing import DateLayout, ListingParser, display
 from .local import CollectError, Lister, LocalLister
 
@@ -76,7 +76,8 @@ def collect_node(store: Store, node: NodeSettings, reporter: Reporter | None = N
     run_id = store.start_run(node_id, started)
     lister = lister or make_lister(node)
     parser = ListingParser(node.root, DateLayout(node.date_layout, node.timezone))
-    differ = Differ(store.known(node_id))
+    # reads one row per series now, and at the end only the rows of series that changed
+    differ = ListingDiffer(store, node_id)
     error: str | None = None
     try:
         for n, rec in enumerate(lister.records(parser), 1):

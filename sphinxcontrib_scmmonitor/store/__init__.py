@@ -4,14 +4,16 @@ from .db import (
     Changes,
     Differ,
     Known,
+    ListingDiffer,
     NodeData,
     Record,
     RunInfo,
     SeriesData,
+    SeriesState,
     Store,
     StoreError,
     diff,
 )
 
-__all__ = ["Changes", "Differ", "Known", "NodeData", "Record", "RunInfo", "SeriesData", "Store",
-           "StoreError", "diff"]
+__all__ = ["Changes", "Differ", "Known", "ListingDiffer", "NodeData", "Record", "RunInfo",
+           "SeriesData", "SeriesState", "Store", "StoreError", "diff"]

@@ -54,6 +54,12 @@ class Series(Base):
     node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
     raw_name: Mapped[bytes] = mapped_column(LargeBinary)
     name: Mapped[str] = mapped_column(Text)
+    #: How many files of the series are present in the store, and a digest of them
+    #: (path, size, mtime, backup time), as of the last listing that changed them; NULL
+    #: when unknown. A new listing with the same count and digest is skipped without
+    #: reading the series' rows, so re-collecting costs O(changes), not O(files).
+    listed_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    listed_digest: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class Backup(Base):
@@ -73,6 +79,9 @@ class Backup(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     mtime: Mapped[float] = mapped_column(Float)
     first_seen_at: Mapped[int] = mapped_column(BigInteger)
+    #: When a listing last wrote this row (added, changed, came back). Not touched by
+    #: listings that find it unchanged: a present row was last seen by its node's
+    #: latest complete run (``runs``), which keeps re-collecting O(changes).
     last_seen_at: Mapped[int] = mapped_column(BigInteger)
     gone_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 

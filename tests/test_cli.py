@@ -1,0 +1,186 @@
+"""``scm-monitor``: usage errors, every exit status, and the installed script end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sphinxcontrib_scmmonitor import cli
+from tests.test_local_collect import DAY, collect, plant, today_at, write_config
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def healthy(tmp_path: Path, **node: object) -> tuple[Path, Path]:
+    """A node C with a fresh, steady series; returns (config, backup root)."""
+    root = tmp_path / "backup"
+    for day in range(3):
+        plant(root, "repos/env", today_at() - day * DAY, "env.tar.gz", 1000 + day)
+    return write_config(tmp_path, {"C": {"root": str(root), **node}}), root
+
+
+# --- usage ----------------------------------------------------------------------------------
+
+
+def test_no_command_prints_help_and_exits_2(capsys) -> None:
+    code, out, _err = run([], capsys)
+    assert code == 2
+    assert "usage: scm-monitor" in out and "collect" in out and "db upgrade" in out
+
+
+def test_unknown_command_exits_2_with_usage(capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(["frobnicate"])
+    assert info.value.code == 2
+    assert "invalid choice: 'frobnicate'" in capsys.readouterr().err
+
+
+def test_db_without_an_action_exits_2(capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(["db"])
+    assert info.value.code == 2
+    assert "give an action: upgrade" in capsys.readouterr().err
+
+
+def test_export_without_outdir_exits_2(capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(["export"])
+    assert info.value.code == 2
+    assert "--outdir" in capsys.readouterr().err
+
+
+def test_version(capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.startswith("scm-monitor ")
+
+
+@pytest.mark.parametrize("command", [["collect"], ["status"], ["export", "--outdir", "x"]])
+def test_unknown_node_on_the_command_line_exits_2(tmp_path, capsys, command) -> None:
+    cfg, _root = healthy(tmp_path)
+    code, out, err = run(["-c", str(cfg), *command, "C", "Nope"], capsys)
+    assert code == 2
+    assert out == ""
+    assert err == f"scm-monitor: {cfg}: unknown node 'Nope' (configured: C)\n"
+
+
+def test_collect_exits_2_when_the_store_cannot_be_opened(tmp_path, capsys) -> None:
+    (tmp_path / "file").write_text("")
+    cfg = write_config(tmp_path, {"C": {"root": str(tmp_path)}},
+                       database=f"sqlite:///{tmp_path}/file/store.db")
+    code, _out, err = run(["-c", str(cfg), "collect"], capsys)
+    assert code == 2
+    assert err.startswith("scm-monitor: cannot create database file ")
+
+
+# --- status: Nagios exit codes -----------------------------------------------------------------
+
+
+def test_status_0_when_everything_is_fresh(tmp_path, capsys) -> None:
+    cfg, _root = healthy(tmp_path)
+    assert collect(cfg) == 0
+    capsys.readouterr()
+    code, out, _err = run(["-c", str(cfg), "status"], capsys)
+    assert code == 0
+    assert out.startswith("SCM BACKUPS OK: 1 node(s) ok")
+
+
+def test_status_1_when_the_newest_backup_shrank(tmp_path, capsys) -> None:
+    cfg, root = healthy(tmp_path)
+    plant(root, "repos/env", today_at() + 1, "env.tar.gz", 10)
+    assert collect(cfg) == 0
+    capsys.readouterr()
+    code, out, _err = run(["-c", str(cfg), "status"], capsys)
+    assert code == 1
+    assert out.startswith("SCM BACKUPS WARNING: C warn")
+    assert "shrunk" in out
+
+
+def test_status_1_when_the_latest_collection_failed(tmp_path, capsys) -> None:
+    cfg, root = healthy(tmp_path)
+    assert collect(cfg) == 0
+    root.rename(tmp_path / "away")
+    assert collect(cfg) == 1
+    capsys.readouterr()
+    code, out, _err = run(["-c", str(cfg), "status", "--format", "json"], capsys)
+    assert code == 1
+    doc = json.loads(out)
+    assert doc["exit_code"] == 1
+    assert doc["nodes"][0]["reasons"][0]["reason"] == "unreachable"
+
+
+def test_status_2_when_a_series_is_stale(tmp_path, capsys) -> None:
+    root = tmp_path / "backup"
+    plant(root, "svn/dybsvn", today_at() - 10 * DAY, "dybsvn.tar.gz", 5)
+    cfg = write_config(tmp_path, {"C": {"root": str(root)}})
+    assert collect(cfg) == 0
+    capsys.readouterr()
+    code, out, _err = run(["-c", str(cfg), "status"], capsys)
+    assert code == 2
+    assert out.startswith("SCM BACKUPS CRITICAL: C alarm")
+
+
+def test_status_2_when_never_collected(tmp_path, capsys) -> None:
+    cfg, _root = healthy(tmp_path)
+    code, out, _err = run(["-c", str(cfg), "status"], capsys)
+    assert code == 2
+    assert "collector-stale" in out and "never collected" in out
+
+
+def test_status_3_when_the_store_cannot_be_read(tmp_path, capsys) -> None:
+    (tmp_path / "file").write_text("")
+    cfg = write_config(tmp_path, {"C": {"root": "/b"}}, database=f"sqlite:///{tmp_path}/file/x.db")
+    code, out, _err = run(["-c", str(cfg), "status"], capsys)
+    assert code == 3
+    assert out.startswith("SCM BACKUPS UNKNOWN: cannot read the store: ")
+
+
+def test_status_output_file_holds_names_that_are_not_ascii(tmp_path, capsys) -> None:
+    root = tmp_path / "backup"
+    plant(root, "grüezi/env", today_at(), "env.tar.gz", 5)
+    cfg = write_config(tmp_path, {"C": {"root": str(root)}})
+    assert collect(cfg) == 0
+    capsys.readouterr()
+    report = tmp_path / "status.txt"
+    code, out, _err = run(["-c", str(cfg), "status", "--output", str(report)], capsys)
+    assert (code, out) == (0, "")
+    assert "grüezi/env" in report.read_text(encoding="utf-8")
+
+
+# --- the installed script -----------------------------------------------------------------------
+
+
+def test_installed_script_collects_exports_and_reports_without_a_tty(tmp_path) -> None:
+    cfg, root = healthy(tmp_path)
+    missing = tmp_path / "gone"
+    cfg = write_config(tmp_path, {"C": {"root": str(root)}, "H1": {"root": str(missing)}})
+    script = str(VENV_BIN / "scm-monitor")
+
+    proc = subprocess.run([script, "collect", "--export", str(tmp_path / "html"), "-c", str(cfg)],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                          stdin=subprocess.DEVNULL)
+
+    assert proc.returncode == 1
+    lines = proc.stdout.splitlines()
+    assert any(line.startswith("C: ok, 3 files (3 new, 0 changed, 0 gone) via local in ")
+               for line in lines), proc.stdout
+    assert any(line.startswith("H1: FAILED") and f"backup root {missing} does not exist" in line
+               for line in lines), proc.stdout
+    assert "\x1b[" not in proc.stdout  # no terminal control codes for cron mail
+    assert proc.stderr.strip() == "scm-monitor: 1 of 2 node(s) failed: H1"
+    assert (tmp_path / "html/_static/scmmonitor/data/C.json").exists()
+
+    status = subprocess.run([script, "-c", str(cfg), "status", "C"], capture_output=True,
+                            text=True, timeout=60)
+    assert status.returncode == 0, status.stdout
