@@ -109,9 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--always", action="store_true",
                    help="send even if the status did not change since the last mail")
 
-    p = sub.add_parser("db", parents=[common], help="manage the store's schema")
+    db_examples = ("example (after upgrading the package; back the database up first):\n"
+                   "  scm-monitor -c /etc/scmmonitor.toml db upgrade")
+    p = sub.add_parser("db", parents=[common], help="manage the store's schema",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog=db_examples)
     dbsub = p.add_subparsers(dest="db_command", metavar="ACTION", parser_class=_Parser)
-    dbsub.add_parser("upgrade", parents=[common], help="bring the schema up to date (0 / 1)")
+    dbsub.add_parser("upgrade", parents=[common], help="bring the schema up to date (0 / 1)",
+                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=db_examples)
     return parser
 
 
@@ -149,9 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _open_store(settings: config_mod.Settings, *, create: bool):  # type: ignore[no-untyped-def]
     from .store import Store
 
-    store = Store(settings.database)
-    if create:
-        store.ensure_schema()
+    store = Store(settings.database, create=create)
+    store.ensure_schema(create=create)
     return store
 
 
@@ -230,7 +234,7 @@ def cmd_status(settings: config_mod.Settings, args: argparse.Namespace) -> int:
 
     names = _check_nodes(settings, args.nodes)
     try:
-        store = _open_store(settings, create=True)
+        store = _open_store(settings, create=False)
         report = evaluate(settings, store, names)
     except StoreError as exc:
         print(f"SCM BACKUPS UNKNOWN: cannot read the store: {exc}")
@@ -252,7 +256,7 @@ def cmd_notify(settings: config_mod.Settings, args: argparse.Namespace) -> int:
     from .store import StoreError
 
     try:
-        store = _open_store(settings, create=True)
+        store = _open_store(settings, create=False)
         return notify.run(settings, store, dry_run=args.dry_run, always=args.always)
     except StoreError as exc:
         print(f"scm-monitor: cannot read the store: {exc}", file=sys.stderr)
@@ -260,10 +264,10 @@ def cmd_notify(settings: config_mod.Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_db(settings: config_mod.Settings, args: argparse.Namespace) -> int:
-    from .store import StoreError
+    from .store import Store, StoreError
 
     try:
-        store = _open_store(settings, create=False)
+        store = Store(settings.database)
         before, after = store.upgrade()
     except StoreError as exc:
         print(f"scm-monitor: {exc}", file=sys.stderr)

@@ -131,11 +131,20 @@ def test_status_2_when_a_series_is_stale(tmp_path, capsys) -> None:
     assert out.startswith("SCM BACKUPS CRITICAL: C alarm")
 
 
-def test_status_2_when_never_collected(tmp_path, capsys) -> None:
+def test_status_2_when_a_node_was_never_collected(tmp_path, capsys) -> None:
     cfg, _root = healthy(tmp_path)
+    assert cli.main(["-c", str(cfg), "db", "upgrade"]) == 0
     code, out, _err = run(["-c", str(cfg), "status"], capsys)
     assert code == 2
     assert "collector-stale" in out and "never collected" in out
+
+
+def test_status_3_when_there_is_no_store_yet(tmp_path, capsys) -> None:
+    cfg, _root = healthy(tmp_path)
+    code, out, _err = run(["-c", str(cfg), "status"], capsys)
+    assert code == 3
+    assert out.startswith("SCM BACKUPS UNKNOWN") and "scm-monitor collect" in out
+    assert not (tmp_path / "store.db").exists()
 
 
 def test_status_3_when_the_store_cannot_be_read(tmp_path, capsys) -> None:

@@ -155,7 +155,7 @@ class NodeData:
 class Store:
     """One database, opened from a SQLAlchemy URL."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, create: bool = True) -> None:
         try:
             parsed = make_url(url)
         except ArgumentError as exc:
@@ -166,6 +166,15 @@ class Store:
         if self.is_sqlite:
             db = parsed.database
             if db and db != ":memory:" and not db.startswith("file:"):
+                if not create:
+                    try:
+                        os.stat(db)
+                    except FileNotFoundError:
+                        raise StoreError(f"database file {db} does not exist yet: run `scm-monitor "
+                                         "collect` (or `scm-monitor db upgrade`) first") from None
+                    except OSError as exc:
+                        raise StoreError(f"cannot open database file {db}: "
+                                         f"{exc.strerror or exc}") from None
                 try:
                     _precreate(Path(db))
                 except OSError as exc:
@@ -242,17 +251,20 @@ class Store:
             raise StoreError(f"cannot upgrade {self.safe_url}: {exc}") from exc
         return before, head
 
-    def ensure_schema(self) -> None:
-        """Create the schema in an empty database; refuse to write into an old one."""
+    def ensure_schema(self, *, create: bool = True) -> None:
+        """Create the schema in an empty database; refuse to use an old one."""
         try:
             current, head = self.revisions()
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open database {self.safe_url}: {exc}") from exc
         if current == head:
             return
-        if current is None:
+        if current is None and create:
             self.upgrade()
             return
+        if current is None:
+            raise StoreError(f"database {self.safe_url} has no schema yet: run "
+                             "`scm-monitor collect` (or `scm-monitor db upgrade`) first")
         raise StoreError(f"database {self.safe_url} has schema {current}, this version needs "
                          f"{head}: run `scm-monitor db upgrade` first")
 
