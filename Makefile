@@ -30,5 +30,9 @@ lint: $(STAMP)
 bench: $(STAMP) system-deps
 	$(PY) -m benchmarks
 
+## docs: the project's own documentation (uses the extension on a demo tree)
+docs: $(STAMP)
+	$(MAKE) -C docs html SPHINXBUILD=$(abspath $(VENV)/bin/sphinx-build)
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info example_docs/_build test-output
