@@ -1,0 +1,266 @@
+"""Settings and store for one Sphinx build, and the build-time tables made from them."""
+
+from __future__ import annotations
+
+import os
+import time
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from docutils import nodes
+from sphinx.util import logging
+from sqlalchemy.exc import SQLAlchemyError
+
+from .. import config as config_mod
+from ..checks import NodeStatus, Report, check_node, evaluate, human_age, human_size
+from ..export import node_document
+from ..status import change
+from ..status import rows as status_rows
+from ..store import NodeData, Store, StoreError
+from .assets import Highcharts
+
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
+    from sphinx.environment import BuildEnvironment
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: the status table's columns, in the order the page's script writes its live rows
+STATUS_COLUMNS = (("node", "Node"), ("series", "Series"), ("status", "Status"),
+                  ("reason", "Reason"), ("age", "Newest backup"), ("size", "Size"),
+                  ("change", "Change"))
+STATUS_WIDTHS = (6, 14, 7, 33, 10, 10, 8)
+CHART_COLUMNS = ("Series", "Status", "Newest backup", "Age", "Size", "Change", "Kept")
+CHART_WIDTHS = (24, 8, 20, 8, 12, 10, 6)
+
+
+@dataclass
+class BuildData:
+    """What the directives, visitors and events of one build share.
+
+    The settings are read once in ``builder-inited``; the store is opened on
+    first use, once per process (a parallel build forks, and a SQLAlchemy
+    engine must not be shared across a fork).
+    """
+
+    config_path: Path
+    settings: config_mod.Settings | None
+    error: str | None = None
+    _store: Store | None = None
+    _store_pid: int = 0
+    _store_error: str | None = None
+    _schema_checked: bool = False
+    _cache_pid: int = 0
+    _node_cache: dict[str, NodeData] | None = None
+    #: where the pages load Highcharts from (None: not found, the one warning was given)
+    highcharts: Highcharts | None = None
+    #: PNG files drawn in this build (by this process)
+    rendered: set[str] = field(default_factory=set)
+
+    def store(self) -> Store:
+        """The store of this process; raises :class:`StoreError` (remembered per process)."""
+        if self.settings is None:
+            raise StoreError(self.error or "no settings")
+        pid = os.getpid()
+        if self._store is not None and self._store_pid == pid:
+            return self._store
+        if self._store is not None:
+            # inherited from the parent process: leave its connections to the parent
+            self._store.engine.dispose(close=False)
+            self._store = None
+        if self._store_error is not None and self._store_pid == pid:
+            raise StoreError(self._store_error)
+        self._store_pid = pid
+        try:
+            self._store = Store(self.settings.database)
+        except StoreError as exc:
+            self._store_error = str(exc)
+            raise
+        return self._store
+
+    def read(self, fn: Callable[[Store], T]) -> T:
+        """``fn(store)``; any database problem becomes a :class:`StoreError`.
+
+        The schema is checked only when a read fails: a docs build reads, and
+        checking first would import Alembic (~0.15 s) on every build. A missing
+        schema is created (an empty store), an old one gets the message that
+        says to run ``scm-monitor db upgrade``.
+        """
+        store = self.store()
+        try:
+            return fn(store)
+        except (StoreError, SQLAlchemyError) as exc:
+            if self._schema_checked:
+                raise StoreError(str(exc)) from exc
+            self._schema_checked = True
+        try:
+            store.ensure_schema()
+            return fn(store)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read {store.safe_url}: {exc}") from exc
+
+    def node_data(self, name: str) -> NodeData:
+        """A node's stored data, read once per process and build (see :meth:`refresh`)."""
+        assert self.settings is not None
+        pid = os.getpid()
+        if self._node_cache is None or self._cache_pid != pid:
+            self._node_cache, self._cache_pid = {}, pid
+        if name not in self._node_cache:
+            hub = self.settings.node(name).hub
+            self._node_cache[name] = self.read(lambda store: store.node_data(name, hub))
+        return self._node_cache[name]
+
+    def document(self, name: str, now: float) -> dict[str, Any]:
+        """The node's JSON document, exactly as ``scm-monitor export`` writes it."""
+        assert self.settings is not None
+        node = self.settings.node(name)
+        data = self.node_data(name)
+        return node_document(node, data, check_node(node, data, now), now)
+
+    def node_status(self, name: str, now: float) -> NodeStatus:
+        assert self.settings is not None
+        return check_node(self.settings.node(name), self.node_data(name), now)
+
+    def refresh(self) -> None:
+        """Forget what was read and drawn: the next read sees the store as it is now."""
+        self._node_cache = None
+        self.rendered.clear()
+
+    def close(self) -> None:
+        self._node_cache = None
+        if self._store is not None and self._store_pid == os.getpid():
+            self._store.close()
+        self._store = None
+        self._store_error = None
+
+
+_BUILDS: weakref.WeakKeyDictionary[BuildEnvironment, BuildData] = weakref.WeakKeyDictionary()
+
+
+def load(app: Sphinx) -> BuildData:
+    """Read ``scmmonitor_config`` (relative to conf.py's folder); one warning if it is bad."""
+    path = Path(app.confdir, app.config.scmmonitor_config)
+    try:
+        settings: config_mod.Settings | None = config_mod.load(path)
+        error = None
+    except config_mod.ConfigError as exc:
+        settings, error = None, str(exc)
+        logger.warning("scmmonitor: %s; the charts will have no data and the status tables "
+                       "show nothing (scmmonitor_config in conf.py names this file)", exc,
+                       type="scmmonitor", subtype="config")
+    old = _BUILDS.get(app.env)
+    if old is not None:
+        old.close()
+    build = _BUILDS[app.env] = BuildData(config_path=path, settings=settings, error=error)
+    return build
+
+
+def get(env: BuildEnvironment) -> BuildData:
+    build = _BUILDS.get(env)
+    if build is None:  # pragma: no cover - builder-inited always runs first
+        build = _BUILDS[env] = BuildData(config_path=Path(), settings=None,
+                                         error="the extension was not initialised")
+    return build
+
+
+# --- build-time tables -------------------------------------------------------------------------
+
+
+def _entry(text: str, classes: Sequence[str] = ()) -> nodes.entry:
+    entry = nodes.entry(classes=list(classes))
+    entry += nodes.paragraph(text=text)
+    return entry
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[nodes.entry]],
+           widths: Sequence[int], classes: Sequence[str]) -> nodes.table:
+    table = nodes.table(classes=list(classes))
+    group = nodes.tgroup(cols=len(headers))
+    table += group
+    for width in widths:
+        group += nodes.colspec(colwidth=width)
+    head = nodes.thead()
+    group += head
+    row = nodes.row()
+    for text in headers:
+        row += _entry(text)
+    head += row
+    body = nodes.tbody()
+    group += body
+    for cells in rows:
+        row = nodes.row()
+        row.extend(cells)
+        body += row
+    return table
+
+
+def _status_entry(level: str) -> nodes.entry:
+    # a word, never colour alone; the page's script adds a symbol when it refreshes
+    return _entry(level, ["scmmonitor-status-cell", f"scmmonitor-{level}"])
+
+
+def status_table(build: BuildData, names: Sequence[str], now: float) -> nodes.table:
+    """The status of ``names`` from the store as it is now (one row per series and finding)."""
+    rows: list[list[nodes.entry]] = []
+    problem = build.error
+    report: Report | None = None
+    if build.settings is not None:
+        try:
+            settings = build.settings
+            report = build.read(lambda store: evaluate(settings, store, names, now=now))
+        except StoreError as exc:
+            problem = f"cannot read the store: {exc}"
+    if report is None:
+        for name in names:
+            rows.append([_entry(name), _entry("-"), _status_entry("unknown"),
+                         _entry(f"no status at build time ({problem})"), _entry("-"),
+                         _entry("-"), _entry("-")])
+    else:
+        for row in status_rows(report):
+            rows.append([_status_entry(row[key]) if key == "status" else _entry(row[key])
+                         for key, _ in STATUS_COLUMNS])
+    return _table([h for _, h in STATUS_COLUMNS], rows, STATUS_WIDTHS,
+                  ["scmmonitor-status-table"])
+
+
+def chart_fallback(build: BuildData, name: str, title: str, series: Sequence[str],
+                   now: float) -> list[nodes.Node]:
+    """The newest backup per series: what a builder without the page's script shows."""
+    caption = nodes.paragraph(classes=["scmmonitor-caption"])
+    caption += nodes.strong(text=title)
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(now))
+    if build.settings is None or name not in build.settings.nodes:
+        caption += nodes.Text(f": no backup data at build time ({build.error or 'unknown node'}).")
+        return [caption]
+    try:
+        status = build.node_status(name, now)
+    except StoreError as exc:
+        caption += nodes.Text(f": no backup data at build time (cannot read the store: {exc}).")
+        return [caption]
+    caption += nodes.Text(f": newest backup per series on {name} ({status.status}, {stamp}).")
+    by_name = {s.name: s for s in status.series}
+    wanted = list(series) or list(by_name)
+    if status.reasons:
+        caption += nodes.Text(" Node: " + "; ".join(f"{r.reason} ({r.level}): {r.detail}"
+                                                     for r in status.reasons) + ".")
+    rows: list[list[nodes.entry]] = []
+    for series_name in wanted:
+        st = by_name.get(series_name)
+        if st is None:
+            rows.append([_entry(series_name), _status_entry("unknown"), _entry("no backup"),
+                         _entry("-"), _entry("-"), _entry("-"), _entry("0")])
+            continue
+        newest = ("-" if st.newest is None
+                  else time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(st.newest)))
+        age = "-" if st.newest is None else human_age(now - st.newest)
+        rows.append([_entry(st.name), _status_entry(st.status), _entry(newest), _entry(age),
+                     _entry(human_size(st.size)), _entry(change(st.size, st.previous_size)),
+                     _entry(str(st.count))])
+    if not rows:
+        caption += nodes.Text(" No backup found.")
+        return [caption]
+    return [caption, _table(CHART_COLUMNS, rows, CHART_WIDTHS, ["scmmonitor-newest-table"])]

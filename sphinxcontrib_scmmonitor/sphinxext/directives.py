@@ -1,0 +1,151 @@
+"""The ``scm-backup-chart`` and ``scm-backup-status`` directives: validated options -> nodes."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import ClassVar
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+from ..config import NODE_NAME_RE
+from . import data
+from .nodes import scmmonitor_chart, scmmonitor_status
+
+logger = logging.getLogger(__name__)
+
+METRICS = ("size", "count")
+SCALES = ("linear", "log", "percent")
+RANGES = ("1m", "3m", "6m", "1y", "all")
+DEFAULTS = {"metric": "size", "scale": "linear", "range": "1y", "height": "400px"}
+#: CSS lengths the page's script accepts (a bare number means pixels)
+HEIGHT_RE = re.compile(r"\d+(\.\d+)?(px|em|rem|vh|pt|cm|mm|in)?\Z")
+
+
+def note_doc(directive: SphinxDirective, kind: str) -> None:
+    """Remember which documents show data, to re-read them when the data changes."""
+    env = directive.env
+    if not hasattr(env, "scmmonitor_docs"):
+        env.scmmonitor_docs = {"chart": set(), "status": set()}  # type: ignore[attr-defined]
+    env.scmmonitor_docs[kind].add(env.docname)  # type: ignore[attr-defined]
+    build = data.get(env)
+    if build.config_path.is_file():
+        env.note_dependency(build.config_path)
+
+
+class _DataDirective(SphinxDirective):
+    def warn(self, message: str, subtype: str) -> None:
+        logger.warning(message, location=self.get_location(), type="scmmonitor",
+                       subtype=subtype)
+
+    def check_node_name(self, name: str) -> str | None:
+        """The problem with a node name, or None; checked before it reaches a path or URL."""
+        if not NODE_NAME_RE.match(name):
+            return (f"{name!r} is not a valid node name "
+                    "(node names match [A-Za-z0-9][A-Za-z0-9_.-]*)")
+        settings = data.get(self.env).settings
+        if settings is not None and name not in settings.nodes:
+            known = ", ".join(settings.nodes) or "none"
+            return f"unknown node {name!r} (configured in {settings.path}: {known})"
+        return None
+
+    def problem_paragraph(self, text: str) -> nodes.paragraph:
+        return nodes.paragraph(text=text, classes=["scmmonitor-message", "scmmonitor-error"],
+                               support_smartquotes=False)
+
+
+class BackupChart(_DataDirective):
+    """``.. scm-backup-chart:: NODE`` with :title: :height: :series: :metric: :scale: :range:."""
+
+    required_arguments = 1
+    optional_arguments = 0
+    final_argument_whitespace = False
+    has_content = False
+    option_spec: ClassVar[dict[str, object]] = {
+        "title": directives.unchanged,
+        "height": directives.unchanged,
+        "series": directives.unchanged,
+        "metric": directives.unchanged,
+        "scale": directives.unchanged,
+        "range": directives.unchanged,
+    }
+
+    def choice(self, option: str, allowed: tuple[str, ...]) -> str:
+        """A checked option value; a bad one warns and falls back to the default."""
+        raw = self.options.get(option)
+        if raw is None:
+            return DEFAULTS[option]
+        value = raw.strip().lower()
+        if value not in allowed:
+            self.warn(f"scm-backup-chart: :{option}: {raw!r} is not one of "
+                      f"{', '.join(allowed)}; using {DEFAULTS[option]!r}", "option")
+            return DEFAULTS[option]
+        return value
+
+    def height(self) -> str:
+        raw = self.options.get("height")
+        if raw is None:
+            return DEFAULTS["height"]
+        value = raw.strip().lower()
+        if not HEIGHT_RE.match(value):
+            self.warn(f"scm-backup-chart: :height: {raw!r} is not a CSS length such as 500px "
+                      f"or 30em; using {DEFAULTS['height']!r}", "option")
+            return DEFAULTS["height"]
+        return value + "px" if value[-1].isdigit() else value
+
+    def run(self) -> list[nodes.Node]:
+        name = self.arguments[0]
+        if problem := self.check_node_name(name):
+            self.warn(f"scm-backup-chart: {problem}", "node")
+            return [self.problem_paragraph(f"No backup chart: {problem}.")]
+        build = data.get(self.env)
+        settings = build.settings
+        node_settings = settings.nodes.get(name) if settings is not None else None
+        default_title = (f"{node_settings.hub} backups on {name}" if node_settings
+                         else f"Backups on {name}")
+        title = (self.options.get("title") or "").strip() or default_title
+        series = (self.options.get("series") or "").split()
+        if not series and node_settings is not None:
+            series = list(node_settings.select)
+        chart = scmmonitor_chart(
+            node=name, title=title, height=self.height(), series=series,
+            metric=self.choice("metric", METRICS), scale=self.choice("scale", SCALES),
+            range=self.choice("range", RANGES), support_smartquotes=False)
+        self.set_source_info(chart)
+        chart.extend(data.chart_fallback(build, name, title, series, time.time()))
+        note_doc(self, "chart")
+        return [chart]
+
+
+class BackupStatus(_DataDirective):
+    """``.. scm-backup-status:: [NODE ...]``: the status table (every node by default)."""
+
+    required_arguments = 0
+    optional_arguments = 1
+    final_argument_whitespace = True
+    has_content = False
+    option_spec: ClassVar[dict[str, object]] = {}
+
+    def run(self) -> list[nodes.Node]:
+        build = data.get(self.env)
+        names: list[str] = []
+        for name in (self.arguments[0].split() if self.arguments else []):
+            if problem := self.check_node_name(name):
+                self.warn(f"scm-backup-status: {problem}; left out of the table", "node")
+            elif name not in names:
+                names.append(name)
+        if not self.arguments and build.settings is not None:
+            names = list(build.settings.nodes)
+        if not names:
+            if not self.arguments and build.settings is None:
+                return [self.problem_paragraph(f"No backup status: {build.error}.")]
+            return [self.problem_paragraph("No backup status: no valid node given.")]
+        # names are data: smart quotes would turn a series' x"y into x”y
+        status = scmmonitor_status(nodes=names, support_smartquotes=False)
+        self.set_source_info(status)
+        status += data.status_table(build, names, time.time())
+        note_doc(self, "status")
+        return [status]

@@ -1,0 +1,23 @@
+"""The docutils nodes the directives leave in the doctree for the builders' visitors."""
+
+from __future__ import annotations
+
+from docutils import nodes
+
+
+class scmmonitor_chart(nodes.General, nodes.Element):
+    """One node's backup chart.
+
+    Attributes: ``node``, ``title``, ``height``, ``series`` (list), ``metric``,
+    ``scale``, ``range``, and ``support_smartquotes=False`` (names are data). Its
+    children are the build-time fallback (a table of the newest backup per series)
+    for builders that cannot run the page's script.
+    """
+
+
+class scmmonitor_status(nodes.General, nodes.Element):
+    """A status table of some nodes.
+
+    Attribute ``nodes`` (list of node names); its child is the build-time table,
+    which the page's script refreshes from the exported JSON in HTML.
+    """

@@ -1,0 +1,1 @@
+/* fake Highcharts Stock for the Python-side tests */ window.Highcharts = {fake: true};

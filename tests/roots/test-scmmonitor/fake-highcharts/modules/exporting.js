@@ -1,0 +1,1 @@
+/* fake exporting module */

@@ -1,0 +1,576 @@
+"""The Sphinx extension, built for real with ``sphinx.testing`` over a collected demo tree.
+
+Each test gets its own copy of ``tests/roots/test-scmmonitor`` (``srcdir=``)
+with a ``scmmonitor.toml`` written at test time: absolute paths to a demo
+backup tree and to a SQLite store that ``scm-monitor collect`` filled.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+from sphinx.testing.util import SphinxTestApp
+
+from sphinxcontrib_scmmonitor import cli
+from sphinxcontrib_scmmonitor.demo import make_demo_nodes
+from sphinxcontrib_scmmonitor.sphinxext import images
+
+#: a series whose name is an attack on any page that pastes names into HTML
+HOSTILE = "x\"'</div><script>alert(1)</script>"
+DAYS = 30
+_ESCAPES = re.compile(r"\x1b\[[0-9;]*m")
+_CHART_RE = re.compile(r'<div class="scmmonitor-chart"[^>]*>')
+_ATTR_RE = re.compile(r"""([\w-]+)=(?:"([^"]*)"|'([^']*)')""")
+
+
+# --- the backup tree, the store and the config --------------------------------------------------
+
+
+def add_backup(root: Path, series: str, when: datetime, size: int,
+               name: str = "backup.tar.gz") -> Path:
+    """One dated backup file (sparse) of ``series`` below a node's root."""
+    folder = root.joinpath(*series.split("/"), when.strftime("%Y/%m/%d/%H%M%S"))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    with open(path, "wb") as fh:
+        fh.truncate(size)
+    return path
+
+
+def make_backups(dest: Path, days: int = DAYS) -> dict[str, Path]:
+    """The demo's nodes C and H1, plus a series with a hostile name on both."""
+    make_demo_nodes(dest, days=days)
+    roots = {"C": dest / "C" / "cms02", "H1": dest / "H1" / "cms02"}
+    now = datetime.now(UTC).replace(microsecond=0)
+    for root in roots.values():
+        for back in (3, 2, 1):
+            add_backup(root, HOSTILE, now - timedelta(days=back), 1000 * (10 - back))
+    return roots
+
+
+def _toml(text: str | Path) -> str:
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def write_config(path: Path, roots: dict[str, Path], database: Path) -> Path:
+    """A scmmonitor.toml with absolute paths: `local` nodes need an absolute root."""
+    lines = [f"database = {_toml('sqlite:///' + str(database))}", "",
+             "[hubs.cms02]", 'select = ["repos/env", "tracs/env"]', ""]
+    for node, root in roots.items():
+        lines += [f"[nodes.{node}]", 'hub = "cms02"', 'host = "local"',
+                  f"root = {_toml(root)}", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def collect(config: Path, *args: str) -> int:
+    return cli.main(["-c", str(config), "collect", "--progress", "lines", *args])
+
+
+class Backups:
+    """A demo tree collected into a store, with the config that says where both are."""
+
+    def __init__(self, folder: Path, days: int = DAYS) -> None:
+        self.folder = folder
+        self.roots = make_backups(folder / "nodes", days)
+        self.database = folder / "scmmonitor.db"
+        self.config = write_config(folder / "scmmonitor.toml", self.roots, self.database)
+        assert collect(self.config) == 0
+
+    def install(self, srcdir: Path) -> None:
+        """Point a Sphinx project at this store (its conf.py reads ./scmmonitor.toml)."""
+        shutil.copyfile(self.config, srcdir / "scmmonitor.toml")
+
+
+@pytest.fixture(scope="session")
+def backups(tmp_path_factory: pytest.TempPathFactory) -> Backups:
+    """Shared, never changed: tests that add backups make their own."""
+    return Backups(tmp_path_factory.mktemp("backups"))
+
+
+@pytest.fixture
+def own_backups(tmp_path: Path) -> Backups:
+    return Backups(tmp_path, days=8)
+
+
+@pytest.fixture
+def project(app_params, backups: Backups) -> Path:  # type: ignore[no-untyped-def]
+    """Runs before ``app``: the copied test root gets its scmmonitor.toml."""
+    srcdir = Path(app_params.kwargs["srcdir"])
+    backups.install(srcdir)
+    return srcdir
+
+
+@pytest.fixture
+def own_project(app_params, own_backups: Backups) -> Backups:  # type: ignore[no-untyped-def]
+    own_backups.install(Path(app_params.kwargs["srcdir"]))
+    return own_backups
+
+
+def warnings(app: SphinxTestApp) -> list[str]:
+    text = _ESCAPES.sub("", app.warning.getvalue())
+    return [line for line in text.splitlines() if "WARNING" in line or "ERROR" in line]
+
+
+def charts(page: Path) -> list[dict[str, str]]:
+    """The chart containers of an HTML page, attributes unescaped as a browser reads them."""
+    found = []
+    for tag in _CHART_RE.findall(page.read_text(encoding="utf-8")):
+        found.append({k: html.unescape(a if a else b) for k, a, b in _ATTR_RE.findall(tag)})
+    return found
+
+
+def status_boxes(page: Path) -> list[dict[str, str]]:
+    text = page.read_text(encoding="utf-8")
+    return [{k: html.unescape(a if a else b) for k, a, b in _ATTR_RE.findall(tag)}
+            for tag in re.findall(r'<div class="scmmonitor-status"[^>]*>', text)]
+
+
+def scripts(page: Path) -> list[str]:
+    return re.findall(r'<script defer="defer" src="([^"]+)"', page.read_text(encoding="utf-8"))
+
+
+def assert_data_urls_resolve(outdir: Path) -> int:
+    """Every chart and status table in every page finds its JSON relative to the page."""
+    seen = 0
+    for page in outdir.rglob("*.html"):
+        for chart in charts(page):
+            target = (page.parent / unquote(chart["data-scm-src"])).resolve()
+            assert target.is_file(), f"{page}: {chart['data-scm-src']} -> {target} missing"
+            assert json.loads(target.read_text())["node"] == chart["data-scm-node"]
+            seen += 1
+        for box in status_boxes(page):
+            for node in json.loads(box["data-scm-nodes"]):
+                target = (page.parent / box["data-scm-base"] / f"{node}.json").resolve()
+                assert target.is_file(), f"{page}: status data {target} missing"
+                seen += 1
+    return seen
+
+
+# --- HTML ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.sphinx("html", testroot="scmmonitor", srcdir="scm-html")
+def test_html_pages_carry_chart_containers_that_find_their_json(
+        project: Path, app: SphinxTestApp) -> None:
+    app.build()
+    assert warnings(app) == []
+    out = Path(app.outdir)
+
+    front = charts(out / "index.html")
+    assert [c["id"] for c in front] == ["scmmonitor-chart-0", "scmmonitor-chart-1"]
+    c_chart = front[0]
+    assert c_chart == {
+        "class": "scmmonitor-chart", "id": "scmmonitor-chart-0", "data-scm-node": "C",
+        "data-scm-src": "_static/scmmonitor/data/C.json",
+        "data-scm-title": "cms02 backups on cms01", "data-scm-height": "500px",
+        # no :series: -> the hub's select
+        "data-scm-series": '["repos/env","tracs/env"]', "data-scm-metric": "size",
+        "data-scm-scale": "linear", "data-scm-range": "1y"}
+    h1_chart = front[1]
+    assert h1_chart["data-scm-title"] == "cms02 backups on H1"  # the default title
+    assert json.loads(h1_chart["data-scm-series"]) == ["repos/env", HOSTILE]
+    assert (h1_chart["data-scm-scale"], h1_chart["data-scm-range"]) == ("log", "all")
+
+    deep = charts(out / "nodes" / "deep" / "page.html")
+    assert deep[0]["data-scm-src"] == "../../_static/scmmonitor/data/C.json"
+    assert (deep[0]["data-scm-metric"], deep[0]["data-scm-scale"]) == ("count", "log")
+    assert status_boxes(out / "nodes" / "deep" / "page.html") == [{
+        "class": "scmmonitor-status", "data-scm-nodes": '["C"]',
+        "data-scm-base": "../../_static/scmmonitor/data/"}]
+    assert assert_data_urls_resolve(out) == 7
+
+    # the container holds a message until the script draws: no blank box without JS
+    assert "Loading backup chart for node C\u2026</p></div>" in (out / "index.html").read_text()
+
+
+@pytest.mark.sphinx("html", testroot="scmmonitor", srcdir="scm-html-scripts")
+def test_scripts_load_deferred_in_order_on_pages_with_a_directive_only(
+        project: Path, app: SphinxTestApp) -> None:
+    app.build()
+    out = Path(app.outdir)
+    chart_scripts = ["_static/scmmonitor/highstock.js", "_static/scmmonitor/modules/exporting.js",
+                     "_static/scmmonitor/modules/accessibility.js",
+                     "_static/scmmonitor/scmmonitor.js"]
+    assert [s.split("?")[0] for s in scripts(out / "index.html")] == chart_scripts
+    assert [s.split("?")[0] for s in scripts(out / "nodes/deep/page.html")] == \
+        ["../../" + s for s in chart_scripts]
+    assert 'href="_static/scmmonitor/scmmonitor.css' in (out / "index.html").read_text()
+    assert scripts(out / "plain.html") == []
+    assert "scmmonitor.css" not in (out / "plain.html").read_text()
+    # no inline script per chart: a strict Content-Security-Policy works
+    assert "Highcharts" not in re.sub(r"<script[^>]*src=[^>]*></script>", "",
+                                      (out / "index.html").read_text())
+
+
+@pytest.mark.sphinx("html", testroot="scmmonitor", srcdir="scm-html-assets")
+def test_build_finished_exports_every_node_and_copies_the_assets(
+        project: Path, app: SphinxTestApp, backups: Backups) -> None:
+    app.build()
+    static = Path(app.outdir, "_static", "scmmonitor")
+    fake = Path(app.srcdir, "fake-highcharts")
+    for name in ("highstock.js", "modules/exporting.js", "modules/accessibility.js"):
+        assert (static / name).read_bytes() == (fake / name).read_bytes()
+    package_static = Path(images.__file__).parent.parent / "static"
+    for name in ("scmmonitor.js", "scmmonitor.css"):
+        assert (static / name).read_bytes() == (package_static / name).read_bytes()
+
+    docs = {p.stem: json.loads(p.read_text()) for p in (static / "data").glob("*.json")}
+    assert sorted(docs) == ["C", "H1"]
+    c_series = {s["name"]: s for s in docs["C"]["series"]}
+    assert {"repos/env", "tracs/env", HOSTILE} <= set(c_series)
+    assert len(c_series["repos/env"]["data"]) == DAYS
+    times = [t for t, _ in c_series["repos/env"]["data"]]
+    assert times == sorted(set(times))
+    # nothing half-written is left behind by the atomic export
+    assert [p.name for p in (static / "data").iterdir() if p.suffix != ".json"] == []
+
+
+@pytest.mark.sphinx("dirhtml", testroot="scmmonitor", srcdir="scm-dirhtml")
+def test_dirhtml_pages_one_folder_deeper_still_find_their_json(
+        project: Path, app: SphinxTestApp) -> None:
+    app.build()
+    assert warnings(app) == []
+    out = Path(app.outdir)
+    deep = charts(out / "nodes" / "deep" / "page" / "index.html")
+    assert deep[0]["data-scm-src"] == "../../../_static/scmmonitor/data/C.json"
+    assert charts(out / "index.html")[0]["data-scm-src"] == "_static/scmmonitor/data/C.json"
+    assert assert_data_urls_resolve(out) == 7
+
+
+@pytest.mark.sphinx("singlehtml", testroot="scmmonitor", srcdir="scm-singlehtml")
+def test_singlehtml_has_unique_chart_ids_and_page_relative_urls(
+        project: Path, app: SphinxTestApp) -> None:
+    app.build()
+    assert warnings(app) == []
+    out = Path(app.outdir)
+    found = charts(out / "index.html")
+    assert [c["id"] for c in found] == [f"scmmonitor-chart-{i}" for i in range(4)]
+    assert {c["data-scm-src"] for c in found} == {"_static/scmmonitor/data/C.json",
+                                                  "_static/scmmonitor/data/H1.json"}
+    assert assert_data_urls_resolve(out) == 4 + 3
+    assert "_static/scmmonitor/highstock.js" in scripts(out / "index.html")[0]
+
+
+@pytest.mark.sphinx("html", testroot="scmmonitor", srcdir="scm-hostile")
+def test_a_hostile_series_name_is_escaped_everywhere_in_the_html(
+        project: Path, app: SphinxTestApp) -> None:
+    app.build()
+    page = (Path(app.outdir) / "index.html").read_text()
+    assert "<script>alert(1)</script>" not in page
+    assert "</div><script>" not in page
+    cells = [html.unescape(c) for c in re.findall(r"<td><p>(.*?)</p></td>", page)]
+    assert cells.count(HOSTILE) == 2  # its status-table rows on C and H1, as text
+    assert json.loads(charts(Path(app.outdir) / "index.html")[1]["data-scm-series"])[1] == HOSTILE
+    data = (Path(app.outdir) / "_static/scmmonitor/data/C.json").read_text()
+    assert "<" not in data and json.loads(data)["series"]
+
+
+# --- the status table ---------------------------------------------------------------------------
+
+
+@pytest.mark.sphinx("html", testroot="scmmonitor", srcdir="scm-status")
+def test_status_table_is_built_from_the_checks_in_the_scripts_column_order(
+        project: Path, app: SphinxTestApp) -> None:
+    app.build()
+    page = (Path(app.outdir) / "index.html").read_text()
+    box = page[page.index('<div class="scmmonitor-status"'):]
+    box = box[:box.index("</table>")]
+    assert re.findall(r"<th[^>]*><p>([^<]*)</p></th>", box) == [
+        "Node", "Series", "Status", "Reason", "Newest backup", "Size", "Change"]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", box, flags=re.S)[1:]
+    cells = [re.findall(r"<td([^>]*)><p>(.*?)</p></td>", row, flags=re.S) for row in rows]
+    by_series = {(c[0][1], html.unescape(c[1][1])): c for c in cells}
+    assert {("C", "repos/env"), ("H1", "repos/env"), ("C", HOSTILE)} <= set(by_series)
+    status_attr, word = by_series[("C", "repos/env")][2]
+    assert word == "ok" and "scmmonitor-status-cell scmmonitor-ok" in status_attr
+    assert all(len(c) == 7 for c in cells)
+
+
+# --- other builders ---------------------------------------------------------------------------
+
+
+@pytest.mark.sphinx("text", testroot="scmmonitor", srcdir="scm-text")
+def test_text_build_shows_the_newest_backup_table_and_the_status(
+        project: Path, app: SphinxTestApp) -> None:
+    app.build()
+    assert warnings(app) == []
+    text = (Path(app.outdir) / "index.txt").read_text()
+    assert "cms02 backups on cms01" in text
+    assert "newest backup per series on C" in text
+    header = next(line for line in text.splitlines() if "Newest backup" in line)
+    assert "Series" in header and "Size" in header
+    assert "repos/env" in text
+    assert "x\"'</div><script>alert(" in text  # as typed: no smart quotes in data
+    charts_only = (Path(app.outdir) / "charts-only.txt").read_text()
+    assert "repos/env" in charts_only and "tracs/env" in charts_only
+
+
+@pytest.mark.sphinx("latex", testroot="scmmonitor", srcdir="scm-latex")
+def test_latex_build_includes_a_matplotlib_picture_per_chart(
+        project: Path, app: SphinxTestApp) -> None:
+    pytest.importorskip("matplotlib")
+    app.build()
+    assert warnings(app) == []
+    out = Path(app.outdir)
+    tex = next(out.glob("*.tex")).read_text()
+    pictures = re.findall(r"\\sphinxincludegraphics\[width=\\linewidth\]\{\{([^}]+)\}\.png\}",
+                          tex)
+    assert len(pictures) == 4
+    for name in pictures:
+        png = (out / f"{name}.png").read_bytes()
+        assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
+    # the status tables stay tables
+    assert "\\begin{tabulary}" in tex and "repos/env" in tex
+
+
+@pytest.mark.sphinx("latex", testroot="scmmonitor", srcdir="scm-latex-noimg",
+                    confoverrides={"scmmonitor_images": False})
+def test_latex_without_pictures_falls_back_to_the_newest_backup_table(
+        project: Path, app: SphinxTestApp) -> None:
+    app.build()
+    assert warnings(app) == []
+    out = Path(app.outdir)
+    tex = next(out.glob("*.tex")).read_text()
+    assert "sphinxincludegraphics" not in tex
+    assert "newest backup per series on C" in tex
+    assert tex.count("\\begin{tabulary}") >= 6
+    assert list(out.glob("*.png")) == []
+
+
+@pytest.mark.sphinx("epub", testroot="scmmonitor", srcdir="scm-epub")
+def test_epub_gets_pictures_and_static_tables_not_scripts(
+        project: Path, app: SphinxTestApp) -> None:
+    pytest.importorskip("matplotlib")
+    app.build()
+    out = Path(app.outdir)
+    page = (out / "index.xhtml").read_text()
+    assert 'class="scmmonitor-chart"' not in page and "scmmonitor.js" not in page
+    assert re.search(r'<img src="_images/scmmonitor-C-[0-9a-f]{16}\.png"', page)
+    assert 'class="scmmonitor-status scmmonitor-static"' in page
+    assert not (out / "_static" / "scmmonitor").exists()
+
+
+@pytest.mark.parametrize("builder", ["man", "texinfo"])
+def test_man_and_texinfo_build_with_the_tables(
+        builder: str, backups: Backups, make_app, rootdir: Path,  # type: ignore[no-untyped-def]
+        sphinx_test_tempdir: Path) -> None:
+    srcdir = sphinx_test_tempdir / f"scm-{builder}"
+    shutil.copytree(rootdir / "test-scmmonitor", srcdir, dirs_exist_ok=True)
+    backups.install(srcdir)
+    app = make_app(builder, srcdir=srcdir)
+    app.build()
+    assert warnings(app) == []
+    output = next(p for p in Path(app.outdir).rglob("*") if p.suffix in (".1", ".texi"))
+    assert "repos/env" in output.read_text()
+
+
+def test_pictures_are_deterministic(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    doc = {"series": [{"name": "repos/env", "status": "ok",
+                       "data": [[1_700_000_000_000 + i * 86_400_000, 1000 + i] for i in range(9)],
+                       "count": []}],
+           "runs": [{"at": 1_700_000_000_000 + 86_400_000, "ok": False, "error": "timed out"}]}
+    options = {"node": "C", "title": "$x$ _under", "height": "400px", "series": [],
+               "metric": "size", "scale": "linear", "range": "all"}
+    images.render(doc, options, tmp_path / "a.png")
+    images.render(doc, options, tmp_path / "b.png")
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+    assert images.file_name(options) == images.file_name(dict(options))
+    assert images.file_name(options) != images.file_name({**options, "scale": "log"})
+
+
+# --- mistakes: warnings with file and line, and the page still builds ---------------------------
+
+
+@pytest.mark.sphinx("html", testroot="scmmonitor-warnings", srcdir="scm-warnings")
+def test_unknown_node_and_bad_options_warn_with_file_and_line(
+        project: Path, app: SphinxTestApp) -> None:
+    app.build()
+    found = warnings(app)
+    index = str(Path(app.srcdir, "index.rst"))
+
+    def at(line: int, *words: str) -> bool:
+        return any(w.startswith(f"{index}:{line}: WARNING") and all(x in w for x in words)
+                   for w in found)
+
+    assert at(4, "unknown node 'NOPE'", "configured in", "C, H1")
+    assert at(6, "'../../etc/passwd' is not a valid node name")
+    assert at(8, ":metric: 'bytes' is not one of size, count; using 'size'")
+    assert at(8, ":scale: 'sqrt'")
+    assert at(8, ":range: '2y'")
+    assert at(8, ":height: 'tall'")
+    assert at(14, "unknown node 'NOPE'", "left out of the table")
+    assert len(found) == 7, found
+
+    page = Path(app.outdir, "index.html").read_text()
+    assert "The page goes on after the mistakes." in page
+    assert "etc/passwd" not in "".join(str(c) for c in charts(Path(app.outdir, "index.html")))
+    assert not list(Path(app.outdir).rglob("*passwd*"))
+    (chart,) = charts(Path(app.outdir, "index.html"))
+    assert (chart["data-scm-metric"], chart["data-scm-scale"], chart["data-scm-range"],
+            chart["data-scm-height"]) == ("size", "linear", "1y", "400px")
+    assert status_boxes(Path(app.outdir, "index.html"))[0]["data-scm-nodes"] == '["C"]'
+    assert "No backup chart: unknown node &#x27;NOPE&#x27;" in page or \
+        "No backup chart: unknown node 'NOPE'" in page
+
+
+@pytest.mark.sphinx("html", testroot="scmmonitor-warnings", srcdir="scm-cdn")
+def test_highcharts_from_a_url_is_used_as_is_and_not_copied(
+        project: Path, app: SphinxTestApp) -> None:
+    app.build()
+    assert scripts(Path(app.outdir, "index.html")) == [
+        "https://code.highcharts.com/stock/highstock.js",
+        "https://code.highcharts.com/stock/modules/exporting.js",
+        "https://code.highcharts.com/stock/modules/accessibility.js",
+        "_static/scmmonitor/scmmonitor.js"]
+    assert not Path(app.outdir, "_static/scmmonitor/highstock.js").exists()
+
+
+@pytest.mark.sphinx("html", testroot="scmmonitor", srcdir="scm-no-highcharts",
+                    confoverrides={"scmmonitor_highcharts": None})
+def test_missing_highcharts_is_one_warning_that_says_how_to_fix_it(
+        project: Path, app: SphinxTestApp) -> None:
+    app.build()
+    found = warnings(app)
+    assert len(found) == 1, found
+    assert f"cd {Path(app.confdir).resolve()} && npm install highcharts" in found[0]
+    assert "scmmonitor_highcharts" in found[0]
+    out = Path(app.outdir)
+    assert [s.split("?")[0] for s in scripts(out / "index.html")] == \
+        ["_static/scmmonitor/scmmonitor.js"]  # it explains the missing Highcharts in the page
+    assert (out / "_static/scmmonitor/scmmonitor.js").is_file()
+    assert (out / "_static/scmmonitor/data/C.json").is_file()
+    assert len(charts(out / "index.html")) == 2
+
+
+@pytest.mark.sphinx("html", testroot="scmmonitor", srcdir="scm-bad-config")
+def test_a_bad_config_is_one_warning_and_the_pages_still_build(
+        app_params, make_app) -> None:  # type: ignore[no-untyped-def]
+    srcdir = Path(app_params.kwargs["srcdir"])
+    (srcdir / "scmmonitor.toml").write_text('[nodes.C]\nhub = "cms02"\nhots = "local"\n')
+    app = make_app(*app_params.args, **app_params.kwargs)
+    app.build()
+    found = warnings(app)
+    assert len(found) == 1, found
+    assert "scmmonitor.toml: nodes.C.hots: unknown key (did you mean 'host'?)" in found[0]
+    out = Path(app.outdir)
+    assert len(charts(out / "index.html")) == 2
+    assert "no status at build time" in (out / "nodes/deep/page.html").read_text()
+    assert not (out / "_static/scmmonitor/data").exists()
+
+
+# --- incremental and parallel builds ------------------------------------------------------------
+
+
+@pytest.mark.sphinx("html", testroot="scmmonitor", srcdir="scm-incremental")
+def test_incremental_builds_reread_status_pages_only_and_show_new_backups(
+        own_project: Backups, app: SphinxTestApp) -> None:
+    read: list[list[str]] = []
+    app.connect("env-before-read-docs", lambda app, env, docnames: read.append(list(docnames)))
+    app.build()
+    app.build()
+    # status tables reflect the store at read time; chart pages fetch their data themselves
+    assert read[1] == ["index", "nodes/deep/page"]
+
+    now = datetime.now(UTC)
+    add_backup(own_project.roots["H1"], "repos/new", now - timedelta(hours=1), 12345)
+    assert collect(own_project.config) == 0
+    app.build()
+    assert read[2] == ["index", "nodes/deep/page"]
+    out = Path(app.outdir)
+    assert "repos/new" in (out / "index.html").read_text()
+    h1 = json.loads((out / "_static/scmmonitor/data/H1.json").read_text())
+    assert "repos/new" in [s["name"] for s in h1["series"]]
+
+
+@pytest.mark.sphinx("text", testroot="scmmonitor", srcdir="scm-incremental-text")
+def test_incremental_text_builds_reread_chart_pages_too(
+        own_project: Backups, app: SphinxTestApp) -> None:
+    read: list[list[str]] = []
+    app.connect("env-before-read-docs", lambda app, env, docnames: read.append(list(docnames)))
+    app.build()
+    before = (Path(app.outdir) / "charts-only.txt").read_text()
+    add_backup(own_project.roots["H1"], "tracs/env", datetime.now(UTC) - timedelta(minutes=5),
+               7_777_777)
+    assert collect(own_project.config) == 0
+    app.build()
+    assert read[1] == ["charts-only", "index", "nodes/deep/page"]
+    after = (Path(app.outdir) / "charts-only.txt").read_text()
+    assert "7.4 MB" not in before and "7.4 MB" in after
+
+
+@pytest.fixture
+def many_pages(app_params) -> list[str]:  # type: ignore[no-untyped-def]
+    """Enough pages for Sphinx to read and write in parallel (it needs more than a few)."""
+    pages = Path(app_params.kwargs["srcdir"], "pages")
+    pages.mkdir(exist_ok=True)
+    names = []
+    for i in range(10):
+        node = "C" if i % 2 else "H1"
+        status = "\n.. scm-backup-status:: C\n" if i % 3 == 0 else ""
+        (pages / f"p{i}.rst").write_text(
+            f"Page {i}\n=======\n\n.. scm-backup-chart:: {node}\n   :range: 3m\n{status}")
+        names.append(f"pages/p{i}")
+    return names
+
+
+@pytest.mark.sphinx("html", testroot="scmmonitor", srcdir="scm-parallel", parallel=2)
+def test_parallel_build_merges_what_it_remembers_and_writes_every_chart(
+        project: Path, many_pages: list[str], app: SphinxTestApp) -> None:
+    assert app.parallel == 2 and app.is_parallel_allowed("read")
+    readers = Path(app.outdir).parent / "reader-pids"
+
+    def note_reader(app: SphinxTestApp, doctree: object) -> None:
+        with open(readers, "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+
+    app.connect("doctree-read", note_reader)
+    app.build()
+    pids = set(readers.read_text().split())
+    assert len(pids - {str(os.getpid())}) >= 2, "the pages were not read in parallel"
+    assert warnings(app) == []
+    docs = app.env.scmmonitor_docs  # type: ignore[attr-defined]
+    assert docs["status"] == {"index", "nodes/deep/page", "pages/p0", "pages/p3", "pages/p6",
+                              "pages/p9"}
+    assert docs["chart"] >= set(many_pages) | {"index", "charts-only"}
+    out = Path(app.outdir)
+    for i, name in enumerate(many_pages):
+        (chart,) = charts(out / f"{name}.html")
+        assert chart["data-scm-node"] == ("C" if i % 2 else "H1")
+        assert chart["data-scm-src"].startswith("../_static/scmmonitor/data/")
+    assert assert_data_urls_resolve(out) == 7 + 10 + 4
+
+
+@pytest.mark.sphinx("html", testroot="scmmonitor", srcdir="scm-purge")
+def test_a_removed_page_is_forgotten(project: Path, app: SphinxTestApp) -> None:
+    app.build()
+    assert "nodes/deep/page" in app.env.scmmonitor_docs["status"]  # type: ignore[attr-defined]
+    Path(app.srcdir, "nodes/deep/page.rst").write_text("Gone\n====\n\nNo directive now.\n")
+    os.utime(Path(app.srcdir, "nodes/deep/page.rst"))
+    app.build()
+    assert app.env.scmmonitor_docs["status"] == {"index"}  # type: ignore[attr-defined]
+
+
+@pytest.mark.sphinx("html", testroot="scmmonitor", srcdir="scm-empty-store")
+def test_before_the_first_collection_the_pages_build_and_say_so(
+        app_params, backups: Backups, make_app) -> None:  # type: ignore[no-untyped-def]
+    srcdir = Path(app_params.kwargs["srcdir"])
+    database = srcdir / "not-yet.db"
+    write_config(srcdir / "scmmonitor.toml", backups.roots, database)
+    app = make_app(*app_params.args, **app_params.kwargs)
+    app.build()
+    assert warnings(app) == []
+    assert database.is_file()  # an empty store with the schema, for the first collect
+    page = (Path(app.outdir) / "index.html").read_text()
+    assert "collector-stale: no successful collection within 36 h (never collected)" in page
+    doc = json.loads((Path(app.outdir) / "_static/scmmonitor/data/C.json").read_text())
+    assert doc["status"] == "alarm" and doc["runs"] == []
