@@ -57,6 +57,7 @@ class LiveReporter:
                                      console=self.console, transient=False)
         self.tasks = {n: self.progress_bar.add_task("waiting", node=n, total=None)
                       for n in nodes}
+        self.failed: list[NodeResult] = []
         self.progress_bar.start()
 
     def started(self, node: str) -> None:
@@ -68,9 +69,15 @@ class LiveReporter:
     def finished(self, result: NodeResult) -> None:
         from rich.markup import escape
 
+        if not result.ok:
+            self.failed.append(result)
         style = "green" if result.ok else "red"
         self.progress_bar.update(self.tasks[result.node], total=1, completed=1,
                                  description=f"[{style}]{escape(describe(result))}[/]")
 
     def close(self) -> None:
         self.progress_bar.stop()
+        # a live line is cut at the terminal's width; the fix is often at the end of the error
+        for result in self.failed:
+            self.console.print(f"{result.node}: {result.error}", markup=False, highlight=False,
+                               soft_wrap=True, style="red")

@@ -248,3 +248,15 @@ def test_listing_command_quotes_hostile_roots_and_patterns() -> None:
 
     script = shlex.split(cmd)[2]
     assert "root='/srv/it'\"'\"'s $(reboot)'" in script
+
+
+def test_live_progress_still_shows_the_whole_error_of_a_failed_node(sshd, tree, tmp_path,
+                                                                    capsys) -> None:
+    empty = tmp_path / "empty_known_hosts"
+    empty.write_text("")
+    cfg = write_config(tmp_path, {"C": ssh_node(sshd, tree["root"], known_hosts=str(empty))})
+
+    assert cli.main(["-c", str(cfg), "collect", "--progress", "live"]) == 1
+
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"ssh-keyscan -p {sshd.port} -t ed25519 {sshd.host} >> {empty}" in out
