@@ -7,8 +7,10 @@ Every error names the file, the key and what is wrong.
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import threading
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -59,7 +61,20 @@ class Key:
 
 
 def _positive(value: Any) -> str | None:
+    # TOML has inf (and nan, which no comparison lets through): an endless age or
+    # timeout is a typo, not a setting
+    if isinstance(value, float) and not math.isfinite(value):
+        return "must be a finite number"
     return None if value > 0 else "must be greater than 0"
+
+
+def _timeout(value: Any) -> str | None:
+    if problem := _positive(value):
+        return problem
+    # sockets, locks and select() take at most this many seconds (292 years)
+    if value > threading.TIMEOUT_MAX:
+        return f"must be at most {threading.TIMEOUT_MAX:.0f} seconds"
+    return None
 
 
 def _ratio(value: Any) -> str | None:
@@ -126,9 +141,9 @@ SCHEMA: tuple[Key, ...] = (
         "Warn when the newest backup is smaller than this ratio times the previous one.",
         check=_ratio),
     Key("connect_timeout", "float", 10.0, INHERITED,
-        "Seconds for TCP connect, SSH banner and authentication.", check=_positive),
+        "Seconds for TCP connect, SSH banner and authentication.", check=_timeout),
     Key("command_timeout", "float", 120.0, INHERITED,
-        "Seconds for the whole remote listing.", check=_positive),
+        "Seconds for the whole remote listing.", check=_timeout),
     Key("known_hosts", "path", "~/.ssh/known_hosts", INHERITED,
         "Extra known_hosts file (the system and user ones are read too)."),
     Key("trust_unknown_hosts", "bool", False, INHERITED,

@@ -99,6 +99,8 @@ class SshServer:
 
     def stop(self) -> None:
         """Stop the listening sshd (SIGTERM, then SIGKILL) and what is left of its sessions."""
+        # looked up while the listener lives: once it is gone they are no longer its children
+        sessions = _descendants(self.process.pid)
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -106,12 +108,16 @@ class SshServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
-        # per-connection sshd children outlive their listener; they share its process group
         self._kill_group()
+        _kill_all(sessions)
 
     def kill(self) -> None:
         """SIGKILL the listening sshd and every session it forked, as a crash would."""
+        sessions = _descendants(self.process.pid)
         self._kill_group()
+        # sshd calls setsid() for each connection, so the group kill above misses them:
+        # without this, "killing sshd" would leave every open connection working
+        _kill_all(sessions)
         self.process.wait(5)
 
     def _kill_group(self) -> None:
@@ -128,6 +134,35 @@ class SshServer:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux /proc; empty where there is none)."""
+    children: dict[int, list[int]] = {}
+    with contextlib.suppress(OSError):
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:  # ended meanwhile
+                continue
+            # the name in (...) may hold spaces: the parent's pid is 2nd after the last ")"
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _kill_all(pids: list[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _config_lines(folder: Path, port: int, host_key: Path, authorized: Path,

@@ -9,7 +9,6 @@ read in the node's time zone and is stored as UTC epoch seconds.
 
 from __future__ import annotations
 
-import calendar
 import math
 import re
 from collections.abc import Iterator
@@ -20,12 +19,14 @@ from zoneinfo import ZoneInfo
 from ..store import Record
 
 UNPARSED_SAMPLE = 10
+_DATE_CACHE = 10_000
 #: The exact sub-patterns ``datetime.strptime`` uses, so the fast path reads an ambiguous
 #: text (``2460`` for %H%M%S, ``2012131`` for %Y%m%d) the way strptime does.
 _FAST_DIRECTIVES = {"Y": r"(\d\d\d\d)", "m": r"(1[0-2]|0[1-9]|[1-9])",
                     "d": r"(3[01]|[12]\d|0[1-9]|[1-9]| [1-9])", "H": r"(2[0-3]|[01]\d|\d)",
                     "M": r"([0-5]\d|\d)", "S": r"(6[01]|[0-5]\d|\d)"}
 _MAX_SIZE = 2**63 - 1  # a BIGINT: anything larger is garbage, not a file
+_EPOCH = datetime(1970, 1, 1)
 _UTC_NAMES = {"UTC", "Etc/UTC", "Etc/GMT", "GMT", "Z", "Zulu", "UCT", "Universal"}
 
 
@@ -38,6 +39,7 @@ class DateLayout:
         self.zone = ZoneInfo(timezone)
         self._utc = timezone in _UTC_NAMES
         self._fast, self._order = _compile(layout)
+        self._full = self._order == ["Y", "m", "d", "H", "M", "S"]
         self._cache: dict[bytes, int | None] = {}
 
     def parse(self, text: bytes) -> int | None:
@@ -47,7 +49,10 @@ class DateLayout:
         except KeyError:
             pass
         value = self._parse(text)
-        if len(self._cache) > 100_000:
+        # Hits come from many series sharing one nightly timestamp (10 years of daily runs
+        # is 3,650 keys); a tree whose every folder is unique never hits, and a bigger cap
+        # only held ~10 MB per 100,000 files of dead entries (BENCHMARKS.md row 8).
+        if len(self._cache) > _DATE_CACHE:
             self._cache.clear()
         self._cache[text] = value
         return value
@@ -66,15 +71,20 @@ class DateLayout:
                 m = self._fast.match(s)
                 if m is None or m.end() != len(s):
                     return None
-                f = dict(zip(self._order, map(int, m.groups()), strict=True))
-                dt = datetime(f.get("Y", 1900), f.get("m", 1), f.get("d", 1),
-                              f.get("H", 0), f.get("M", 0), f.get("S", 0))
+                if self._full:  # the default layout: no dict per file (~1 µs of 6)
+                    dt = datetime(*map(int, m.groups()))
+                else:
+                    f = dict(zip(self._order, map(int, m.groups()), strict=True))
+                    dt = datetime(f.get("Y", 1900), f.get("m", 1), f.get("d", 1),
+                                  f.get("H", 0), f.get("M", 0), f.get("S", 0))
             else:
                 dt = datetime.strptime(s, self.layout)
         except ValueError:
             return None
         if self._utc:
-            return calendar.timegm(dt.timetuple())
+            # exact integer arithmetic, ~4x cheaper than calendar.timegm(dt.timetuple())
+            delta = dt - _EPOCH
+            return delta.days * 86400 + delta.seconds
         # fold=0: an hour that repeats when clocks go back is read as its first occurrence
         return int(dt.replace(tzinfo=self.zone).timestamp())
 
@@ -131,6 +141,8 @@ class PathParser:
         self.prefix = root_b.rstrip(b"/") + b"/"
         self.layout = layout
         self.n = layout.parts
+        # one bytes object per series, shared by all its records, not one per file
+        self._series: dict[bytes, bytes] = {}
 
     def split(self, path: bytes) -> tuple[bytes, int] | None:
         """(series, epoch seconds) or None when the path has no date part where expected."""
@@ -142,7 +154,8 @@ class PathParser:
         at = self.layout.parse(b"/".join(parts[-1 - self.n:-1]))
         if at is None:
             return None
-        return b"/".join(parts[:-1 - self.n]), at
+        series = b"/".join(parts[:-1 - self.n])
+        return self._series.setdefault(series, series), at
 
 
 class ListingParser:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from ..config import NodeSettings
 from ..store import Record
-from .listing import ListingParser
+from .listing import ListingParser, printable
 
 
 class CollectError(Exception):
@@ -56,7 +56,9 @@ class LocalLister(Lister):
                     entries = list(it)
             except OSError as exc:
                 self.complete = False
-                self.problems.append(f"cannot list {os.fsdecode(folder)}: {exc.strerror}")
+                # printable, not fsdecode: a non-UTF-8 name would carry surrogates that no
+                # database, terminal or mail can encode, and lose the whole run
+                self.problems.append(f"cannot list {printable(folder)}: {exc.strerror}")
                 continue
             for entry in entries:
                 try:
@@ -69,5 +71,5 @@ class LocalLister(Lister):
                             yield rec
                 except OSError as exc:
                     self.complete = False
-                    self.problems.append(f"cannot read {os.fsdecode(entry.path)}: "
+                    self.problems.append(f"cannot read {printable(entry.path)}: "
                                          f"{exc.strerror}")

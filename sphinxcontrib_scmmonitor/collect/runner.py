@@ -104,6 +104,10 @@ def collect_node(store: Store, node: NodeSettings, reporter: Reporter | None = N
     message = "; ".join(problems) or None
     if not complete and error is None:
         message = f"partial listing, nothing marked gone: {message}"
+    if message is not None:
+        # an exception text may carry a file name decoded with surrogateescape: those
+        # cannot be stored (UTF-8) and would lose the run's result, so spell them \udcxx
+        message = message.encode("utf-8", "backslashreplace").decode("utf-8")
     sample = "\n".join(stats.unparsed_sample) or None
     names = {rec.series: display(rec.series) for rec in changes.added}
     store.finish_run(node_id, run_id, changes=changes, complete=complete, ok=ok, error=message,

@@ -1,0 +1,352 @@
+"""The same store behaviour on SQLite and on a real PostgreSQL server.
+
+Every test that takes ``backend_url`` (from ``tests/pg.py``) runs twice: on a
+SQLite file and on a fresh database of the throwaway PostgreSQL server (skipped
+locally without PostgreSQL, a failure under ``CI=true``). Tests read the tables back with
+plain SQL through SQLAlchemy, so they check what is stored, not what the store's
+own reader makes of it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from sphinxcontrib_scmmonitor import cli
+from sphinxcontrib_scmmonitor.store import Changes, Record, Store
+from tests.test_local_collect import DAY, build_tree, plant, today_at, write_config
+from tests.test_store import head_revision
+
+pytest_plugins = ("tests.pg",)
+
+HEAD = head_revision()
+#: file names a backup node may really hold: not UTF-8, control characters, shell and HTML
+HOSTILE_NAMES: tuple[bytes, ...] = (
+    b"env-\xff\xfe.tar.gz",
+    b"latin1-\xe9t\xe9.tar.gz",
+    b"new\nline.tar.gz",
+    b"tab\there.tar.gz",
+    b"quote'single\".tar.gz",
+    b"$(touch pwned).tar.gz",
+    b"semi;colon;reboot.tar.gz",
+    b"`id`.tar.gz",
+    b"<script>alert(1)<\\script>.tar.gz",
+    b"back\\slash.tar.gz",
+    b"\x1b[31mred.tar.gz",
+)
+
+
+def query(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+                    for row in conn.execute(text(sql), params)]
+    finally:
+        engine.dispose()
+
+
+def present(url: str, node: str | None = None) -> dict[bytes, tuple[int, int, float]]:
+    """path -> (size, backup_at, mtime) of every backup not marked gone."""
+    sql = ("select b.path, b.size, b.backup_at, b.mtime from backups b join nodes n "
+           "on n.id = b.node_id where b.gone_at is null"
+           + (" and n.name = :node" if node else ""))
+    return {p: (s, a, m) for p, s, a, m in query(url, sql, node=node)}
+
+
+def backups_table(url: str) -> list[tuple[Any, ...]]:
+    """Every backup row but ``last_seen_at``, in path order."""
+    return query(url, "select id, node_id, series_id, path, backup_at, size, mtime, "
+                      "first_seen_at, gone_at from backups order by node_id, path")
+
+
+def run_states(url: str, node: str) -> list[tuple[str, str | None]]:
+    return query(url, "select r.state, r.error from runs r join nodes n on n.id = r.node_id "
+                      "where n.name = :node order by r.id", node=node)
+
+
+def collect(cfg: Path, *args: str) -> int:
+    return cli.main(["-c", str(cfg), "collect", "--progress", "lines", *args])
+
+
+@pytest.fixture
+def node_tree(tmp_path: Path, backend_url: str) -> tuple[Path, Path, dict[bytes, tuple[int, int]]]:
+    """(config, root, files) of one local node C whose store is ``backend_url``."""
+    root = tmp_path / "backup"
+    files = build_tree(root)
+    return write_config(tmp_path, {"C": {"root": str(root)}}, database=backend_url), root, files
+
+
+# --- schema ----------------------------------------------------------------------------------
+
+
+def test_db_upgrade_creates_the_schema_then_finds_it_current(backend_url, tmp_path,
+                                                            capsys) -> None:
+    cfg = write_config(tmp_path, {"C": {"root": "/srv"}}, database=backend_url)
+
+    assert cli.main(["-c", str(cfg), "db", "upgrade"]) == 0
+    first = capsys.readouterr().out
+    assert cli.main(["-c", str(cfg), "db", "upgrade"]) == 0
+    second = capsys.readouterr().out
+
+    assert first.endswith(f": schema upgraded from empty to {HEAD}\n")
+    assert second.endswith(f": schema is up to date ({HEAD})\n")
+    engine = create_engine(backend_url)
+    try:
+        tables = set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert {"nodes", "series", "backups", "runs", "notifications", "alembic_version"} <= tables
+    assert query(backend_url, "select version_num from alembic_version") == [(HEAD,)]
+    # the URL is shown to say which database, never with its password
+    if "@" in backend_url:
+        password = backend_url.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
+        assert password not in first + second
+        assert ":***@" in first
+
+
+def test_schema_created_by_collect_equals_the_one_from_db_upgrade(backend_url, tmp_path,
+                                                                 pg_or_sqlite_twin) -> None:
+    """Whether `collect` creates the schema or `db upgrade` does, the tables are the same."""
+    by_collect = write_config(tmp_path, {"C": {"root": str(tmp_path)}}, database=backend_url,
+                              name="a.toml")
+    by_upgrade = write_config(tmp_path, {"C": {"root": str(tmp_path)}},
+                              database=pg_or_sqlite_twin, name="b.toml")
+    assert collect(by_collect) == 0
+    assert cli.main(["-c", str(by_upgrade), "db", "upgrade"]) == 0
+
+    assert _schema(backend_url) == _schema(pg_or_sqlite_twin)
+
+
+@pytest.fixture
+def pg_or_sqlite_twin(request: pytest.FixtureRequest, backend_url: str, tmp_path: Path) -> str:
+    """A second empty store of the same kind as ``backend_url``."""
+    if backend_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / 'twin.db'}"
+    return str(request.getfixturevalue("postgres").create_database("scm_twin"))
+
+
+def _schema(url: str) -> dict[str, list[tuple[str, str, bool]]]:
+    engine = create_engine(url)
+    try:
+        insp = inspect(engine)
+        return {t: sorted((c["name"], str(c["type"]), bool(c["nullable"]))
+                          for c in insp.get_columns(t))
+                for t in insp.get_table_names()}
+    finally:
+        engine.dispose()
+
+
+# --- collecting into each backend -----------------------------------------------------------
+
+
+def test_collect_stores_every_file_exactly(node_tree, backend_url) -> None:
+    cfg, _root, files = node_tree
+
+    assert collect(cfg) == 0
+
+    stored = present(backend_url)
+    assert {p: (s, a) for p, (s, a, _m) in stored.items()} == files
+    for path, (_s, _a, mtime) in stored.items():
+        assert mtime == os.stat(path).st_mtime  # a double round-trips exactly on both
+    assert run_states(backend_url, "C") == [("ok", None)]
+
+
+def test_recollecting_an_unchanged_tree_writes_no_backup_row(node_tree, backend_url) -> None:
+    cfg, _root, _files = node_tree
+    assert collect(cfg) == 0
+    before = backups_table(backend_url)
+
+    assert collect(cfg) == 0
+
+    assert backups_table(backend_url) == before
+    assert query(backend_url, "select state, added, changed, gone from runs order by id") == \
+        [("ok", len(before), 0, 0), ("ok", 0, 0, 0)]
+
+
+def test_removed_file_is_marked_gone_and_unmarked_when_it_returns(node_tree,
+                                                                   backend_url) -> None:
+    cfg, _root, files = node_tree
+    assert collect(cfg) == 0
+    victim = min(p for p in files if b"dybsvn" in p)
+    os.rename(victim, victim + b".away")
+
+    assert collect(cfg) == 0
+    [(gone_at,)] = query(backend_url, "select gone_at from backups where path = :p", p=victim)
+    assert gone_at is not None
+    assert victim not in present(backend_url)
+
+    os.rename(victim + b".away", victim)
+    assert collect(cfg) == 0
+    assert query(backend_url, "select gone_at from backups where path = :p", p=victim) == \
+        [(None,)]
+    assert len(present(backend_url)) == len(files)
+
+
+def test_runs_are_ok_failed_or_interrupted(node_tree, backend_url, tmp_path) -> None:
+    cfg, root, _files = node_tree
+    # a collector that started a run and died before finishing it
+    store = Store(backend_url)
+    store.ensure_schema()
+    store.start_run(store.ensure_node("C", "cms02"), time.time() - 60)
+    store.close()
+
+    assert collect(cfg) == 0
+    root.rename(tmp_path / "moved")
+    assert collect(cfg) == 1
+
+    states = run_states(backend_url, "C")
+    assert [s for s, _e in states] == ["interrupted", "ok", "failed"]
+    assert "stopped before finishing" in str(states[0][1])
+    assert states[2][1] == f"backup root {root} does not exist or is not a folder"
+    # a failed run marks nothing gone
+    assert query(backend_url, "select count(*) from backups where gone_at is not null") == [(0,)]
+
+
+def test_node_data_round_trips_series_backups_and_runs(backend_url) -> None:
+    store = Store(backend_url)
+    store.ensure_schema()
+    node = store.ensure_node("C", "cms02")
+    at = 1_352_794_202
+    series_raw = b"repos/\xff-odd"
+    records = [
+        Record(b"/r/tracs/env/2012/11/13/161002/env.tar.gz", b"tracs/env", at, 5 * 2**30, 1.5),
+        Record(b"/r/tracs/env/2012/11/14/161002/env.tar.gz", b"tracs/env", at + DAY, 7, 2.25),
+        Record(b"/r/repos/\xff-odd/2012/11/13/161002/a.gz", series_raw, at, 70, 3.0),
+        Record(b"/r/repos/\xff-odd/2012/11/13/161002/b.gz", series_raw, at, 30, 3.0),
+    ]
+    run = store.start_run(node, 100.0)
+    store.finish_run(node, run, changes=Changes(added=records), complete=True, ok=True,
+                     error=None, method="local", files_seen=5, unparsed=1,
+                     unparsed_sample="/r/stray.gz", now=101.0,
+                     series_names={series_raw: "repos/\\xff-odd"})
+    failed = store.start_run(node, 200.0)
+    store.finish_run(node, failed, changes=None, complete=False, ok=False, error="timed out",
+                     method=None, files_seen=0, unparsed=0, unparsed_sample=None, now=201.0)
+    store.ensure_node("C", "cms03")  # the node moved to another hub
+
+    data = store.node_data("C")
+    store.close()
+
+    assert data.hub == "cms03"
+    assert [(s.name, s.raw_name) for s in data.series] == \
+        [("repos/\\xff-odd", series_raw), ("tracs/env", b"tracs/env")]
+    repos, tracs = data.series
+    assert repos.totals() == [(at, 100)]
+    assert tracs.backups == [(at, 5 * 2**30, None), (at + DAY, 7, None)]
+    assert [(r.started_at, r.finished_at, r.state, r.error, r.method, r.files_seen,
+             r.unparsed, r.unparsed_sample) for r in data.runs] == [
+        (100.0, 101.0, "ok", None, "local", 5, 1, "/r/stray.gz"),
+        (200.0, 201.0, "failed", "timed out", None, 0, 0, None)]
+
+
+def test_notification_state_is_kept_per_hub(backend_url) -> None:
+    store = Store(backend_url)
+    store.ensure_schema()
+    assert store.last_notification("cms02") is None
+
+    store.record_notification("cms02", "alarm", "f1", 10.5)
+    store.record_notification("other", "warn", "f9", 11.0)
+    store.record_notification("cms02", "ok", "f2", 20.25)
+
+    assert store.last_notification("cms02") == ("ok", "f2", 20.25)
+    assert store.last_notification("other") == ("warn", "f9", 11.0)
+    store.close()
+
+
+# --- the same bytes on both -------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_odd_file_names_are_stored_byte_for_byte_the_same_on_both(tmp_path, pg_url) -> None:
+    root = tmp_path / "odd"
+    at = today_at()
+    planted = {plant(root, "repos/env", at, name, 10 + i): 10 + i
+               for i, name in enumerate(HOSTILE_NAMES)}
+    planted[plant(root, b"svn/\xff\xfe-<b>", at, "x.tar.gz", 5)] = 5  # a series not UTF-8
+    sqlite_url = f"sqlite:///{tmp_path / 'odd.db'}"
+    rows = {}
+    for name, url in (("sqlite", sqlite_url), ("postgresql", pg_url)):
+        cfg = write_config(tmp_path, {"C": {"root": str(root)}}, database=url,
+                           name=f"{name}.toml")
+        assert collect(cfg) == 0
+        rows[name] = query(url, "select b.path, s.raw_name, s.name, b.size, b.backup_at, "
+                                "b.mtime from backups b join series s on s.id = b.series_id "
+                                "order by b.path")
+
+    assert rows["sqlite"] == rows["postgresql"]
+    assert {r[0]: r[3] for r in rows["postgresql"]} == planted
+    assert all(isinstance(r[0], bytes) and isinstance(r[1], bytes) for r in rows["postgresql"])
+    names = {r[1]: r[2] for r in rows["postgresql"]}
+    assert names[b"svn/\xff\xfe-<b>"] == "svn/\\xff\\xfe-<b>"  # display form: never raises
+
+
+# --- two collectors at once (fault 13) --------------------------------------------------------
+
+
+def _hub_trees(base: Path, hub: str, nodes: tuple[str, ...], files: int) -> dict[str, Path]:
+    """A local backup tree per node: ``files`` dated backups in a few series."""
+    roots = {}
+    start = today_at() - files * 3600
+    for node in nodes:
+        root = base / hub / node
+        for i in range(files):
+            plant(root, f"series{i % 7}/{hub}", start + i * 3600, f"{node}.tar.gz", 1000 + i)
+        roots[node] = root
+    return roots
+
+
+def _collector(cfg: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "sphinxcontrib_scmmonitor.cli", "-c",
+                             str(cfg), "collect", "--progress", "lines"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _files_on_disk(root: Path) -> set[bytes]:
+    return {os.fsencode(os.path.join(d, f)) for d, _dirs, names in os.walk(root)
+            for f in names}
+
+
+@pytest.fixture
+def two_hubs(tmp_path: Path, backend_url: str) -> Iterator[dict[str, Any]]:
+    """Two hubs, two configs, one store: hub A collects a1 a2, hub B collects b1 b2."""
+    hubs: dict[str, Any] = {"url": backend_url, "configs": [], "roots": {}}
+    for hub, nodes in (("hubA", ("a1", "a2")), ("hubB", ("b1", "b2"))):
+        roots = _hub_trees(tmp_path, hub, nodes, files=1500)
+        folder = tmp_path / f"{hub}-etc"
+        folder.mkdir()
+        hubs["configs"].append(write_config(
+            folder, {n: {"root": str(r), "hub": hub} for n, r in roots.items()},
+            database=backend_url, hubs=(hub,)))
+        hubs["roots"].update(roots)
+    yield hubs
+
+
+def test_two_collectors_of_two_hubs_write_one_store_at_the_same_time(two_hubs) -> None:
+    """Fault 13: both start on a new, empty database (so both try to create the schema),
+    then run three more rounds at once while their trees change; no error, no lost row."""
+    url, roots = two_hubs["url"], two_hubs["roots"]
+    for round_ in range(4):
+        if round_:
+            for node, root in roots.items():  # one backup leaves, one arrives, per node
+                os.unlink(min(_files_on_disk(root)))
+                plant(root, "series0/new", today_at() + round_, f"{node}-{round_}.gz", round_)
+        procs = [_collector(cfg) for cfg in two_hubs["configs"]]
+        outcomes = [(p.wait(timeout=180), *p.communicate()) for p in procs]
+        for code, out, err in outcomes:
+            assert code == 0, f"{out}\n{err}"
+
+    for node, root in roots.items():
+        assert set(present(url, node)) == _files_on_disk(root), node
+        assert [s for s, _e in run_states(url, node)] == ["ok"] * 4, node
+    hubs = dict(query(url, "select name, hub from nodes"))
+    assert hubs == {"a1": "hubA", "a2": "hubA", "b1": "hubB", "b2": "hubB"}
+    assert query(url, "select version_num from alembic_version") == [(HEAD,)]
