@@ -1,0 +1,252 @@
+"""Rows 1 and 4: collecting one 20,000-file node over a real sshd, first and again.
+
+Row 1 compares ``collect_node`` (ssh + find listing + parse + store into a fresh
+SQLite file) with plain OpenSSH running the very same remote command into
+/dev/null (the floor: what any collector must pay), with the old way (``find
+-exec du`` forks one ``du`` per tarball) and with a paramiko SFTP walk (what a
+collector without a remote command would do).
+
+Row 4 separates the store's work from the listing: the listing is read once
+into memory, then replayed through ``collect_node`` into a fresh store (first
+collect) and again into the same store (nothing changed). That times exactly
+the store side of the real path: series state, diff, writes, the run row.
+"""
+
+from __future__ import annotations
+
+import shlex
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+import paramiko
+
+from sphinxcontrib_scmmonitor.collect import collect_node
+from sphinxcontrib_scmmonitor.collect.listing import DateLayout, ListingParser
+from sphinxcontrib_scmmonitor.collect.ssh import SshLister, listing_command
+from sphinxcontrib_scmmonitor.config import NodeSettings
+from sphinxcontrib_scmmonitor.store import Record
+
+from .common import (
+    Context,
+    ReplayLister,
+    RowResult,
+    Timing,
+    at_least,
+    at_most,
+    drop_store,
+    fresh_store,
+    interleave,
+    log,
+    settings_for,
+)
+
+SERIES, PER_SERIES = 100, 200  # 20,000 tarballs
+FILES = SERIES * PER_SERIES
+
+
+def _node(ctx: Context) -> tuple[Path, NodeSettings]:
+    root = ctx.tree("t20k", SERIES, PER_SERIES)
+    return root, settings_for({"C": ctx.ssh_node(root)}).nodes["C"]
+
+
+def row1(ctx: Context) -> RowResult:
+    row = RowResult(1, "collect one node: 20,000 tarballs in 100 series over ssh")
+    root, node = _node(ctx)
+    ssh = ctx.ssh_argv()
+    find_cmd = listing_command(str(root), node.pattern)
+    old_cmd = f"find {shlex.quote(str(root))} -name '*.gz' -exec du --block-size=1M {{}} \\;"
+
+    def collect() -> float:
+        store = fresh_store(ctx.tmp, "row1")
+        t0 = time.perf_counter()
+        result = collect_node(store, node)
+        dt = time.perf_counter() - t0
+        drop_store(store)
+        if not result.ok or result.added != FILES:
+            raise RuntimeError(f"collect went wrong: {result}")
+        return dt
+
+    def run_ssh(command: str) -> float:
+        t0 = time.perf_counter()
+        subprocess.run([*ssh, command], stdout=subprocess.DEVNULL, check=True)
+        return time.perf_counter() - t0
+
+    def sftp_walk() -> float:
+        t0 = time.perf_counter()
+        n = _sftp_walk(ctx, str(root))
+        dt = time.perf_counter() - t0
+        if n != FILES:
+            raise RuntimeError(f"SFTP walk found {n} files")
+        return dt
+
+    listing = subprocess.run([*ssh, find_cmd], capture_output=True, check=True).stdout
+    row.facts.append(("listing size", f"{len(listing):,} bytes ({len(listing) / FILES:.0f} "
+                                      "bytes a file)"))
+    collect()  # warm-up: page cache, sshd's first fork, imports
+    variants = {
+        "scm-monitor collect_node (ssh + find, parse, store)": collect,
+        "floor: plain OpenSSH, same find command, > /dev/null": lambda: run_ssh(find_cmd),
+        "old way: ssh find -exec du --block-size=1M": lambda: run_ssh(old_cmd),
+        "paramiko SFTP walk (listdir_attr recursion)": sftp_walk,
+    }
+    names = list(variants)
+    reps = {names[0]: ctx.reps(7, 3), names[1]: ctx.reps(7, 3), names[2]: ctx.reps(2, 1),
+            names[3]: ctx.reps(1, 0)}
+    if reps[names[3]] == 0:
+        del variants[names[3]], reps[names[3]]
+        row.notes.append("--quick: the SFTP walk (~1 minute) was not run.")
+    timings = interleave(variants, reps)
+    row.timings = list(timings.values())
+    ours = timings[names[0]].median
+    floor = timings[names[1]].median
+    old = timings[names[2]].median
+    row.checks.append(at_most("collect / floor", ours / floor, 1.5))
+    row.checks.append(at_least("old way / collect (speed-up)", old / ours, 15))
+    row.facts.append(("floor / old way", f"the floor alone is {old / floor:.1f}x faster than "
+                                         "the old way"))
+    if names[3] in timings:
+        row.facts.append(("SFTP walk / collect",
+                          f"{timings[names[3]].median / ours:.0f}x slower than collect"))
+    row.notes += [
+        "The gap to the floor is what the collector adds: paramiko's handshake and packet "
+        "loop in Python, parsing 20,000 NUL-terminated records, the per-series digests "
+        "and the store. Parsing overlaps with `find` still walking the tree, so mostly "
+        "the writes after the last record (row 4's first collect) add to the wall time.",
+        "Next bottleneck: the remote `find` itself (its -printf and the kernel walking "
+        "~41,000 dated folders: ~90% of the floor). A collector cannot go below it without "
+        "an index on the node.",
+        "The SFTP walk pays four round trips per folder (OPENDIR, READDIR, READDIR at EOF, "
+        "CLOSE) for ~41,000 folders; the collector's own SFTP fallback (nodes without GNU "
+        "find) walks the same way, so such nodes collect ~50x slower. Pipelining the "
+        "READDIR requests of many folders at once would be the fix if that case matters.",
+    ]
+    return row
+
+
+def _sftp_walk(ctx: Context, root: str) -> int:
+    """The obvious paramiko SFTP walk: one listdir_attr per folder, recursively."""
+    s = ctx.sshd
+    client = paramiko.SSHClient()
+    client.load_host_keys(str(s.known_hosts))
+    client.connect(s.host, port=s.port, username=s.user, key_filename=str(s.identity_file),
+                   allow_agent=False, look_for_keys=False, timeout=30)
+    try:
+        sftp = client.open_sftp()
+        found = 0
+        stack = [root]
+        while stack:
+            folder = stack.pop()
+            for attr in sftp.listdir_attr(folder):
+                mode = attr.st_mode or 0
+                if stat.S_ISDIR(mode):
+                    stack.append(f"{folder}/{attr.filename}")
+                elif stat.S_ISREG(mode) and attr.filename.endswith(".gz"):
+                    found += 1
+        return found
+    finally:
+        client.close()
+
+
+def list_once(node: NodeSettings) -> tuple[list[Record], float]:
+    """The node's records, read over ssh once (and how long that took)."""
+    parser = ListingParser(node.root, DateLayout(node.date_layout, node.timezone))
+    t0 = time.perf_counter()
+    records = list(SshLister(node).records(parser))
+    return records, time.perf_counter() - t0
+
+
+def row4(ctx: Context) -> RowResult:
+    row = RowResult(4, "re-collect an unchanged 20,000-file node vs its first collect")
+    _root, node = _node(ctx)
+    records, listing_s = list_once(node)
+    if len(records) != FILES:
+        raise RuntimeError(f"listing gave {len(records)} records")
+    # the night after: one new backup per series, the oldest of each series pruned
+    newest = max(r.backup_at for r in records)
+    oldest = {}
+    for r in records:
+        if r.series not in oldest or r.backup_at < oldest[r.series].backup_at:
+            oldest[r.series] = r
+    pruned = {r.path for r in oldest.values()}
+    nightly = [r for r in records if r.path not in pruned] + [
+        Record(path=r.path.replace(b"/2016/", b"/2099/"), series=r.series,
+               backup_at=newest + 86400, size=r.size, mtime=r.mtime + 86400 * 3)
+        for r in oldest.values()]
+
+    first_t = Timing("store work, first collect (20,000 new files)")
+    again_t = Timing("store work, re-collect unchanged (0 changes)")
+    night_t = Timing("store work, next night (100 new, 100 pruned, every series changed)")
+
+    def one_rep() -> float:
+        store = fresh_store(ctx.tmp, "row4")
+        try:
+            first = _replay(store, node, records, FILES, 0)
+            again = _replay(store, node, records, 0, 0)
+            night = _replay(store, node, nightly, 100, 100)
+        finally:
+            drop_store(store)
+        first_t.values.append(first)
+        again_t.values.append(again)
+        night_t.values.append(night)
+        log(f"    first {first:.3f}  again {again:.3f}  night {night:.3f}")
+        return first
+
+    one_rep()  # warm-up
+    first_t.values.clear()
+    again_t.values.clear()
+    night_t.values.clear()
+    for _ in range(ctx.reps(7, 3)):
+        one_rep()
+
+    # for context: the whole thing over ssh, first and again
+    whole = {"collect over ssh, first (list + store)": Timing(
+                 "collect over ssh, first (list + store)"),
+             "collect over ssh, unchanged (list + store)": Timing(
+                 "collect over ssh, unchanged (list + store)")}
+
+    def ssh_pair() -> float:
+        store = fresh_store(ctx.tmp, "row4ssh")
+        try:
+            for timing in whole.values():
+                t0 = time.perf_counter()
+                collect_node(store, node)
+                timing.values.append(time.perf_counter() - t0)
+        finally:
+            drop_store(store)
+        return 0.0
+
+    interleave({"pair": ssh_pair}, {"pair": ctx.reps(3, 1)})
+    row.timings = [first_t, again_t, night_t, *whole.values()]
+    row.facts.append(("listing alone (ssh + find + parse, in memory)", f"{listing_s:.3f} s"))
+    row.checks.append(at_most("store work: unchanged / first", again_t.median / first_t.median,
+                              0.2))
+    row.facts.append(("store work: next night / first",
+                      f"{night_t.median / first_t.median:.2f}x (no target)"))
+    row.notes += [
+        "Store work is `collect_node` fed from memory (a replay lister), so it is exactly "
+        "the real path minus ssh: series state, grouping and digests, the diff, the writes "
+        "and the run's row, in fresh SQLite files on disk.",
+        "Fixed for this row: every series keeps a count and digest of its files; a series "
+        "whose listing matches is not read back at all, and rows found unchanged are no "
+        "longer rewritten (the old code read all 20,000 rows back and UPDATEd all of them "
+        "every run: 0.47x the first collect).",
+        "What remains for an unchanged node is O(files) in Python, not in the database: "
+        "grouping the records and checksumming them (~0.5 µs a file).",
+        "Next bottleneck: a changed series is still compared file by file (the `next night` "
+        "line: every series got one new backup, so all 20,000 rows are read back). Digests "
+        "per series and month would make that O(changed months) too; and the listing "
+        "itself (ssh + find) is now ~95% of a re-collect.",
+    ]
+    return row
+
+
+def _replay(store: object, node: NodeSettings, records: list[Record], added: int,
+            gone: int) -> float:
+    t0 = time.perf_counter()
+    result = collect_node(store, node, lister=ReplayLister(node, records))  # type: ignore[arg-type]
+    dt = time.perf_counter() - t0
+    if not result.ok or result.added != added or result.gone != gone or result.changed:
+        raise RuntimeError(f"replay went wrong: {result}")
+    return dt
