@@ -192,6 +192,22 @@ def test_html_pages_carry_chart_containers_that_find_their_json(
     assert "Loading backup chart for node C\u2026</p></div>" in (out / "index.html").read_text()
 
 
+@pytest.mark.sphinx("html", testroot="scmmonitor", srcdir="scm-html-childless")
+def test_html_keeps_charts_childless_so_reading_costs_no_store_work(
+        project: Path, app: SphinxTestApp) -> None:
+    from sphinxcontrib_scmmonitor.sphinxext.nodes import scmmonitor_chart
+
+    app.build()
+    stored = [chart for doc in ("index", "nodes/deep/page")
+              for chart in app.env.get_doctree(doc).findall(scmmonitor_chart)]
+    assert len(stored) == 3
+    # the newest-backup table is for builders without the page's script: HTML never
+    # shows it, so it is neither in the pickled doctree nor in the page nor searchable
+    assert all(len(chart.children) == 0 for chart in stored)
+    assert "scmmonitor-newest-table" not in (Path(app.outdir) / "index.html").read_text()
+    assert "newest backup per series" not in (Path(app.outdir) / "searchindex.js").read_text()
+
+
 @pytest.mark.sphinx("html", testroot="scmmonitor", srcdir="scm-html-scripts")
 def test_scripts_load_deferred_in_order_on_pages_with_a_directive_only(
         project: Path, app: SphinxTestApp) -> None:

@@ -46,6 +46,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-before-read-docs", events.env_before_read_docs)
     app.connect("env-purge-doc", events.env_purge_doc)
     app.connect("env-merge-info", events.env_merge_info)
+    app.connect("doctree-resolved", events.doctree_resolved)
     app.connect("html-page-context", events.html_page_context)
     app.connect("build-finished", events.build_finished)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True,

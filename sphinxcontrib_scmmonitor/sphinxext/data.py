@@ -56,6 +56,7 @@ class BuildData:
     _schema_checked: bool = False
     _cache_pid: int = 0
     _node_cache: dict[str, NodeData] | None = None
+    _status_cache: dict[str, NodeStatus] | None = None
     #: where the pages load Highcharts from (None: not found, the one warning was given)
     highcharts: Highcharts | None = None
     #: PNG files drawn in this build (by this process)
@@ -108,7 +109,7 @@ class BuildData:
         assert self.settings is not None
         pid = os.getpid()
         if self._node_cache is None or self._cache_pid != pid:
-            self._node_cache, self._cache_pid = {}, pid
+            self._node_cache, self._status_cache, self._cache_pid = {}, {}, pid
         if name not in self._node_cache:
             hub = self.settings.node(name).hub
             self._node_cache[name] = self.read(lambda store: store.node_data(name, hub))
@@ -117,21 +118,25 @@ class BuildData:
     def document(self, name: str, now: float) -> dict[str, Any]:
         """The node's JSON document, exactly as ``scm-monitor export`` writes it."""
         assert self.settings is not None
-        node = self.settings.node(name)
-        data = self.node_data(name)
-        return node_document(node, data, check_node(node, data, now), now)
+        return node_document(self.settings.node(name), self.node_data(name),
+                             self.node_status(name, now), now)
 
     def node_status(self, name: str, now: float) -> NodeStatus:
+        """The node's checks, evaluated once per process and build like :meth:`node_data`."""
         assert self.settings is not None
-        return check_node(self.settings.node(name), self.node_data(name), now)
+        data = self.node_data(name)
+        assert self._status_cache is not None
+        if name not in self._status_cache:
+            self._status_cache[name] = check_node(self.settings.node(name), data, now)
+        return self._status_cache[name]
 
     def refresh(self) -> None:
         """Forget what was read and drawn: the next read sees the store as it is now."""
-        self._node_cache = None
+        self._node_cache = self._status_cache = None
         self.rendered.clear()
 
     def close(self) -> None:
-        self._node_cache = None
+        self._node_cache = self._status_cache = None
         if self._store is not None and self._store_pid == os.getpid():
             self._store.close()
         self._store = None

@@ -30,7 +30,10 @@ def note_doc(directive: SphinxDirective, kind: str) -> None:
     env = directive.env
     if not hasattr(env, "scmmonitor_docs"):
         env.scmmonitor_docs = {"chart": set(), "status": set()}  # type: ignore[attr-defined]
-    env.scmmonitor_docs[kind].add(env.docname)  # type: ignore[attr-defined]
+    docs: set[str] = env.scmmonitor_docs[kind]  # type: ignore[attr-defined]
+    if env.docname in docs:
+        return  # a page with many charts: its dependency is noted already
+    docs.add(env.docname)
     build = data.get(env)
     if build.config_path.is_file():
         env.note_dependency(build.config_path)
@@ -115,7 +118,8 @@ class BackupChart(_DataDirective):
             metric=self.choice("metric", METRICS), scale=self.choice("scale", SCALES),
             range=self.choice("range", RANGES), support_smartquotes=False)
         self.set_source_info(chart)
-        chart.extend(data.chart_fallback(build, name, title, series, time.time()))
+        # childless: the fallback table is attached at write time, and only for builders
+        # that show it (HTML draws from the JSON, so reading the store here would be waste)
         note_doc(self, "chart")
         return [chart]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Set
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,6 +71,23 @@ def env_get_outdated(app: Sphinx, env: BuildEnvironment, added: Set[str], change
     if not is_live_html(app.builder):
         outdated |= docs["chart"]
     return sorted(outdated - set(removed))
+
+
+def doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Give each chart its build-time fallback, for builders that cannot run the page's script.
+
+    Done per written page, not in the directive: live HTML never shows the
+    fallback, and a table made at read time would also pass through every
+    transform, the pickled doctree and the search index.
+    """
+    if is_live_html(app.builder):
+        return
+    build = data.get(app.env)
+    now = time.time()
+    for chart in doctree.findall(scmmonitor_chart):
+        if not chart.children:
+            chart.extend(data.chart_fallback(build, chart["node"], chart["title"],
+                                             chart["series"], now))
 
 
 def html_page_context(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],

@@ -9,9 +9,10 @@ class scmmonitor_chart(nodes.General, nodes.Element):
     """One node's backup chart.
 
     Attributes: ``node``, ``title``, ``height``, ``series`` (list), ``metric``,
-    ``scale``, ``range``, and ``support_smartquotes=False`` (names are data). Its
-    children are the build-time fallback (a table of the newest backup per series)
-    for builders that cannot run the page's script.
+    ``scale``, ``range``, and ``support_smartquotes=False`` (names are data). It is
+    childless in the stored doctree; on ``doctree-resolved`` builders that cannot
+    run the page's script get the build-time fallback (a table of the newest
+    backup per series) as its children.
     """
 
 

@@ -41,12 +41,16 @@ def chart_options(node: scmmonitor_chart) -> dict[str, Any]:
                                        "range")}
 
 
-def data_base(builder: Builder) -> str:
+def data_base(translator: SphinxTranslator) -> str:
     """``_static/scmmonitor/data/`` relative to the page being written (html, dirhtml,
-    singlehtml, at any depth)."""
-    page = Path(builder.get_outfilename(builder.current_docname))  # type: ignore[attr-defined]
-    rel = os.path.relpath(Path(builder.outdir, *DATA_DIR), page.parent)
-    return Path(rel).as_posix() + "/"
+    singlehtml, at any depth); worked out once per page, which may hold many charts."""
+    base: str | None = getattr(translator, "_scmmonitor_data_base", None)
+    if base is None:
+        builder = translator.builder
+        page = Path(builder.get_outfilename(builder.current_docname))  # type: ignore[attr-defined]
+        rel = os.path.relpath(Path(builder.outdir, *DATA_DIR), page.parent)
+        base = translator._scmmonitor_data_base = Path(rel).as_posix() + "/"  # type: ignore[attr-defined]
+    return base
 
 
 def render_image(translator: SphinxTranslator, node: scmmonitor_chart) -> str | None:
@@ -98,7 +102,7 @@ def html_visit_chart(self: SphinxTranslator, node: scmmonitor_chart) -> None:
     index = getattr(self, "_scmmonitor_charts", 0)
     self._scmmonitor_charts = index + 1  # type: ignore[attr-defined]
     name = node["node"]
-    src = data_base(self.builder) + name + ".json"
+    src = data_base(self) + name + ".json"
     self.body.append(  # type: ignore[attr-defined]
         f'<div class="scmmonitor-chart" id="scmmonitor-chart-{index}"'
         f' data-scm-node="{_attr(name)}" data-scm-src="{_attr(src)}"'
@@ -117,7 +121,7 @@ def html_visit_status(self: SphinxTranslator, node: scmmonitor_status) -> None:
         return
     self.body.append(  # type: ignore[attr-defined]
         f"<div class=\"scmmonitor-status\" data-scm-nodes='{_json_attr(node['nodes'])}'"
-        f' data-scm-base="{_attr(data_base(self.builder))}">')
+        f' data-scm-base="{_attr(data_base(self))}">')
 
 
 def html_depart_status(self: SphinxTranslator, node: scmmonitor_status) -> None:
