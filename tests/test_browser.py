@@ -178,6 +178,49 @@ def test_front_page_draws_every_chart_with_flags_and_a_live_status_table(
         page.close()
 
 
+_NAVIGATOR_JS = """(id) => {
+  const box = document.getElementById(id);
+  const chart = Highcharts.charts.find(c => c && box.contains(c.renderTo));
+  const lines = chart.series.filter(s => !s.options.isInternal && s.type === 'line');
+  const nav = chart.navigator.series;
+  const columns = (s) => s.options.dataTable.columns;
+  const x = chart.xAxis[0].getExtremes();
+  return {
+    navigator: nav.length,
+    navigatorDrawn: box.querySelectorAll('.highcharts-series.highcharts-navigator-series').length,
+    navigatorLast: nav[0].options.data[nav[0].options.data.length - 1],
+    navigatorFirst: nav[0].options.data[0][0],
+    lastSum: lines.reduce((sum, s) => sum + columns(s).y[columns(s).y.length - 1], 0),
+    lastTime: Math.max(...lines.map(s => columns(s).x[columns(s).x.length - 1])),
+    firstTime: Math.min(...lines.map(s => columns(s).x[0])),
+    dataMin: x.dataMin, dataMax: x.dataMax,
+  };
+}"""
+
+
+def test_the_navigator_draws_one_series_the_total_and_reaches_all_data(
+        site: Site, html_site: tuple[Path, str], browser: Any) -> None:
+    """One series (the node's total) in the navigator, not one per series; "All" still
+    reaches the first backup."""
+    out, url = html_site
+    page, log = visit(browser, url + "index.html")
+    try:
+        check_charts(page, {"scmmonitor-chart-1": {
+            "series": ALL_SERIES, "dashed": site.dashed(out, "H1", ALL_SERIES)}})
+        state = page.evaluate(_NAVIGATOR_JS, "scmmonitor-chart-1")
+        assert state["navigator"] == 1 and state["navigatorDrawn"] == 1, state
+        assert state["navigatorLast"] == [state["lastTime"], state["lastSum"]], state
+        assert state["navigatorFirst"] == state["firstTime"] == state["dataMin"], state
+        page.locator("#scmmonitor-chart-1 .highcharts-range-selector-buttons text",
+                     has_text="All").click()
+        page.wait_for_function(
+            "(t) => Highcharts.charts.some(c => c && c.renderTo.closest('#scmmonitor-chart-1') "
+            "&& c.xAxis[0].getExtremes().min === t)", arg=state["dataMin"])
+        log.check()
+    finally:
+        page.close()
+
+
 def test_nested_page_draws_count_and_percent_charts(
         site: Site, html_site: tuple[Path, str], browser: Any) -> None:
     out, url = html_site

@@ -34,6 +34,7 @@
   var charts = new Map();         // container -> Highcharts chart
   var attempted = new Set();      // chart containers drawn (or tried) once
   var observer = null;
+  var MARGIN = 200;               // px around the viewport where lazy charts start loading
 
   /* ------------------------------------------------------------------ *
    * Small helpers
@@ -381,11 +382,33 @@
 
   // [[ms, value], ...] -> clean, strictly ascending points (an out-of-order
   // series once froze the browser); on a log axis 0 and below become gaps.
+  // Handed to Highcharts as two columns (its data table): no array per point
+  // for it to read, so setting a series' data costs a fraction.
   function cleanPoints(raw, log) {
-    var out = [];
-    if (!Array.isArray(raw)) {
-      return out;
+    var n = Array.isArray(raw) ? raw.length : 0;
+    var xs = new Array(n);
+    var ys = new Array(n);
+    var last = -Infinity;
+    for (var i = 0; i < n; i += 1) {
+      var p = raw[i];
+      if (!Array.isArray(p) || !isNum(p[0]) || p[0] <= last) {
+        return toColumns(copyPoints(raw, log));
+      }
+      last = xs[i] = p[0];
+      ys[i] = isNum(p[1]) && !(log && p[1] <= 0) ? p[1] : null;
     }
+    return { x: xs, y: ys };
+  }
+
+  function toColumns(points) {
+    return {
+      x: points.map(function (p) { return p[0]; }),
+      y: points.map(function (p) { return p[1]; })
+    };
+  }
+
+  function copyPoints(raw, log) {
+    var out = [];
     var sorted = true;
     for (var i = 0; i < raw.length; i += 1) {
       var p = raw[i];
@@ -406,6 +429,68 @@
       out = out.filter(function (p, j) {
         return j === out.length - 1 || out[j + 1][0] !== p[0];   // keep the last of equal times
       });
+    }
+    return out;
+  }
+
+  // The navigator's one series: the node's total, the sum of every series'
+  // latest value (from its first backup on). One point per bucket of whole
+  // days (at the bucket's last backup, plus the very first backup), sized for
+  // some 600 points over the whole time: the navigator stays an overview of
+  // all the data (every range, "All" too, stays reachable) at a fraction of
+  // the cost of drawing every series there.
+  function totalPoints(columns) {
+    var DAY = 86400000;
+    var n = columns.length;
+    var first = Infinity;
+    var last = -Infinity;
+    columns.forEach(function (c) {
+      if (c.x.length) {
+        first = Math.min(first, c.x[0]);
+        last = Math.max(last, c.x[c.x.length - 1]);
+      }
+    });
+    if (first === Infinity) {
+      return [];
+    }
+    var bucket = DAY * Math.max(1, Math.ceil((last - first) / DAY / 600));
+    var at = new Array(n).fill(0);
+    var value = new Array(n).fill(0);
+    var out = [];
+    var sum = 0;
+    for (;;) {
+      var next = Infinity;
+      for (var k = 0; k < n; k += 1) {
+        if (at[k] < columns[k].x.length && columns[k].x[at[k]] < next) {
+          next = columns[k].x[at[k]];
+        }
+      }
+      if (next === Infinity) {
+        break;
+      }
+      var end = (Math.floor(next / bucket) + 1) * bucket;
+      var time = next;
+      for (k = 0; k < n; k += 1) {
+        var xs = columns[k].x;
+        var ys = columns[k].y;
+        while (at[k] < xs.length && xs[at[k]] < end) {
+          var y = ys[at[k]];
+          if (isNum(y)) {
+            sum += y - value[k];
+            value[k] = y;
+          }
+          time = Math.max(time, xs[at[k]]);
+          at[k] += 1;
+          if (!out.length) {
+            out.push([next, sum]);   // where the data starts
+          }
+        }
+      }
+      if (time > out[out.length - 1][0]) {
+        out.push([time, sum]);
+      } else {
+        out[out.length - 1][1] = sum;
+      }
     }
     return out;
   }
@@ -508,6 +593,25 @@
     };
   }
 
+  function navigatorOptions(series, count) {
+    var lines = series.filter(function (s) { return s.type === "line"; });
+    if (!lines.length) {
+      return { enabled: true };
+    }
+    var what = lines.length === 1 ? lines[0].custom.scmmonitorA11y
+      : (count ? "backups kept" : "backup size") + ", total of " + lines.length + " series";
+    return {
+      enabled: true,
+      series: {
+        data: totalPoints(lines.map(function (s) { return s.dataTable.columns; })),
+        name: esc(what),
+        custom: { scmmonitorA11y: a11yText(what) },
+        dataGrouping: { enabled: false },
+        turboThreshold: 0
+      }
+    };
+  }
+
   function chartOptions(container, cfg, doc, chosen) {
     var log = cfg.scale === "log";
     var percent = cfg.scale === "percent";
@@ -520,11 +624,12 @@
       return {
         type: "line",
         name: esc(shownName),
-        data: cleanPoints(count ? s.count : s.data, log),
+        dataTable: { columns: cleanPoints(count ? s.count : s.data, log) },
         dashStyle: mark.dashed ? (mark.status === "alarm" ? "Dash" : "ShortDash") : "Solid",
         lineWidth: mark.dashed ? 3 : 1.5,
         className: "scmmonitor-series-" + mark.status,
         custom: { scmmonitorA11y: a11yText(shownName) },
+        showInNavigator: false,
         turboThreshold: 0,
         dataGrouping: { enabled: false },
         marker: { enabled: false, radius: 3 },
@@ -629,9 +734,9 @@
       rangeSelector: {
         buttons: buttons,
         selected: RANGES.indexOf(cfg.range),
-        inputEnabled: true
+        inputEnabled: false
       },
-      navigator: { enabled: true },
+      navigator: navigatorOptions(series, count),
       scrollbar: { enabled: true },
       tooltip: {
         useHTML: false,
@@ -657,7 +762,6 @@
         series: {
           compare: percent ? "percent" : undefined,
           dataLabels: { useHTML: false },
-          showInNavigator: true,
           animation: false
         },
         flags: { useHTML: false }
@@ -691,7 +795,8 @@
             if (!custom || !custom.scmmonitorA11y) {
               return "";
             }
-            var n = (s.options.data || []).length;
+            var n = s.options.dataTable && s.options.dataTable.columns
+              ? s.options.dataTable.columns.x.length : (s.options.data || []).length;
             return (s.options.isInternal ? "overview: " : "") + custom.scmmonitorA11y + ", " + (s.type === "flags"
               ? n + (n === 1 ? " failed run" : " failed runs")
               : n + " " + (count ? "points" : "backups")) + ".";
@@ -753,6 +858,53 @@
     container.classList.add("scmmonitor-drawn");
   }
 
+  // At most one chart is drawn per animation frame (a Stock chart is some
+  // 100 ms of main-thread work): when many come in view at once, as in a fast
+  // scroll, the page still paints and scrolls between them. A chart whose
+  // frame is free is drawn at once, the others wait for the next frames.
+  var turns = [];
+  var frameTaken = false;
+
+  function nextFrame(fn) {
+    if (typeof window.requestAnimationFrame === "function") {
+      window.requestAnimationFrame(fn);
+    } else {
+      window.setTimeout(fn, 16);
+    }
+  }
+
+  function frameDone() {
+    frameTaken = false;
+    var job = turns.shift();
+    if (job) {
+      takeFrame();
+      job();
+    }
+  }
+
+  function takeFrame() {
+    frameTaken = true;
+    nextFrame(frameDone);
+  }
+
+  function inTurn(draw) {
+    return new Promise(function (resolve) {
+      var job = function () {
+        try {
+          draw();
+        } finally {
+          resolve();
+        }
+      };
+      if (frameTaken) {
+        turns.push(job);
+      } else {
+        takeFrame();
+        job();
+      }
+    });
+  }
+
   function drawChart(container) {
     var cfg = chartConfig(container);
     attempted.add(container);
@@ -766,12 +918,14 @@
       return Promise.resolve();
     }
     return loadDocument(cfg.src).then(function (doc) {
-      try {
-        renderChart(container, cfg, doc);
-      } catch (err) {
-        showMessage(container, ["Could not draw the backup chart for node " + cfg.node + " from ",
-          { code: absolute(cfg.src) }, ": " + (err && err.message ? err.message : String(err)) + "."], true);
-      }
+      return inTurn(function () {
+        try {
+          renderChart(container, cfg, doc);
+        } catch (err) {
+          showMessage(container, ["Could not draw the backup chart for node " + cfg.node + " from ",
+            { code: absolute(cfg.src) }, ": " + (err && err.message ? err.message : String(err)) + "."], true);
+        }
+      });
     }, function (err) {
       showMessage(container, loadFailure("the backup data", cfg.node, cfg.src, err), true);
     });
@@ -961,7 +1115,17 @@
       safely(drawChart(container));
       return;
     }
+    if (cfg.src && highcharts() && nearView(container)) {
+      // in view from the start: fetch now, not after the observer's first report
+      loadDocument(cfg.src).catch(function () { /* drawChart reports it */ });
+    }
     observer.observe(container);
+  }
+
+  function nearView(node) {
+    var box = node.getBoundingClientRect();
+    var height = window.innerHeight || document.documentElement.clientHeight;
+    return box.bottom >= -MARGIN && box.top <= height + MARGIN;
   }
 
   function start() {
@@ -973,7 +1137,7 @@
             safely(drawChart(entry.target));
           }
         });
-      }, { rootMargin: "200px 0px" });
+      }, { rootMargin: MARGIN + "px 0px" });
     }
     Array.prototype.forEach.call(document.querySelectorAll(".scmmonitor-chart"), watch);
     Array.prototype.forEach.call(document.querySelectorAll(".scmmonitor-status"), function (box) {
