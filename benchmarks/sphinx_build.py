@@ -12,13 +12,14 @@ Each build is a fresh full HTML build (``-E``, empty output folder) in its own
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from .common import Context, RowResult, at_most, interleave, log
+from .common import REPO, Context, RowResult, Timing, at_most, interleave, log
 from .sites import highcharts, make_store, node_names, write_conf
 
 PAGES, BLOCKS, NODES = 200, 100, 10
@@ -66,6 +67,69 @@ def _pages(src: Path, *, charts: bool, directive: str = "scm-backup-chart") -> N
         (src / f"page{p:03d}.rst").write_text("\n".join(out))
 
 
+_EXAMPLE_SOURCES = ("conf.py", "index.rst", "nodes", "scmmonitor.toml.in", "write_config.py")
+#: a directive block: its first line and its indented option lines
+_DIRECTIVE = re.compile(r"^\.\. scm-backup-[a-z]+::.*\n(?:[ \t]+:.*\n)*", re.MULTILINE)
+
+
+def _run(cmd: list[str], cwd: Path) -> None:
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:4])} failed: {proc.stderr[-2000:]}")
+
+
+def example_docs(ctx: Context, base: Path) -> tuple[Timing, Timing]:
+    """example_docs as ``make demo`` builds it vs the same pages without the extension.
+
+    The demo tree, its config and its store are made as ``make demo`` makes them;
+    the plain copy has every ``scm-backup-*`` directive removed and the extension
+    unloaded, so the difference is all the extension costs on a real page:
+    directives, checks for the status tables, export of both nodes' JSON and
+    copying Highcharts.
+    """
+    with_ext, plain = base / "example", base / "example-plain"
+    for folder in (with_ext, plain):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        for name in _EXAMPLE_SOURCES:
+            source = REPO / "example_docs" / name
+            if source.is_dir():
+                shutil.copytree(source, folder / name)
+            else:
+                shutil.copy2(source, folder / name)
+    _run([sys.executable, "-m", "sphinxcontrib_scmmonitor.demo", "demo-backups"], with_ext)
+    _run([sys.executable, "write_config.py", "demo-backups"], with_ext)
+    _run([sys.executable, "-c", "import sys; from sphinxcontrib_scmmonitor.cli import main; "
+          "sys.exit(main())", "-c", "scmmonitor.toml", "collect", "--progress", "lines"],
+         with_ext)
+    conf = (plain / "conf.py").read_text()
+    conf = re.sub(r"^extensions = .*$", "extensions = []", conf, flags=re.MULTILINE)
+    conf = re.sub(r"^scmmonitor_\w+ = .*$", "", conf, flags=re.MULTILINE)
+    (plain / "conf.py").write_text(conf)
+    for page in plain.rglob("*.rst"):
+        page.write_text(_DIRECTIVE.sub("", page.read_text()))
+    hc = str(highcharts())
+
+    def build(src: Path, *extra: str) -> float:
+        out = src / "_build" / "html"
+        shutil.rmtree(src / "_build", ignore_errors=True)
+        t0 = time.perf_counter()
+        _run([sys.executable, "-m", "sphinx", "-b", "html", "-E", "-q", *extra, str(src),
+              str(out)], src)
+        return time.perf_counter() - t0
+
+    names = ("example_docs as `make demo` builds it (extension on)",
+             "  example_docs without the extension and its directives")
+    timings = interleave({names[0]: lambda: build(with_ext, "-D",
+                                                  f"scmmonitor_highcharts={hc}"),
+                          names[1]: lambda: build(plain)},
+                         dict.fromkeys(names, ctx.reps(5, 2)), budget_s=60)
+    charts = (with_ext / "_build" / "html" / "_static" / "scmmonitor" / "data")
+    if len(list(charts.glob("*.json"))) != 2:
+        raise RuntimeError(f"the example build did not export both nodes into {charts}")
+    return timings[names[0]], timings[names[1]]
+
+
 def row7(ctx: Context) -> RowResult:
     row = RowResult(7, "sphinx-build of 200 pages with 100 chart directives each")
     base = ctx.tmp / "row7"
@@ -109,7 +173,8 @@ def row7(ctx: Context) -> RowResult:
     reps = {n: ctx.reps(3, 1) for n in names}
     reps[names[3]] = 1  # the build without the extension is for information only
     timings = interleave(variants, reps, budget_s=120)
-    row.timings = list(timings.values())
+    example, example_plain = example_docs(ctx, base)
+    row.timings = [*timings.values(), example, example_plain]
     charts_t, plain_t = timings[names[0]].median, timings[names[1]].median
     noop_t = timings[names[2]].median
     row.checks.append(at_most("charts / plain", charts_t / plain_t, 1.10))
@@ -125,6 +190,10 @@ def row7(ctx: Context) -> RowResult:
                                   "plain"),
         ("the extension's fixed cost (plain with / without it)",
          f"{plain_t - timings[names[3]].median:+.2f} s"),
+        ("example_docs: the extension's whole build-time overhead",
+         f"{example.median - example_plain.median:+.2f} s "
+         f"({example.median / example_plain.median:.2f}x; 5 chart and 3 status directives, "
+         "export of 2 nodes, Highcharts copied)"),
     ]
     row.notes += [
         "What the extension does per directive now: validate the node name and options, "

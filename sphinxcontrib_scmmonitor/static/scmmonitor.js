@@ -598,7 +598,7 @@
     if (!lines.length) {
       return { enabled: true };
     }
-    var what = lines.length === 1 ? lines[0].custom.scmmonitorA11y
+    var what = lines.length === 1 ? lines[0].custom.scmmonitorName
       : (count ? "backups kept" : "backup size") + ", total of " + lines.length + " series";
     return {
       enabled: true,
@@ -628,7 +628,7 @@
         dashStyle: mark.dashed ? (mark.status === "alarm" ? "Dash" : "ShortDash") : "Solid",
         lineWidth: mark.dashed ? 3 : 1.5,
         className: "scmmonitor-series-" + mark.status,
-        custom: { scmmonitorA11y: a11yText(shownName) },
+        custom: { scmmonitorA11y: a11yText(shownName), scmmonitorName: shownName },
         showInNavigator: false,
         turboThreshold: 0,
         dataGrouping: { enabled: false },
