@@ -1,4 +1,4 @@
-"""``scm-monitor``: the command line (collect, export, status, notify, db upgrade)."""
+"""``scm-monitor``: the command line (collect, export, status, notify, db)."""
 
 from __future__ import annotations
 
@@ -111,12 +111,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     db_examples = ("example (after upgrading the package; back the database up first):\n"
                    "  scm-monitor -c /etc/scmmonitor.toml db upgrade")
-    p = sub.add_parser("db", parents=[common], help="manage the store's schema",
+    rename_examples = ("example (hub cms02 is now called scm01 in scmmonitor.toml; its nodes "
+                       "keep their history):\n"
+                       "  scm-monitor -c /etc/scmmonitor.toml db rename-hub cms02 scm01")
+    p = sub.add_parser("db", parents=[common], help="manage the store (schema, hub names)",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
-                       epilog=db_examples)
+                       epilog=f"{db_examples}\n\n{rename_examples}")
     dbsub = p.add_subparsers(dest="db_command", metavar="ACTION", parser_class=_Parser)
     dbsub.add_parser("upgrade", parents=[common], help="bring the schema up to date (0 / 1)",
                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=db_examples)
+    p = dbsub.add_parser("rename-hub", parents=[common],
+                         help="move the stored nodes of a renamed hub to its new name (0 / 1)",
+                         description="Collect refuses a node whose stored hub differs from "
+                         "the configured one (two hubs sharing a database must not mix up "
+                         "their nodes). After renaming a hub in scmmonitor.toml, this moves "
+                         "its nodes, their history and its alert state to the new name.",
+                         formatter_class=argparse.RawDescriptionHelpFormatter,
+                         epilog=rename_examples)
+    p.add_argument("old", metavar="OLD", help="the hub's name in the database")
+    p.add_argument("new", metavar="NEW", help="its name in scmmonitor.toml now")
     return parser
 
 
@@ -133,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "init":
         return cmd_init(args)
     if args.command == "db" and args.db_command is None:
-        parser.exit(EXIT_USAGE, "scm-monitor db: give an action: upgrade\n")
+        parser.exit(EXIT_USAGE, "scm-monitor db: give an action: upgrade or rename-hub\n")
     try:
         settings = config_mod.load(args.config)
     except config_mod.ConfigError as exc:
@@ -266,6 +279,8 @@ def cmd_notify(settings: config_mod.Settings, args: argparse.Namespace) -> int:
 def cmd_db(settings: config_mod.Settings, args: argparse.Namespace) -> int:
     from .store import Store, StoreError
 
+    if args.db_command == "rename-hub":
+        return _rename_hub(settings, args.old, args.new)
     try:
         store = Store(settings.database)
         before, after = store.upgrade()
@@ -276,6 +291,27 @@ def cmd_db(settings: config_mod.Settings, args: argparse.Namespace) -> int:
         print(f"{store.safe_url}: schema is up to date ({after})")
     else:
         print(f"{store.safe_url}: schema upgraded from {before or 'empty'} to {after}")
+    return 0
+
+
+def _rename_hub(settings: config_mod.Settings, old: str, new: str) -> int:
+    from .store import StoreError
+
+    if new not in settings.hubs:
+        print(f"scm-monitor: hub {new!r} is not in {settings.path}: rename the hub there "
+              "first, then run this", file=sys.stderr)
+        return 1
+    try:
+        store = _open_store(settings, create=False)
+        moved = store.rename_hub(old, new)
+    except StoreError as exc:
+        print(f"scm-monitor: {exc}", file=sys.stderr)
+        return 1
+    if not moved:
+        print(f"scm-monitor: {store.safe_url} has no nodes of hub {old!r}; nothing changed",
+              file=sys.stderr)
+        return 1
+    print(f"{store.safe_url}: {moved} node(s) of hub {old!r} are now of hub {new!r}")
     return 0
 
 

@@ -231,7 +231,7 @@ def test_node_data_round_trips_series_backups_and_runs(backend_url) -> None:
     failed = store.start_run(node, 200.0)
     store.finish_run(node, failed, changes=None, complete=False, ok=False, error="timed out",
                      method=None, files_seen=0, unparsed=0, unparsed_sample=None, now=201.0)
-    store.ensure_node("C", "cms03")  # the node moved to another hub
+    assert store.rename_hub("cms02", "cms03") == 1  # the hub was renamed
 
     data = store.node_data("C")
     store.close()
@@ -350,3 +350,76 @@ def test_two_collectors_of_two_hubs_write_one_store_at_the_same_time(two_hubs) -
     hubs = dict(query(url, "select name, hub from nodes"))
     assert hubs == {"a1": "hubA", "a2": "hubA", "b1": "hubB", "b2": "hubB"}
     assert query(url, "select version_num from alembic_version") == [(HEAD,)]
+
+
+# --- one node name, two hubs ------------------------------------------------------------------
+
+
+def test_a_node_name_of_another_hub_is_refused_and_its_history_kept(two_hubs, tmp_path,
+                                                                    capsys) -> None:
+    """Hub B's config also calls a machine "a1": its collect fails for that node, names
+    both hubs and the fixes, and hub A's a1 loses nothing (no backup marked gone)."""
+    url, roots = two_hubs["url"], two_hubs["roots"]
+    assert collect(two_hubs["configs"][0]) == 0
+    before = backups_table(url)
+    other = tmp_path / "hubB-other"
+    other.mkdir()
+    plant(other, "repos/x", today_at(), "x.tar.gz", 10)
+    clash = write_config(tmp_path, {"a1": {"root": str(other), "hub": "hubB"}},
+                         database=url, hubs=("hubB",), name="clash.toml")
+    capsys.readouterr()
+
+    assert collect(clash) == 1
+
+    line = capsys.readouterr().out  # the node's line of the run
+    assert "node a1 is stored in" in line and "as a node of hub 'hubA'" in line
+    assert "under hub 'hubB'; nothing was collected for it" in line
+    assert "scm-monitor db rename-hub hubA hubB" in line
+    assert "StoreError" not in line
+    assert backups_table(url) == before
+    assert set(present(url, "a1")) == _files_on_disk(roots["a1"])
+    assert [s for s, _e in run_states(url, "a1")] == ["ok"]
+    # and hub B's status does not show hub A's history as its own
+    store = Store(url)
+    assert store.node_data("a1", "hubB").series == []
+    assert len(store.node_data("a1", "hubA").series) == 7
+    store.close()
+
+
+def test_rename_hub_moves_the_nodes_their_history_and_alert_state(node_tree, backend_url,
+                                                                   tmp_path, capsys) -> None:
+    cfg, root, _files = node_tree
+    assert collect(cfg) == 0
+    store = Store(backend_url)
+    store.record_notification("cms02", "alarm", "f1", 10.5)
+    store.close()
+    before = backups_table(backend_url)
+    renamed = write_config(tmp_path, {"C": {"root": str(root)}}, database=backend_url,
+                           hubs=("scm01",), name="renamed.toml")
+    capsys.readouterr()
+
+    assert collect(renamed) == 1  # refused until the store is told
+    assert "scm-monitor db rename-hub cms02 scm01" in capsys.readouterr().out
+    assert cli.main(["-c", str(renamed), "db", "rename-hub", "cms02", "scm01"]) == 0
+    assert "1 node(s) of hub 'cms02' are now of hub 'scm01'" in capsys.readouterr().out
+    assert collect(renamed) == 0
+
+    assert query(backend_url, "select name, hub from nodes") == [("C", "scm01")]
+    assert backups_table(backend_url) == before
+    assert [s for s, _e in run_states(backend_url, "C")] == ["ok", "ok"]  # none refused
+    store = Store(backend_url)
+    assert store.last_notification("scm01") == ("alarm", "f1", 10.5)
+    assert store.last_notification("cms02") is None
+    store.close()
+
+
+def test_rename_hub_refuses_a_hub_the_config_does_not_have_or_the_store_does_not_know(
+        node_tree, capsys) -> None:
+    cfg, _root, _files = node_tree
+    assert collect(cfg) == 0
+    capsys.readouterr()
+
+    assert cli.main(["-c", str(cfg), "db", "rename-hub", "cms02", "nope"]) == 1
+    assert "hub 'nope' is not in" in capsys.readouterr().err
+    assert cli.main(["-c", str(cfg), "db", "rename-hub", "gone", "cms02"]) == 1
+    assert "has no nodes of hub 'gone'; nothing changed" in capsys.readouterr().err

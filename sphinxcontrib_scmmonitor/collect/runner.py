@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..config import NodeSettings
-from ..store import ListingDiffer, Store
+from ..store import ListingDiffer, Store, StoreError
 from .listing import DateLayout, ListingParser, display
 from .local import CollectError, Lister, LocalLister
 
@@ -150,8 +150,10 @@ def collect_all(store: Store, nodes: Sequence[NodeSettings], *, workers: int = 1
                 try:
                     results[node.name] = fut.result()
                 except Exception as exc:  # the store write itself failed for this node
-                    results[node.name] = NodeResult(node.name, False, "", 0, 0, 0, 0, 0, 0.0,
-                                                    f"{type(exc).__name__}: {exc}")
+                    # the store's own errors say what to do; anything else is a bug report
+                    why = (str(exc) if isinstance(exc, StoreError)
+                           else f"{type(exc).__name__}: {exc}")
+                    results[node.name] = NodeResult(node.name, False, "", 0, 0, 0, 0, 0, 0.0, why)
                     reporter.finished(results[node.name])
             now = time.monotonic()
             for fut in pending:

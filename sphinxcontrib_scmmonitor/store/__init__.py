@@ -6,6 +6,7 @@ from .db import (
     Known,
     ListingDiffer,
     NodeData,
+    NodeOwnerError,
     Record,
     RunInfo,
     SeriesData,
@@ -15,5 +16,5 @@ from .db import (
     diff,
 )
 
-__all__ = ["Changes", "Differ", "Known", "ListingDiffer", "NodeData", "Record", "RunInfo",
-           "SeriesData", "SeriesState", "Store", "StoreError", "diff"]
+__all__ = ["Changes", "Differ", "Known", "ListingDiffer", "NodeData", "NodeOwnerError",
+           "Record", "RunInfo", "SeriesData", "SeriesState", "Store", "StoreError", "diff"]

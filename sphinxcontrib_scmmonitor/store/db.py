@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import struct
 import threading
 import time
@@ -24,11 +25,10 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
-    and_,
     bindparam,
     create_engine,
+    delete,
     event,
-    func,
     insert,
     select,
     text,
@@ -59,6 +59,19 @@ notifications_t = Notification.__table__
 
 class StoreError(Exception):
     """The store cannot be used as asked (bad URL, locked too long, schema too old)."""
+
+
+class NodeOwnerError(StoreError):
+    """The node's name belongs to another hub in this database."""
+
+    def __init__(self, node: str, owner: str, hub: str, url: str) -> None:
+        self.node, self.owner, self.hub = node, owner, hub
+        super().__init__(
+            f"node {node} is stored in {url} as a node of hub {owner!r}, but this "
+            f"configuration puts it under hub {hub!r}; nothing was collected for it. "
+            "Node names are unique in one database: if two hubs share it, give one of "
+            f"the nodes another name; if hub {owner!r} was renamed to {hub!r}, run once: "
+            f"scm-monitor db rename-hub {shlex.quote(owner)} {shlex.quote(hub)}")
 
 
 # --- plain data in and out ---------------------------------------------------------------------
@@ -321,6 +334,12 @@ class Store:
     # --- collection: writes
 
     def ensure_node(self, name: str, hub: str) -> int:
+        """The node's id, made on its first collection.
+
+        A node of another hub by the same name is refused, not taken over: two
+        hubs sharing one database would otherwise write one node's history in
+        turns and mark each other's backups gone.
+        """
         with self.write() as conn:
             row = conn.execute(select(nodes_t.c.id, nodes_t.c.hub)
                                .where(nodes_t.c.name == name)).first()
@@ -328,8 +347,24 @@ class Store:
                 return int(conn.execute(insert(nodes_t).values(name=name, hub=hub)
                                         .returning(nodes_t.c.id)).scalar_one())
             if row.hub != hub:
-                conn.execute(update(nodes_t).where(nodes_t.c.id == row.id).values(hub=hub))
+                raise NodeOwnerError(name, row.hub, hub, self.safe_url)
             return int(row.id)
+
+    def rename_hub(self, old: str, new: str) -> int:
+        """Move every node of hub ``old`` (and its alert state) to ``new``; how many nodes."""
+        with self.write() as conn:
+            moved = conn.execute(update(nodes_t).where(nodes_t.c.hub == old)
+                                 .values(hub=new)).rowcount or 0
+            if moved:
+                # the new name's own alert state, if any, is the newer one
+                new_state = conn.execute(select(notifications_t.c.hub)
+                                         .where(notifications_t.c.hub == new)).first()
+                if new_state is None:
+                    conn.execute(update(notifications_t).where(notifications_t.c.hub == old)
+                                 .values(hub=new))
+                else:
+                    conn.execute(delete(notifications_t).where(notifications_t.c.hub == old))
+            return int(moved)
 
     def start_run(self, node_id: int, started_at: float) -> int:
         """Record a run as ``running``; any earlier run still ``running`` was killed."""
@@ -444,16 +479,13 @@ class Store:
 
     # --- reads for checks and export
 
-    def node_names(self) -> list[str]:
-        with self.read() as conn:
-            return list(conn.execute(select(nodes_t.c.name).order_by(nodes_t.c.name)).scalars())
-
     def node_data(self, name: str, hub: str | None = None, *, runs_limit: int = 2000) -> NodeData:
         """A node's series with all their backups, and its recent runs (oldest first)."""
         with self.read() as conn:
             node = conn.execute(select(nodes_t.c.id, nodes_t.c.hub)
                                 .where(nodes_t.c.name == name)).first()
-            if node is None:
+            if node is None or (hub is not None and node.hub != hub):
+                # another hub's node of that name is not this one (see ensure_node)
                 return NodeData(name=name, hub=hub or "", series=[], runs=[])
             series: dict[int, SeriesData] = {}
             for sid, raw, sname in conn.execute(
@@ -479,13 +511,6 @@ class Store:
         runs = [RunInfo(*r) for r in reversed(run_rows)]
         return NodeData(name=name, hub=hub or node.hub,
                         series=sorted(series.values(), key=lambda s: s.name), runs=runs)
-
-    def last_good_run(self, name: str) -> float | None:
-        with self.read() as conn:
-            return conn.execute(
-                select(func.max(runs_t.c.finished_at)).select_from(
-                    runs_t.join(nodes_t, runs_t.c.node_id == nodes_t.c.id))
-                .where(and_(nodes_t.c.name == name, runs_t.c.state == "ok"))).scalar()
 
     # --- notification state
 
