@@ -2,7 +2,8 @@
 
 Per series: ``stale``, ``shrunk``, ``empty``, ``missing``, ``vanished``.
 Per node: ``unreachable`` (its latest collection failed) and
-``collector-stale`` (no good collection within ``max_age_hours``). A node is
+``collector-stale`` (no good collection within ``max_age_hours``). Retired
+series are not judged at all. A node is
 its worst finding, the conclusion the worst node. All times are UTC epoch
 seconds, so a daylight-saving change can never cause a false alarm.
 """
@@ -132,6 +133,8 @@ def check_node(node: NodeSettings, data: NodeData, now: float) -> NodeStatus:
     seen: set[str] = set()
     for series in data.series:
         seen.add(series.name)
+        if node.retires(series.name):
+            continue
         result.series.append(_check_series(node, series.name, series.totals(present_only=True),
                                            series.totals(), now, max_age))
     # absence is only known from a listing: a node never listed has nothing "missing" yet

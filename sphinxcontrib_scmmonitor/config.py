@@ -7,6 +7,7 @@ Every error names the file, the key and what is wrong.
 
 from __future__ import annotations
 
+import fnmatch
 import math
 import os
 import re
@@ -150,6 +151,10 @@ SCHEMA: tuple[Key, ...] = (
         "Accept and remember a first-seen host key (a changed key is always refused)."),
     Key("select", "list[str]", [], INHERITED,
         "Series expected on every node of the hub; absent ones are reported as missing."),
+    Key("retired", "list[str]", [], INHERITED,
+        "Series no longer backed up on purpose (glob patterns, e.g. \"svn/oldproj\" or "
+        "\"tracs/*-2019\"): still charted, never judged (no stale, shrunk, empty, missing "
+        "or vanished); a selected series cannot be retired."),
     # mail, per hub
     Key("email", "list[str]", [], HUB_LEVELS, "Who gets the alert mail."),
     Key("smtp", "str", "localhost:25", HUB_LEVELS, "SMTP server as host:port.", check=_smtp),
@@ -203,10 +208,15 @@ class NodeSettings:
     known_hosts: str
     trust_unknown_hosts: bool
     select: tuple[str, ...]
+    retired: tuple[str, ...] = ()
 
     @property
     def is_local(self) -> bool:
         return self.host == "local"
+
+    def retires(self, series: str) -> bool:
+        """Whether ``series`` is retired here: kept in the charts, left out of the checks."""
+        return any(fnmatch.fnmatchcase(series, pattern) for pattern in self.retired)
 
 
 @dataclass(frozen=True)
@@ -346,9 +356,26 @@ def parse(data: Mapping[str, Any], path: Path | None = None) -> Settings:
             known_hosts=_expand(merged["known_hosts"], base),
             trust_unknown_hosts=merged["trust_unknown_hosts"],
             select=tuple(merged["select"]),
+            retired=tuple(merged["retired"]),
         )
+        _select_not_retired(path, nodes[name], [(f"nodes.{name}", table),
+                                                (f"hubs.{hub}", hub_tables[hub]),
+                                                ("defaults", defaults)])
     return Settings(path=path, database=_database_url(top["database"], base),
                     workers=top["workers"], hubs=hubs, nodes=nodes)
+
+
+def _select_not_retired(path: Path | None, node: NodeSettings,
+                        tables: list[tuple[str, Mapping[str, Any]]]) -> None:
+    """A series both expected and retired would alarm as missing forever: refuse it."""
+    for series in node.select:
+        if node.retires(series.strip("/")):
+            where = next((f"{table}.retired" for table, values in tables
+                          if "retired" in values), "retired")
+            pattern = next(p for p in node.retired if fnmatch.fnmatchcase(series.strip("/"), p))
+            raise ConfigError(path, where, f"{pattern!r} retires {series!r}, which node "
+                              f"{node.name} is also to have (select): remove it from one of "
+                              "the two lists")
 
 
 def _merge(level: Level, *tables: Mapping[str, Any]) -> dict[str, Any]:

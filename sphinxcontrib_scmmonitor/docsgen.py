@@ -142,7 +142,7 @@ def _key_rst(key: config_mod.Key) -> list[str]:
     if key.name == "port":
         example_value = "2222"
     lines = [f".. _conf-{key.name}:", "", f"``{key.name}``", "~" * (len(key.name) + 4), "",
-             key.help, "",
+             _escape(key.help), "",
              f":type: {type_text(key)}",
              f":default: {default_text(key)}",
              ":may be set in: " + ", ".join(LEVEL_TABLES[lv] for lv in key.levels),

@@ -48,10 +48,11 @@ def node_document(node: NodeSettings, data: NodeData, status: NodeStatus,
     series_out: list[dict[str, Any]] = []
     with _gc_paused():
         for series in data.series:
-            series_out.append(_series(series, by_name.get(series.name)))
+            series_out.append(_series(series, by_name.get(series.name),
+                                      retired=node.retires(series.name)))
     for st in status.series:
         if st.name not in {s.name for s in data.series}:  # selected but missing
-            series_out.append({"name": st.name, "status": st.status,
+            series_out.append({"name": st.name, "retired": False, "status": st.status,
                                "reasons": [r.reason for r in st.reasons],
                                "details": [r.detail for r in st.reasons],
                                "data": [], "count": [], "newest": None, "size": None,
@@ -75,10 +76,11 @@ def node_document(node: NodeSettings, data: NodeData, status: NodeStatus,
     }
 
 
-def _series(series: SeriesData, status: Any) -> dict[str, Any]:
+def _series(series: SeriesData, status: Any, *, retired: bool) -> dict[str, Any]:
     data, any_gone = _data(series)
     return {
         "name": series.name,
+        "retired": retired,
         "status": status.status if status else "ok",
         "reasons": [r.reason for r in status.reasons] if status else [],
         "details": [r.detail for r in status.reasons] if status else [],

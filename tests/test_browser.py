@@ -330,3 +330,17 @@ def test_dirhtml_build_renders_at_every_depth(site: Site, browser: Any) -> None:
                 page.close()
     finally:
         stop()
+
+
+def test_the_script_draws_the_synthetic_site_every_state_at_once(highcharts: Path,
+                                                                 playwright: Any) -> None:
+    """tests/js's fixture site: JSON written by hand with every state the script must
+    handle (hostile names and errors, alarmed, warned and retired series, a node without
+    JSON, a page without Highcharts, no IntersectionObserver), checked page by page.
+    Run in its own process: it drives its own Playwright."""
+    shots = OUTPUT / "browser" / "fixture-site"
+    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "js" / "check_page.py"),
+                           str(shots), "--highcharts", str(highcharts)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "pages checked" in proc.stdout

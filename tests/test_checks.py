@@ -338,3 +338,37 @@ def test_human_age(seconds: float, text: str) -> None:
                                             (1536, "1.5 KB"), (5 * GB, "5.0 GB")])
 def test_human_size(size: int | None, text: str) -> None:
     assert human_size(size) == text
+
+
+# --- retired series ------------------------------------------------------------------------------
+
+
+def test_a_retired_series_is_not_judged_the_others_still_are() -> None:
+    old = daily(NOW - 40 * DAY, 10, 10)
+    data = node_data(series("svn/oldproj", *old),                       # stale for 40 days
+                     series("tracs/gone-2019", *old, gone={at: NOW - DAY for at, _ in old}),
+                     series("svn/dybsvn", *daily(NOW - 3 * DAY, 10, 10)))   # stale
+    node = node_settings(retired=["svn/oldproj", "tracs/*-2019"])
+
+    status = check_node(node, data, NOW)
+
+    assert reasons(status) == {"svn/dybsvn": ["stale"]}
+    assert [s.name for s in status.series] == ["svn/dybsvn"]
+
+
+def test_the_export_still_charts_a_retired_series_and_marks_it() -> None:
+    from sphinxcontrib_scmmonitor.export import node_document
+
+    data = node_data(series("svn/oldproj", *daily(NOW - 40 * DAY, 10, 12)),
+                     series("svn/dybsvn", *daily(NOW - HOUR, 10, 10)))
+    node = node_settings(retired=["svn/oldproj"], select=["svn/dybsvn", "git/new"])
+
+    doc = node_document(node, data, check_node(node, data, NOW), NOW)
+
+    by_name = {s["name"]: s for s in doc["series"]}
+    assert by_name["svn/oldproj"]["retired"] is True
+    assert (by_name["svn/oldproj"]["status"], by_name["svn/oldproj"]["reasons"]) == ("ok", [])
+    assert len(by_name["svn/oldproj"]["data"]) == 2
+    assert by_name["svn/dybsvn"]["retired"] is False
+    assert (by_name["git/new"]["retired"], by_name["git/new"]["reasons"]) == (False, ["missing"])
+    assert doc["status"] == ALARM  # git/new is missing; the retired one adds nothing

@@ -595,6 +595,11 @@ def value_strategy(key: config.Key) -> st.SearchStrategy[Any]:
         "port": st.integers(1, 65535),
         "workers": st.integers(1, 512),
         "min_size_ratio": st.floats(0, 1),
+        # valid documents never retire a selected series (that is an error of its own)
+        "retired": st.lists(st.from_regex(r"retired/[a-z*]{1,6}", fullmatch=True), max_size=3),
+        "select": st.one_of(safe_text, st.lists(safe_text, max_size=3)).filter(
+            lambda v: not any(s.strip("/").startswith("retired/")
+                              for s in ([v] if isinstance(v, str) else v))),
     }
     if key.name in special:
         return special[key.name]
@@ -713,3 +718,25 @@ def test_random_unknown_key_is_always_a_config_error(tmp_path_factory, doc, leve
     assert info.value.path == str(path)
     assert info.value.key is not None and info.value.key.endswith(name)
     assert "unknown key" in info.value.problem or "cannot be set here" in info.value.problem
+
+
+# --- retired series ------------------------------------------------------------------------------
+
+
+def test_retired_patterns_are_globs_on_the_series_name(tmp_path) -> None:
+    node = config.load(write(tmp_path, minimal(retired=["svn/oldproj", "tracs/*-2019"]))).node("C")
+
+    assert node.retires("svn/oldproj") and node.retires("tracs/env-2019")
+    assert not node.retires("svn/oldproj2") and not node.retires("tracs/env")
+
+
+def test_a_selected_series_cannot_be_retired_where_retired_was_set(tmp_path) -> None:
+    doc = minimal()
+    doc["hubs"]["cms02"] = {"select": ["repos/env", "tracs/env-2019"]}
+    doc["defaults"] = {"retired": ["tracs/*-2019"]}
+
+    error = load_error(tmp_path, doc)
+
+    assert error.key == "defaults.retired"
+    assert error.problem == ("'tracs/*-2019' retires 'tracs/env-2019', which node C is also "
+                             "to have (select): remove it from one of the two lists")

@@ -582,6 +582,10 @@
   function seriesMark(series) {
     var status = level(series.status);
     var words = reasonWords(series);
+    if (series.retired === true) {
+      // backed up no more on purpose: history only, never judged
+      return { status: "retired", suffix: " (retired)", dashed: false };
+    }
     if (status === "ok") {
       return { status: status, suffix: "", dashed: false };
     }
@@ -994,7 +998,8 @@
         DASH, DASH, DASH], status));
     });
     doc.series.forEach(function (s) {
-      if (s && s.name !== undefined) {
+      // retired series are charted but not judged: no status row, as in the build-time table
+      if (s && s.name !== undefined && s.retired !== true) {
         rows.push(seriesRow(node, s, now));
       }
     });

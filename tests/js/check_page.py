@@ -204,8 +204,9 @@ def check_charts(page: Any, expected: dict[str, dict[str, Any]]) -> dict[str, di
 
     Keys: ``series`` (names that must start legend items, in order), ``flags``
     (a failed-run flag series), ``dashed`` (series names drawn dashed),
-    ``note`` (text in the note under the chart), ``error`` (text of the error
-    message shown instead of a chart). Returns the states seen.
+    ``legend`` (legend texts that must appear exactly), ``note`` (text in the
+    note under the chart), ``error`` (text of the error message shown instead
+    of a chart). Returns the states seen.
     """
     problems: list[str] = []
     states = {}
@@ -239,6 +240,9 @@ def check_charts(page: Any, expected: dict[str, dict[str, Any]]) -> dict[str, di
                 problems.append(f"{where}: no flags series for the failed runs")
             elif "!" not in state["flagTitles"]:
                 problems.append(f"{where}: flags have no '!' title: {state['flagTitles']}")
+        for text in want.get("legend", []):
+            if text not in legend:
+                problems.append(f"{where}: no legend item {text!r} (legend: {legend})")
         dashed_names = [n for n, d in zip(state["seriesNames"], state["dashed"], strict=False) if d]
         for name in want.get("dashed", []):
             if not any(n and n.startswith(name) for n in dashed_names):
@@ -310,7 +314,8 @@ def check_status(page: Any, expected: dict[str, Any]) -> list[dict[str, Any]]:
 
     ``expected``: ``nodes`` (all must have rows), ``failed`` (nodes whose JSON
     is missing: their build-time rows stay and an error note names them),
-    ``words`` (status words that must appear, each with its CSS class).
+    ``words`` (status words that must appear, each with its CSS class),
+    ``absent`` (series that must have no row: retired ones).
     """
     page.locator(".scmmonitor-status").first.scroll_into_view_if_needed()
     page.wait_for_function("() => Array.from(document.querySelectorAll('.scmmonitor-status'))"
@@ -342,6 +347,9 @@ def check_status(page: Any, expected: dict[str, Any]) -> list[dict[str, Any]]:
             word = status["text"].split()[-1]
             if f"scmmonitor-{word}" not in status["cls"].split():
                 problems.append(f"status cell {status['text']!r} lacks class scmmonitor-{word}")
+        for name in expected.get("absent", []):
+            if any(len(r) > 1 and r[1]["text"] == name for r in live):
+                problems.append(f"status table: series {name!r} has a row, it should not")
         words = {r[2]["text"].split()[-1] for r in live if len(r) > 2}
         for word in expected["words"]:
             if word not in words:
@@ -479,13 +487,15 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("screenshots", help="folder for the PNG screenshots")
     parser.add_argument("--site", help="write the fixture site here (default: a temp folder)")
+    parser.add_argument("--highcharts", help="folder holding highstock.js (default: "
+                        "node_modules/highcharts here, after `npm install`)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from make_fixture import make_site
+    from make_fixture import HIGHCHARTS, make_site
 
     with tempfile.TemporaryDirectory(prefix="scmmonitor-site-") as tmp:
         site = Path(args.site) if args.site else Path(tmp)
-        expected = make_site(site)
+        expected = make_site(site, highcharts=args.highcharts or HIGHCHARTS)
         problems = check_site(site, expected, args.screenshots)
     if problems:
         print("FAILED:", file=sys.stderr)

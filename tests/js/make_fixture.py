@@ -91,6 +91,8 @@ def node_documents(now: float | None = None) -> dict[str, dict[str, Any]]:
         _series("repos/env", now, 1.3 * 2**30, 0.001, rng),
         _series("svn/dybsvn", now, 7.5 * 2**30, 0.0015, rng),
         _series("tracs/env", now, 39 * 2**20, 0.0008, rng),
+        # backed up no more on purpose (config: retired): charted, never judged
+        {**_series("svn/oldproj", now, 2.1 * 2**30, 0.0004, rng, stop_days=90), "retired": True},
     ]
     h1_runs = [
         {"at": int((now - 100 * DAY) * 1000), "ok": False, "error": "Authentication failed."},
@@ -146,7 +148,8 @@ def status_div(nodes: list[str], prefix: str, docs: dict[str, dict[str, Any]]) -
     rows = []
     for node in nodes:
         doc = docs.get(node)
-        names = [s["name"] for s in doc["series"]] if doc else ["repos/env"]
+        names = ([s["name"] for s in doc["series"] if not s.get("retired")] if doc
+                 else ["repos/env"])
         for name in names:
             rows.append(
                 f'<tr data-scm-node="{_attr(node)}"><td>{html.escape(node)}</td>'
@@ -193,16 +196,18 @@ def page(title: str, prefix: str, body: str, highcharts: str = "") -> str:
 SPACER = '<div class="spacer">(spacer: the next chart is drawn when scrolled near)</div>\n'
 
 
-def make_site(outdir: str | Path, now: float | None = None) -> dict[str, Any]:
+def make_site(outdir: str | Path, now: float | None = None,
+              highcharts: str | Path = HIGHCHARTS) -> dict[str, Any]:
     """Write the site; return {page path: {chart id: expectations, "status": ...}}."""
     out = Path(outdir)
     static = out / "_static" / "scmmonitor"
-    if not (HIGHCHARTS / "highstock.js").is_file():
-        raise SystemExit(f"{HIGHCHARTS}/highstock.js is missing: run `npm install` in {HERE}")
+    highcharts = Path(highcharts)
+    if not (highcharts / "highstock.js").is_file():
+        raise SystemExit(f"{highcharts}/highstock.js is missing: run `npm install` in {HERE}")
     (static / "modules").mkdir(parents=True, exist_ok=True)
     (static / "data").mkdir(parents=True, exist_ok=True)
     for name in HIGHCHARTS_FILES:
-        shutil.copyfile(HIGHCHARTS / name, static / name)
+        shutil.copyfile(highcharts / name, static / name)
     for name in ("scmmonitor.js", "scmmonitor.css"):
         shutil.copyfile(STATIC / name, static / name)
     docs = node_documents(now)
@@ -249,13 +254,14 @@ def make_site(outdir: str | Path, now: float | None = None) -> dict[str, Any]:
             "charts": {
                 "scmmonitor-chart-0": {"series": c_names, "flags": True, "dashed": alarm["C"],
                                        "tooltip": {"flag": HOSTILE_ERROR}},
-                "scmmonitor-chart-1": {"series": h1_names, "flags": True, "dashed": []},
+                "scmmonitor-chart-1": {"series": h1_names, "flags": True, "dashed": [],
+                                       "legend": ["svn/oldproj (retired)"]},
                 "scmmonitor-chart-2": {"error": "node Z"},
                 "scmmonitor-chart-3": {"series": c_names, "flags": True, "dashed": alarm["C"]},
             },
             "lazy": ["scmmonitor-chart-3"],
             "status": {"nodes": ["C", "H1", "Z"], "failed": ["Z"],
-                       "words": ["ok", "warn", "alarm"]},
+                       "words": ["ok", "warn", "alarm"], "absent": ["svn/oldproj"]},
             "allowed_404": ["/Z.json"],
         },
         "sub/deeper/page.html": {
