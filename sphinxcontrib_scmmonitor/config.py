@@ -369,13 +369,14 @@ def _select_not_retired(path: Path | None, node: NodeSettings,
                         tables: list[tuple[str, Mapping[str, Any]]]) -> None:
     """A series both expected and retired would alarm as missing forever: refuse it."""
     for series in node.select:
-        if node.retires(series.strip("/")):
-            where = next((f"{table}.retired" for table, values in tables
-                          if "retired" in values), "retired")
-            pattern = next(p for p in node.retired if fnmatch.fnmatchcase(series.strip("/"), p))
-            raise ConfigError(path, where, f"{pattern!r} retires {series!r}, which node "
-                              f"{node.name} is also to have (select): remove it from one of "
-                              "the two lists")
+        for pattern in node.retired:
+            if fnmatch.fnmatchcase(series.strip("/"), pattern):
+                # the list in force is the one of the most specific table that sets it
+                where = next(f"{table}.retired" for table, values in tables
+                             if "retired" in values)
+                raise ConfigError(path, where, f"{pattern!r} retires {series!r}, which node "
+                                  f"{node.name} is also to have (select): remove it from one "
+                                  "of the two lists")
 
 
 def _merge(level: Level, *tables: Mapping[str, Any]) -> dict[str, Any]:

@@ -65,7 +65,6 @@ class NodeOwnerError(StoreError):
     """The node's name belongs to another hub in this database."""
 
     def __init__(self, node: str, owner: str, hub: str, url: str) -> None:
-        self.node, self.owner, self.hub = node, owner, hub
         super().__init__(
             f"node {node} is stored in {url} as a node of hub {owner!r}, but this "
             f"configuration puts it under hub {hub!r}; nothing was collected for it. "
