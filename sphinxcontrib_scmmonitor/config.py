@@ -97,6 +97,9 @@ def _timezone(value: Any) -> str | None:
 def _date_layout(value: Any) -> str | None:
     if "%" not in value:
         return "must contain strptime directives such as %Y/%m/%d/%H%M%S"
+    if not {"%Y", "%y", "%G"} & set(re.findall(r"%.", value)):
+        # strptime would put every backup in 1900: all of them stale from the first run
+        return "must contain a year (%Y, %y or %G), e.g. %Y/%m/%d/%H%M%S"
     # a layout strptime cannot read back (a typo like %Q, a directive twice, a stray %)
     # would leave every file unparsed, or fail every collection: refuse it here
     sample = datetime(2012, 11, 13, 16, 10, 2, tzinfo=UTC)
@@ -131,7 +134,8 @@ SCHEMA: tuple[Key, ...] = (
     # checked and collected per node; set in [defaults], a hub or a node
     Key("pattern", "str", "*.gz", INHERITED, "Which files are backups (glob on the file name)."),
     Key("date_layout", "str", "%Y/%m/%d/%H%M%S", INHERITED,
-        "strptime layout of the dated folders between the series and the file.",
+        "strptime layout of the dated folders between the series and the file; it must "
+        "contain a year (%Y, %y or %G).",
         check=_date_layout),
     Key("timezone", "str", "UTC", INHERITED, "IANA zone of the times encoded in paths.",
         check=_timezone),

@@ -116,7 +116,8 @@ KIND_SAMPLES: dict[str, tuple[Any, Any]] = {
 BAD_VALUES: dict[str, list[tuple[Any, str]]] = {
     "workers": [(0, "greater than 0"), (-3, "greater than 0")],
     "date_layout": [("YYYY/MM/DD", "strptime"), ("%Y/%Q", "Q"), ("%Y/%m/%Y", "Y"),
-                    ("%Y/%m/%", "%")],
+                    ("%Y/%m/%", "%"), ("%m/%d/%H%M%S", "must contain a year"),
+                    ("%%Y/%m/%d", "must contain a year")],
     "timezone": [("Mars/Olympus_Mons", "unknown time zone"), ("Europe", "unknown time zone"),
                  ("", "unknown time zone"), ("../../etc/passwd", "unknown time zone"),
                  ("a" * 300, "unknown time zone"), ("/etc/localtime", "unknown time zone")],

@@ -36,6 +36,7 @@ from sphinxcontrib_scmmonitor import cli, config
 from sphinxcontrib_scmmonitor.collect import collect_all, collect_node
 from sphinxcontrib_scmmonitor.collect.local import LocalLister
 from sphinxcontrib_scmmonitor.store import Store, db
+from tests.privileges import as_nobody
 from tests.sshd import (
     SSHD,
     SshServer,
@@ -168,14 +169,6 @@ def many_files(root: Path, count: int, per_folder: int = 100) -> set[bytes]:
             path.touch()
             paths.add(os.fsencode(path))
     return paths
-
-
-def as_nobody(argv: list[str]) -> list[str]:
-    """Run as an unprivileged user, so that file permissions apply (root ignores them)."""
-    if os.geteuid() != 0:
-        return argv
-    require_tool(None if shutil.which("setpriv") else "setpriv (util-linux) is missing")
-    return ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", *argv]
 
 
 @pytest.fixture

@@ -102,6 +102,8 @@ def layouts(draw: st.DrawFn) -> str:
     chosen = draw(st.lists(st.sampled_from(DIRECTIVES), min_size=1, max_size=6, unique=True))
     if draw(st.integers(0, 9)) == 0:
         chosen.append(draw(st.sampled_from(OTHER)))
+    if not {"%Y", "%y"} & set(chosen):  # the config refuses a layout without a year
+        chosen.insert(draw(st.integers(0, len(chosen))), "%Y")
     out = ""
     for d in chosen:
         out += draw(st.sampled_from(SEPARATORS)) + d

@@ -19,6 +19,7 @@ from alembic.script import ScriptDirectory
 
 from sphinxcontrib_scmmonitor import cli, config
 from sphinxcontrib_scmmonitor.store import Store, StoreError
+from tests.privileges import as_nobody
 from tests.test_local_collect import (
     DAY,
     build_tree,
@@ -296,16 +297,6 @@ def test_start_run_then_a_new_collection_marks_the_first_interrupted(tmp_path, n
 # --- a partial listing marks nothing gone ------------------------------------------------------
 
 
-def _as_nobody(argv: list[str]) -> list[str]:
-    """Run a command as an unprivileged user, so that file permissions apply (root ignores them)."""
-    if os.geteuid() != 0:
-        return argv
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("running as root and setpriv is missing: cannot make a folder unreadable")
-    return [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", *argv]
-
-
 @pytest.fixture
 def shared_dir() -> Iterator[Path]:
     """A folder outside pytest's private tmp (which is 0700 root) that nobody may write."""
@@ -331,7 +322,7 @@ def test_partial_listing_marks_nothing_gone_and_stores_what_it_could_read(shared
     cfg = write_config(shared_dir, {"C": {"root": str(root)}})
     cfg.chmod(0o644)
     db = shared_dir / "store.db"
-    command = _as_nobody([str(VENV_BIN / "scm-monitor"), "-c", str(cfg), "collect",
+    command = as_nobody([str(VENV_BIN / "scm-monitor"), "-c", str(cfg), "collect",
                           "--progress", "lines"])
 
     first = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd="/")
