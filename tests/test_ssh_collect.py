@@ -219,6 +219,66 @@ def test_node_without_gnu_find_is_walked_over_sftp(tmp_path, tree) -> None:
         assert conn.execute("select method from runs").fetchone() == ("sftp",)
 
 
+def test_sftp_walk_of_many_folders_keeps_what_it_read_past_an_unreadable_one(
+        tmp_path, capsys) -> None:
+    """No GNU find (BusyBox), and the node's sftp-server runs as nobody, so permissions
+    apply. ~1,000 folders: far more than the walk keeps requests in flight. First walk:
+    everything, exactly. Then one dated folder unreadable: the rest is stored, the
+    error names the folder, the run is not ok and nothing is marked gone."""
+    import shutil
+    import tempfile
+
+    from tests.privileges import as_nobody
+    from tests.sshd import require_tool, sshd_available, start_sshd
+
+    require_tool(sshd_available())
+    busybox = Path("/bin/busybox")
+    require_tool(None if busybox.exists() else "busybox not installed: apt-get install busybox")
+    sftp_server = Path("/usr/lib/openssh/sftp-server")
+    require_tool(None if sftp_server.exists() else "openssh-sftp-server is not installed")
+    bin_dir = tmp_path / "busybox-bin"
+    bin_dir.mkdir()
+    (bin_dir / "find").symlink_to(busybox)
+    shared = Path(tempfile.mkdtemp(prefix="scm-sftp-"))  # pytest's tmp is root-only
+    shared.chmod(0o755)
+    try:
+        root = shared / "backup"
+        today = time.time() // DAY * DAY + 2 * 3600
+        files = {plant(root, series, today - day * DAY, f"{series.split('/')[1]}.tar.gz",
+                       1000 + day): 1000 + day
+                 for series in ("repos/env", "tracs/env", "svn/dybsvn") for day in range(80)}
+        odd = plant(root, "repos/env", today - 3 * DAY + 60, b"odd-\xff\nname.tar.gz", 5)
+        files[odd] = 5
+        for dirpath, _dirs, _files in os.walk(shared):
+            os.chmod(dirpath, 0o755)
+        unprivileged = " ".join(as_nobody([str(sftp_server)]))
+        server = start_sshd(tmp_path / "sshd-sftp", path_prefix=bin_dir, sftp=unprivileged)
+        try:
+            cfg = write_config(tmp_path, {"C": ssh_node(server, root)})
+            assert cli.main(["-c", str(cfg), "collect", "--progress", "lines"]) == 0
+            first = {p: s for p, (s, _) in backups(tmp_path / "store.db").items()}
+
+            hidden = root / "tracs/env" / time.strftime("%Y/%m", time.gmtime(today - 40 * DAY))
+            hidden.chmod(0)
+            try:
+                capsys.readouterr()
+                assert cli.main(["-c", str(cfg), "collect", "--progress", "lines"]) == 1
+                line = capsys.readouterr().out
+            finally:
+                hidden.chmod(0o755)
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(shared)
+
+    assert first == files
+    assert f"cannot list {hidden}: Permission denied" in line
+    assert {p: s for p, (s, _) in backups(tmp_path / "store.db").items()} == files  # none gone
+    with sqlite3.connect(tmp_path / "store.db") as conn:
+        assert conn.execute("select method, state from runs order by id").fetchall() == [
+            ("sftp", "ok"), ("sftp", "failed")]
+
+
 def test_export_after_collect_matches_the_design(sshd, tree, tmp_path) -> None:
     cfg = write_config(tmp_path, {"C": ssh_node(sshd, tree["root"])})
     html = tmp_path / "html"
