@@ -31,6 +31,7 @@ from sphinxcontrib_scmmonitor import cli, config, notify, status
 from sphinxcontrib_scmmonitor.checks import evaluate
 from sphinxcontrib_scmmonitor.collect.ssh import listing_command
 from sphinxcontrib_scmmonitor.store import Store
+from tests.sshd import require_tool
 from tests.test_local_collect import build_tree, plant, today_at, write_config
 from tests.test_store_backends import HOSTILE_NAMES
 
@@ -120,8 +121,7 @@ INJECTIONS = ["$(touch {m}/p1)", "`touch {m}/p2`", "'; touch {m}/p3; '", '"; tou
 @pytest.mark.parametrize("shell", ["sh", "bash"])
 @pytest.mark.parametrize("injection", INJECTIONS)
 def test_hostile_root_and_pattern_are_data_to_the_shell(shell, injection, tmp_path) -> None:
-    if not shutil.which(shell):
-        pytest.skip(f"{shell} not installed")
+    require_tool(None if shutil.which(shell) else f"{shell} not installed")
     markers = tmp_path / "markers"
     markers.mkdir()
     evil = injection.format(m=markers)

@@ -357,12 +357,9 @@ class _PipelinedWalk:
             try:
                 self.sftp._convert_status(msg)
             except EOFError:  # READDIR at the end of the folder
-                self._send(CMD_CLOSE, folder, handle, handle)
-                return self.entries.pop(folder, [])
+                return self._close(folder, handle)
             except OSError as exc:
-                if asked == CMD_READDIR:
-                    self._send(CMD_CLOSE, folder, handle, handle)
-                    self.entries.pop(folder, None)
+                self._close(folder, handle)
                 return exc
             return OSError(f"unexpected SFTP status reply to request {asked}")
         if asked == CMD_OPENDIR and t == CMD_HANDLE:
@@ -380,10 +377,14 @@ class _PipelinedWalk:
                     out.append((name, attr))
             self._send(CMD_READDIR, folder, handle, handle)
             return None
+        self._close(folder, handle)
+        return OSError(f"unexpected SFTP reply {t} to request {asked}")
+
+    def _close(self, folder: bytes, handle: bytes) -> list[tuple[bytes, SFTPAttributes]]:
+        """Close the folder's handle, if it was opened; what was read of it."""
         if handle:
             self._send(CMD_CLOSE, folder, handle, handle)
-            self.entries.pop(folder, None)
-        return OSError(f"unexpected SFTP reply {t} to request {asked}")
+        return self.entries.pop(folder, [])
 
 
 def _ssh_config(host: str) -> dict[str, Any]:
