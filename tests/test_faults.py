@@ -684,11 +684,11 @@ def tiny_tmpfs(tmp_path: Path) -> Iterator[Path]:
     mountpoint = tmp_path / "html"
     mountpoint.mkdir()
     if os.geteuid() != 0 or not shutil.which("mount"):
-        pytest.skip("mounting a tmpfs needs root")
+        require_tool("mounting a tmpfs needs root and mount(8)")
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0755", "tmpfs",
                            str(mountpoint)], capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+        require_tool(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     try:
         yield mountpoint
     finally:
