@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages the tests and the demo need, when they are missing:
 # OpenSSH server (collector tests), Chromium (browser tests), PostgreSQL (store tests),
-# BusyBox (a node without GNU find), Node.js/npm (Highcharts for the docs).
+# BusyBox (a node without GNU find), Node.js/npm (Highcharts for the docs, the JS unit tests),
+# tcsh/zsh/fish (login shells a node may have), poppler-utils (pdftotext for print tests).
 set -eu
 need=""
 command -v /usr/sbin/sshd >/dev/null 2>&1 || need="$need openssh-server"
@@ -10,6 +11,9 @@ command -v chromium >/dev/null 2>&1 || need="$need chromium"
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need="$need postgresql"
 command -v busybox >/dev/null 2>&1 || need="$need busybox"
 command -v npm >/dev/null 2>&1 || need="$need npm"
+command -v node >/dev/null 2>&1 || need="$need nodejs"
+for sh in tcsh zsh fish; do command -v $sh >/dev/null 2>&1 || need="$need $sh"; done
+command -v pdftotext >/dev/null 2>&1 || need="$need poppler-utils"
 [ -n "$need" ] || exit 0
 if [ "$(id -u)" != 0 ]; then
     echo "missing Debian packages:$need" >&2
