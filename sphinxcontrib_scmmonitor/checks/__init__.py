@@ -14,41 +14,24 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .config import NodeSettings, Settings
-from .store import NodeData, Store
+from ..config import NodeSettings, Settings
+from ..store import NodeData, Store
+from .reasons import (
+    ALARM,
+    EXIT_CODES,
+    LEVELS,
+    NAGIOS_WORDS,
+    OK,
+    SEVERITY,
+    UNKNOWN,
+    WARN,
+    Reason,
+    worst,
+)
 
-OK, WARN, UNKNOWN, ALARM = "ok", "warn", "unknown", "alarm"
-#: worst last; "unknown" (the store could not be read) ranks below a real alarm
-LEVELS = (OK, WARN, UNKNOWN, ALARM)
-#: Nagios plugin exit codes
-EXIT_CODES = {OK: 0, WARN: 1, ALARM: 2, UNKNOWN: 3}
-NAGIOS_WORDS = {OK: "OK", WARN: "WARNING", ALARM: "CRITICAL", UNKNOWN: "UNKNOWN"}
-
-SEVERITY = {
-    "stale": ALARM,
-    "empty": ALARM,
-    "missing": ALARM,
-    "vanished": ALARM,
-    "shrunk": WARN,
-    "unreachable": WARN,
-    "collector-stale": ALARM,
-}
-
-
-def worst(levels: Iterable[str]) -> str:
-    return max(levels, key=LEVELS.index, default=OK)
-
-
-@dataclass(frozen=True)
-class Reason:
-    """One finding: its word (a DESIGN.md reason name) and a sentence for people."""
-
-    reason: str
-    detail: str
-
-    @property
-    def level(self) -> str:
-        return SEVERITY[self.reason]
+__all__ = ["ALARM", "EXIT_CODES", "LEVELS", "NAGIOS_WORDS", "OK", "SEVERITY", "UNKNOWN", "WARN",
+           "NodeStatus", "Reason", "Report", "SeriesStatus", "check_node", "evaluate",
+           "human_age", "human_size", "worst"]
 
 
 @dataclass
