@@ -17,15 +17,16 @@ from .manifest import (
     PICTURE_DIR,
     PictureError,
     drawn_from,
+    placeholder,
     read_manifest,
     rewrite,
     write_manifest,
 )
 from .scene import ChartOptions, Scene, css_px, draw
 
-__all__ = ["MANIFEST", "PICTURE_DIR", "ChartOptions", "PictureError", "Scene", "css_px",
-           "draw", "drawn_from", "png", "png_available", "read_manifest", "rewrite", "scene",
-           "svg", "write_manifest"]
+__all__ = ["MANIFEST", "PICTURE_DIR", "ChartOptions", "MatplotlibMissing", "PictureError",
+           "Scene", "css_px", "draw", "drawn_from", "placeholder", "png", "png_available",
+           "read_manifest", "rewrite", "scene", "svg", "write_manifest"]
 
 png_available = _png.available
 MatplotlibMissing = _png.MatplotlibMissing
