@@ -18,8 +18,8 @@ import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from itertools import accumulate, chain, repeat
-from operator import itemgetter
+from itertools import repeat
+from operator import itemgetter, sub
 from typing import NamedTuple
 
 from ..checks import NodeStatus, SeriesStatus
@@ -236,8 +236,8 @@ def stamp(ts: float) -> str:
 # --- values per metric and scale ------------------------------------------------------------
 
 
-def _counts(series: SeriesData) -> tuple[list[int], list[int]]:
-    """Backups of the series kept on the node just after each backup time or removal.
+def _kept(series: SeriesData) -> tuple[list[int], list[int]]:
+    """(backup times, removal times), both ascending: what the count metric is made of.
 
     A dated backup counts from its time until the collector found all its files gone.
     """
@@ -245,21 +245,38 @@ def _counts(series: SeriesData) -> tuple[list[int], list[int]]:
     # by index: the same for (at, size, gone_at) rows and BackupFile records
     times = list(map(_first, backups))
     if len(dict.fromkeys(times)) == len(times):
-        removed = sorted(filter(None, map(_third, backups)))
+        return times, sorted(filter(None, map(_third, backups)))
+    gone: dict[int, int | None] = {}
+    for backup in backups:
+        at, gone_at = backup[0], backup[2]
+        if at not in gone:
+            gone[at] = gone_at
+        elif gone[at] is not None:
+            gone[at] = None if gone_at is None else max(gone[at] or 0, gone_at)
+    return list(gone), sorted(filter(None, gone.values()))
+
+
+def count_at(times: list[int], removed: list[int], when: Sequence[float]) -> list[int]:
+    """Backups kept just after each of ``when``: added by then minus removed by then."""
+    return list(map(sub, map(bisect_right, repeat(times), when),
+                    map(bisect_right, repeat(removed), when)))
+
+
+def _reduce_counts(times: list[int], removed: list[int], t0: float, t1: float, left: float,
+                   sx: float, columns: int) -> tuple[list[int], list[float]]:
+    """Like :func:`_reduce` for the count: exact at every change where they fit, else
+    sampled at each column's edges (bisection at C speed, whatever the history)."""
+    lo, hi = bisect_left(times, t0), bisect_right(times, t1)
+    rlo, rhi = bisect_left(removed, t0), bisect_right(removed, t1)
+    if (hi - lo) + (rhi - rlo) <= 2 * columns:
+        when: list[float] = sorted({t0, *times[lo:hi], *removed[rlo:rhi]})
+        x0 = left - t0 * sx
+        xs = [round(x0 + t * sx) for t in when]
     else:
-        gone: dict[int, int | None] = {}
-        for backup in backups:
-            at, gone_at = backup[0], backup[2]
-            if at not in gone:
-                gone[at] = gone_at
-            elif gone[at] is not None:
-                gone[at] = None if gone_at is None else max(gone[at] or 0, gone_at)
-        times = list(gone)
-        removed = sorted(filter(None, gone.values()))
-    events = sorted(chain(zip(times, repeat(1)), zip(removed, repeat(-1))))
-    # a dict keeps the last count of each time, in ascending time order (all at C speed)
-    counts = dict(zip(map(_first, events), accumulate(map(_second, events)), strict=True))
-    return list(counts), list(counts.values())
+        per = (t1 - t0) / columns
+        when = [t0 + col * per for col in range(columns + 1)]
+        xs = [round(left + (t - t0) * sx) for t in when]
+    return xs, [float(v) for v in count_at(times, removed, when)]
 
 
 @dataclass
@@ -270,6 +287,8 @@ class _Series:
     times: list[int]
     values: list[int]
     marks: list[tuple[int, str, str]]  # (at, level, words)
+    #: the count metric: removal times (values are worked out per pixel column)
+    removed: list[int] | None = None
 
 
 def _nice(step: float) -> float:
@@ -419,8 +438,9 @@ def _series_of(data: NodeData, status: NodeStatus, options: ChartOptions,
         st = judged.get(name)
         times: list[int] = []
         values: list[int] = []
+        removed = None
         if stored is not None and options.metric == "count":
-            times, values = _counts(stored)
+            times, removed = _kept(stored)
         elif stored is not None:
             times, values = _points(stored)
         marks = []
@@ -429,7 +449,8 @@ def _series_of(data: NodeData, status: NodeStatus, options: ChartOptions,
             marks += [(at, reason.level, f"{name}: {reason.reason} ({reason.level}), "
                        f"{reason.detail}") for at in nights]
         out.append(_Series(name=name, status=st.status if st else "ok",
-                           retired=name in retires, times=times, values=values, marks=marks))
+                           retired=name in retires, times=times, values=values, marks=marks,
+                           removed=removed))
     return out
 
 
@@ -539,13 +560,17 @@ def draw(data: NodeData, status: NodeStatus, options: ChartOptions, *,
 
     # points in range, two per column of COLUMN px at most, per scale
     shown: list[tuple[_Series, list[int], list[float]]] = []
+    bases: dict[str, float | None] = {}  # percent: each series' first value shown
     for s in series:
-        xs, vs = _reduce(s.times, s.values, t0, t1, left, sx, plot_w // COLUMN)
+        if s.removed is not None:
+            xs, vs = _reduce_counts(s.times, s.removed, t0, t1, left, sx, plot_w // COLUMN)
+        else:
+            xs, vs = _reduce(s.times, s.values, t0, t1, left, sx, plot_w // COLUMN)
         if options.scale == "log" and vs and min(vs) <= 0:
             keep = [i for i, x in enumerate(vs) if x > 0]
             xs, vs = [xs[i] for i in keep], [vs[i] for i in keep]
         elif options.scale == "percent":
-            base = next((x for x in vs if x), None)
+            base = bases[s.name] = next((x for x in vs if x), None)
             vs = [100.0 * (x - base) / base for x in vs] if base else []
             xs = xs if base else []
         shown.append((s, xs, vs))
@@ -593,7 +618,7 @@ def draw(data: NodeData, status: NodeStatus, options: ChartOptions, *,
                 sy_ += (sy_[-1], y)
             xs, ys = sx_, sy_
         add(Line(_simplify(xs, ys), _series_classes(s, index), name=clean(s.name),
-                 newest=(s.times[-1], s.values[-1]) if s.times else None))
+                 newest=_newest(s)))
     if not drawn:
         add(Text(left + plot_w / 2, top + plot_h / 2, "no backup data in this range", "empty",
                  "middle"))
@@ -605,10 +630,12 @@ def draw(data: NodeData, status: NodeStatus, options: ChartOptions, *,
                 continue
             x = round(left + (at - t0) * sx)
             i = bisect_left(s.times, at)
-            value: float | None = s.values[i] if i < len(s.times) and s.times[i] == at else None
+            value: float | None = None
+            if i < len(s.times) and s.times[i] == at:
+                value = (count_at(s.times, s.removed, [at])[0] if s.removed is not None
+                         else s.values[i])
             if value is not None and options.scale == "percent":
-                first = bisect_left(s.times, t0)
-                base = next((v for v in s.values[first:] if v), None)
+                base = bases.get(s.name)
                 value = 100.0 * (value - base) / base if base else None
             y = bottom if value is None or (axis.log and value <= 0) else ys_of([value])[0]
             add(Mark(x, y, level, clean(words)))
@@ -627,6 +654,16 @@ def draw(data: NodeData, status: NodeStatus, options: ChartOptions, *,
 
     scene.description = _description(options, series, failed, status)
     return scene
+
+
+def _newest(s: _Series) -> tuple[int, float] | None:
+    """The series' newest point as stored (not as drawn), for readers of the picture."""
+    if not s.times:
+        return None
+    at = s.times[-1]
+    if s.removed is not None:
+        return at, float(count_at(s.times, s.removed, [at])[0])
+    return at, float(s.values[-1])
 
 
 def _legend_label(s: _Series) -> str:
