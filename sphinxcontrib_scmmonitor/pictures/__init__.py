@@ -26,13 +26,13 @@ from .scene import ChartOptions, Scene, css_px, draw
 
 __all__ = ["MANIFEST", "PICTURE_DIR", "ChartOptions", "MatplotlibMissing", "PictureError",
            "Scene", "css_px", "draw", "drawn_from", "placeholder", "png", "png_available",
-           "read_manifest", "rewrite", "scene", "svg", "write_manifest"]
+           "read_manifest", "rewrite", "scene_of", "svg", "write_manifest"]
 
 png_available = _png.available
 MatplotlibMissing = _png.MatplotlibMissing
 
 
-def scene(data: NodeData, status: NodeStatus, options: ChartOptions,
+def scene_of(data: NodeData, status: NodeStatus, options: ChartOptions,
           node: NodeSettings | None = None) -> Scene:
     retired = frozenset(s.name for s in data.series if node is not None and node.retires(s.name))
     return draw(data, status, options, retires=retired)
@@ -41,10 +41,10 @@ def scene(data: NodeData, status: NodeStatus, options: ChartOptions,
 def svg(data: NodeData, status: NodeStatus, options: ChartOptions,
         node: NodeSettings | None = None) -> str:
     """The chart as an SVG document (text)."""
-    return _svg.write(scene(data, status, options, node))
+    return _svg.write(scene_of(data, status, options, node))
 
 
 def png(data: NodeData, status: NodeStatus, options: ChartOptions,
         node: NodeSettings | None = None) -> bytes:
     """The chart as PNG bytes; raises :class:`MatplotlibMissing` without matplotlib."""
-    return _png.write(scene(data, status, options, node))
+    return _png.write(scene_of(data, status, options, node))

@@ -18,8 +18,8 @@ import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from itertools import repeat
-from operator import itemgetter, sub
+from itertools import chain, compress, islice, repeat
+from operator import eq, itemgetter, lt, sub
 from typing import NamedTuple
 
 from ..checks import NodeStatus, SeriesStatus
@@ -42,6 +42,16 @@ _UNIT_PX = {"px": 1.0, "em": 16.0, "rem": 16.0, "pt": 4 / 3, "cm": 96 / 2.54,
 _LENGTH_RE = re.compile(r"(\d+(?:\.\d+)?)([a-z]*)\Z")
 #: what XML 1.0 cannot carry even escaped (controls, lone surrogates): names are hostile data
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+#: columns of the store's rows, by index: the same for (at, size, gone_at) tuples and
+#: BackupFile records
+_first, _second, _third = itemgetter(0), itemgetter(1), itemgetter(2)
+
+
+def _unique(ascending: list[int]) -> bool:
+    """No time twice in an ascending list: no two neighbours equal (compared in C)."""
+    return not any(map(eq, ascending, islice(ascending, 1, None)))
+
 
 # --- colours: one home for both outputs -----------------------------------------------------
 
@@ -244,7 +254,7 @@ def _kept(series: SeriesData) -> tuple[list[int], list[int]]:
     backups = series.backups
     # by index: the same for (at, size, gone_at) rows and BackupFile records
     times = list(map(_first, backups))
-    if len(dict.fromkeys(times)) == len(times):
+    if _unique(times):
         return times, sorted(filter(None, map(_third, backups)))
     gone: dict[int, int | None] = {}
     for backup in backups:
@@ -418,13 +428,10 @@ def _points(series: SeriesData) -> tuple[list[int], list[int]]:
     them; docs/sphinx.rst's benchmark row).
     """
     times = list(map(_first, series.backups))
-    if len(dict.fromkeys(times)) == len(times):
+    if _unique(times):
         return times, list(map(_second, series.backups))
     totals = series.totals()
     return list(map(_first, totals)), list(map(_second, totals))
-
-
-_first, _second, _third = itemgetter(0), itemgetter(1), itemgetter(2)
 
 
 def _series_of(data: NodeData, status: NodeStatus, options: ChartOptions,
@@ -464,30 +471,19 @@ def _reduce(times: list[int], values: list[int], t0: float, t1: float, left: flo
         return [round(x0 + t * sx) for t in times[start:end]], values[start:end]
     per = (t1 - t0) / columns
     width = (t1 - t0) * sx / columns
-    out_x: list[int] = []
-    out_v: list[float] = []
-    bounds = [bisect_right(times, t0 + col * per, start, end) for col in range(1, columns)]
-    bounds.append(end)
-    i = start
-    last = None
-    for col, j in enumerate(bounds):
-        if j == i:
-            continue
-        chunk = values[i:j]
-        x = round(left + col * width)
-        lo, hi = min(chunk), max(chunk)
-        if lo == hi:
-            out_x.append(x)
-            out_v.append(lo)
-        elif last is not None and last > (lo + hi) / 2:  # join to the nearer end first
-            out_x += (x, x)
-            out_v += (hi, lo)
-        else:
-            out_x += (x, x)
-            out_v += (lo, hi)
-        last = out_v[-1]
-        i = j
-    return out_x, out_v
+    ends = list(map(bisect_right, repeat(times), [t0 + col * per for col in range(1, columns)],
+                    repeat(start), repeat(end)))
+    ends.append(end)
+    starts = [start, *ends[:-1]]
+    # the columns that hold points, each cut out once; map() keeps the loop in C
+    used = list(compress(range(columns), map(lt, starts, ends)))
+    chunks = list(map(values.__getitem__, map(slice, map(starts.__getitem__, used),
+                                               map(ends.__getitem__, used))))
+    xs = [round(left + col * width) for col in used]
+    # low then high in every column: a column whose points are one value gives the same
+    # point twice, which _simplify drops
+    return (list(chain.from_iterable(zip(xs, xs, strict=True))),
+            list(chain.from_iterable(zip(map(min, chunks), map(max, chunks), strict=True))))
 
 
 def _simplify(xs: list[int], ys: list[int]) -> list[tuple[int, int]]:
