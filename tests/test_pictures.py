@@ -20,6 +20,7 @@ import pytest
 
 from sphinxcontrib_scmmonitor import cli, pictures
 from sphinxcontrib_scmmonitor.checks import NodeStatus, Reason, SeriesStatus
+from sphinxcontrib_scmmonitor.pictures.scene import PALETTE
 from sphinxcontrib_scmmonitor.store import NodeData, RunInfo, SeriesData
 from tests.test_sphinx import HOSTILE, Backups, add_backup, collect
 
@@ -376,3 +377,37 @@ def test_a_printed_page_shows_every_chart_and_no_loading(static_site: StaticSite
                   "Fourth chart, percent", "Fifth chart with a hostile series"):
         # the picture's own title, drawn as SVG text: the picture is in the print
         assert text.count(title) >= 1, title
+
+
+@pytest.mark.browser
+def test_a_picture_follows_the_readers_scheme_unless_the_page_forces_one(
+        tmp_path: Path, browser: Any) -> None:
+    """Light by default, dark under prefers-color-scheme: dark, and #scm-dark / #scm-light
+    on the <img> URL force one, for a page whose theme has its own toggle."""
+    from PIL import Image
+
+    from tests.js.check_page import serve
+
+    status = NodeStatus(node="C", hub="cms02", last_good_at=START + 30 * DAY)
+    (tmp_path / "p.svg").write_text(pictures.svg(node_data(), status, pictures.ChartOptions(
+        node="C", title="schemes", height=200, width=300)))
+    (tmp_path / "index.html").write_text(
+        "<!DOCTYPE html><body style='margin:0'>" + "".join(
+            f'<img src="p.svg{fragment}" width="300" height="200" style="display:block">'
+            for fragment in ("", "#scm-dark", "#scm-light")) + "</body>")
+    url, stop = serve(tmp_path)
+    try:
+        seen = {}
+        for scheme in ("light", "dark"):
+            page = browser.new_page(viewport={"width": 300, "height": 600}, color_scheme=scheme)
+            page.goto(url + "index.html", wait_until="load")
+            page.screenshot(path=str(tmp_path / f"{scheme}.png"))
+            page.close()
+            with Image.open(tmp_path / f"{scheme}.png") as shot:
+                rgb = shot.convert("RGB")
+                seen[scheme] = [rgb.getpixel((295, 5 + 200 * i)) for i in range(3)]
+        white = (255, 255, 255)
+        dark = tuple(int(PALETTE["dark"]["bg"][i:i + 2], 16) for i in (1, 3, 5))
+        assert seen == {"light": [white, dark, white], "dark": [dark, dark, white]}, seen
+    finally:
+        stop()

@@ -1,9 +1,10 @@
 """A scene -> one SVG document, written directly (string building, every text escaped).
 
 Colours are CSS custom properties on the root element, light by default and
-dark under ``prefers-color-scheme: dark``; the classes ``scm-light`` and
-``scm-dark`` on the root force one scheme, for a page that follows its own
-theme (docs/sphinx.rst, "Pictures").
+dark under ``prefers-color-scheme: dark``. A page that follows its own theme
+forces one scheme: the class ``scm-light`` or ``scm-dark`` on the root of an
+inlined SVG, or the fragment ``#scm-light`` / ``#scm-dark`` on an ``<img>``'s
+URL (docs/sphinx.rst, "Pictures").
 """
 
 from __future__ import annotations
@@ -40,7 +41,11 @@ def _rule(name: str, style: Style) -> str:
 STYLESHEET = (
     f":root{{{_vars('light')}}}"
     f"@media (prefers-color-scheme:dark){{:root{{{_vars('dark')}}}}}"
-    f":root.scm-light{{{_vars('light')}}}:root.scm-dark{{{_vars('dark')}}}"
+    # forced by the page: a class where the SVG is inlined, a fragment where it is an
+    # <img> (picture.svg#scm-dark), so a theme toggle can switch a picture without a script
+    # inside it
+    f":root.scm-light,:root:has(#scm-light:target){{{_vars('light')}}}"
+    f":root.scm-dark,:root:has(#scm-dark:target){{{_vars('dark')}}}"
     + "".join(_rule(name, style) for name, style in STYLES.items())
     + "path{stroke-linejoin:round;stroke-linecap:round}"
 )
@@ -83,6 +88,7 @@ def write(scene: Scene) -> str:
         f'<title id="scm-t">{escape(scene.title)}</title>',
         f'<desc id="scm-d">{escape(scene.description)}</desc>',
         f"<style>{STYLESHEET}</style>",
+        '<g id="scm-light"/><g id="scm-dark"/>',
     ]
     append = out.append
     for shape in scene.shapes:
