@@ -411,3 +411,23 @@ def test_a_picture_follows_the_readers_scheme_unless_the_page_forces_one(
         assert seen == {"light": [white, dark, white], "dark": [dark, dark, white]}, seen
     finally:
         stop()
+
+
+def test_a_broken_manifest_is_one_message_and_the_json_is_still_written(
+        static_site: StaticSite, capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = static_site.out / "_static/scmmonitor/pictures.json"
+    good = manifest.read_text()
+    data = static_site.out / "_static/scmmonitor/data/C.json"
+    try:
+        manifest.write_text('{"format": 1, "pictures": {"0000000000000000.svg": {"options": '
+                            '{"node": "C", "title": "t", "height": 400}}}}')
+        data.unlink()
+        code = cli.main(["-c", str(static_site.backups.config), "export", "--outdir",
+                         str(static_site.out)])
+        err = capsys.readouterr().err
+        assert code == 2 and "Traceback" not in err
+        assert f"{manifest}: pictures.0000000000000000.svg: the name is not its options' hash" \
+            in err and "rebuild the docs" in err
+        assert data.is_file()  # the data went out first
+    finally:
+        manifest.write_text(good)

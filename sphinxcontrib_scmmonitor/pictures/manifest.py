@@ -135,9 +135,11 @@ def rewrite(outdir: str | os.PathLike[str], settings: Settings, store: Store | N
     """Redraw the pictures the manifest in ``outdir`` lists (of ``nodes``; default all).
 
     Node data comes from ``data`` where given, else from ``store`` (one read per
-    node). Pictures of nodes no longer configured, and files the manifest no
-    longer names, are removed. No manifest (a folder no Sphinx build wrote):
-    nothing to do.
+    node that has a picture). A picture is redrawn only when what it shows
+    changed (:func:`data_key`); picture files the manifest no longer names are
+    removed; a node no longer configured keeps its last picture until the next
+    build drops its chart. No manifest (a folder no Sphinx build wrote): nothing
+    to do, and nothing is read.
     """
     manifest = read_manifest(outdir)
     if manifest is None:
