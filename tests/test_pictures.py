@@ -22,6 +22,7 @@ from sphinxcontrib_scmmonitor import cli, pictures
 from sphinxcontrib_scmmonitor.checks import NodeStatus, Reason, SeriesStatus
 from sphinxcontrib_scmmonitor.pictures.scene import PALETTE
 from sphinxcontrib_scmmonitor.store import NodeData, RunInfo, SeriesData
+from tests.test_browser import highcharts  # noqa: F401 - the fixture: Highcharts from npm
 from tests.test_sphinx import HOSTILE, Backups, add_backup, collect
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -352,31 +353,52 @@ def test_chromium_without_javascript_shows_every_picture(static_site: StaticSite
         stop()
 
 
+@pytest.fixture(scope="module")
+def interactive_site(static_site: StaticSite, request: pytest.FixtureRequest,
+                     tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same project in interactive mode, with real Highcharts from npm."""
+    folder = request.getfixturevalue("highcharts")
+    out = tmp_path_factory.mktemp("interactive") / "html"
+    proc = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
+         "-D", "scmmonitor_render=interactive", "-D", f"scmmonitor_highcharts={folder}",
+         str(static_site.src), str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out
+
+
 @pytest.mark.browser
-def test_a_printed_page_shows_every_chart_and_no_loading(static_site: StaticSite,
-                                                         tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["static", "interactive"])
+def test_a_printed_page_shows_every_chart_and_no_loading(
+        mode: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
     """Chromium's own --print-to-pdf of the five-chart page, read back with pdftotext."""
-    from tests.js.check_page import CHROMIUM, CHROMIUM_ARGS
+    from tests.js.check_page import CHROMIUM, CHROMIUM_ARGS, serve
     from tests.test_browser import unavailable
 
     if not Path(CHROMIUM).exists():
         unavailable(f"{CHROMIUM} is not installed (apt-get install chromium)")
     if shutil.which("pdftotext") is None:
         unavailable("pdftotext is not installed (apt-get install poppler-utils)")
+    out = (request.getfixturevalue("static_site").out if mode == "static"
+           else request.getfixturevalue("interactive_site"))
     pdf = tmp_path / "five.pdf"
-    proc = subprocess.run(
-        [CHROMIUM, "--headless", *CHROMIUM_ARGS, "--no-pdf-header-footer",
-         f"--user-data-dir={tmp_path / 'profile'}", f"--print-to-pdf={pdf}",
-         (static_site.out / "five.html").as_uri()],
-        capture_output=True, text=True, timeout=120)
+    url, stop = serve(out)
+    try:
+        proc = subprocess.run(
+            [CHROMIUM, "--headless", *CHROMIUM_ARGS, "--no-pdf-header-footer",
+             "--virtual-time-budget=5000", f"--user-data-dir={tmp_path / 'profile'}",
+             f"--print-to-pdf={pdf}", url + "five.html"],
+            capture_output=True, text=True, timeout=120)
+    finally:
+        stop()
     assert pdf.is_file(), proc.stdout + proc.stderr
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
                           text=True, timeout=60, check=True).stdout
     assert "Loading" not in text
     for title in ("First chart of C", "Second chart, H1 in log scale", "Third chart, counts",
                   "Fourth chart, percent", "Fifth chart with a hostile series"):
-        # the picture's own title, drawn as SVG text: the picture is in the print
-        assert text.count(title) >= 1, title
+        # the chart's own title, drawn inside the picture (or the chart): every one printed
+        assert text.count(title) >= 1, (title, text[:2000])
 
 
 @pytest.mark.browser
