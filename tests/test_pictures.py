@@ -20,7 +20,7 @@ import pytest
 
 from sphinxcontrib_scmmonitor import cli, pictures
 from sphinxcontrib_scmmonitor.checks import NodeStatus, Reason, SeriesStatus
-from sphinxcontrib_scmmonitor.pictures.scene import PALETTE
+from sphinxcontrib_scmmonitor.pictures.style import PALETTE
 from sphinxcontrib_scmmonitor.store import NodeData, RunInfo, SeriesData
 from tests.test_browser import highcharts  # noqa: F401 - the fixture: Highcharts from npm
 from tests.test_sphinx import HOSTILE, Backups, add_backup, collect

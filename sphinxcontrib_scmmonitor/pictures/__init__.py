@@ -22,7 +22,8 @@ from .manifest import (
     rewrite,
     write_manifest,
 )
-from .scene import ChartOptions, Scene, css_px, draw
+from .options import ChartOptions, css_px
+from .scene import Scene, draw
 
 __all__ = ["MANIFEST", "PICTURE_DIR", "ChartOptions", "MatplotlibMissing", "PictureError",
            "Scene", "css_px", "draw", "drawn_from", "placeholder", "png", "png_available",

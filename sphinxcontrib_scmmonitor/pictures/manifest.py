@@ -25,7 +25,8 @@ from ..config import Settings
 from ..export import ExportError, write_atomic
 from ..store import NodeData, Store
 from . import svg as svg_writer
-from .scene import RENDERER_VERSION, ChartOptions, draw
+from .options import ChartOptions
+from .scene import RENDERER_VERSION, draw
 
 MANIFEST = ("_static", "scmmonitor", "pictures.json")
 PICTURE_DIR = ("_static", "scmmonitor", "pictures")

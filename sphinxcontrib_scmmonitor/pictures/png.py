@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import io
 
-from .scene import PALETTE, STYLES, Line, Mark, Rect, Scene, Style, Text
+from .scene import Line, Mark, Rect, Scene, Text
+from .style import PALETTE, STYLES, Style
 
 #: pixels per "CSS pixel": PNGs are drawn at twice the size, sharp when printed
 SCALE = 2

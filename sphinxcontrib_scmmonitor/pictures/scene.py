@@ -10,36 +10,26 @@ the picture's size depends on its width, not on the length of the history.
 from __future__ import annotations
 
 import calendar
-import hashlib
-import json
 import math
 import re
 import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from itertools import chain, compress, islice, repeat
 from operator import eq, itemgetter, lt, sub
 from typing import NamedTuple
 
 from ..checks import NodeStatus, SeriesStatus
 from ..store import NodeData, SeriesData
+from .options import ChartOptions
+from .style import SERIES_COLOURS
 
 DAY = 86400
 #: the chart's initial range, in days ("all": the whole history)
 RANGE_DAYS = {"1m": 31, "3m": 92, "6m": 183, "1y": 366}
-METRICS = ("size", "count")
-SCALES = ("linear", "log", "percent")
-RANGES = ("1m", "3m", "6m", "1y", "all")
-#: a picture is drawn this wide; pages scale it to their column (it is a vector picture)
-WIDTH = 900
-MIN_HEIGHT, MAX_HEIGHT = 160, 2000
 #: bump when the drawing changes, so pictures made by an older version are redrawn
 RENDERER_VERSION = 1
-#: CSS units -> pixels (CSS's own ratios; a vh is taken of a 900 px high window)
-_UNIT_PX = {"px": 1.0, "em": 16.0, "rem": 16.0, "pt": 4 / 3, "cm": 96 / 2.54,
-            "mm": 96 / 25.4, "in": 96.0, "vh": 9.0}
-_LENGTH_RE = re.compile(r"(\d+(?:\.\d+)?)([a-z]*)\Z")
 #: what XML 1.0 cannot carry even escaped (controls, lone surrogates): names are hostile data
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -53,125 +43,8 @@ def _unique(ascending: list[int]) -> bool:
     return not any(map(eq, ascending, islice(ascending, 1, None)))
 
 
-# --- colours: one home for both outputs -----------------------------------------------------
-
-#: per colour scheme; series colours are mid-tone so they read on white and on near-black
-PALETTE = {
-    "light": {"bg": "#ffffff", "fg": "#1f1f1f", "muted": "#5c5c5c", "grid": "#e3e3e3",
-              "axis": "#8a8a8a", "ok": "#1b5e20", "warn": "#b26a00", "alarm": "#c62828",
-              "retired": "#9e9e9e",
-              "c0": "#1f77b4", "c1": "#d95f02", "c2": "#2ca02c", "c3": "#9467bd",
-              "c4": "#8c564b", "c5": "#e7298a", "c6": "#17becf", "c7": "#7f7f00",
-              "c8": "#4e79a7", "c9": "#b07aa1"},
-    "dark": {"bg": "#1b1b1d", "fg": "#e6e6e6", "muted": "#a8a8a8", "grid": "#3a3a3d",
-             "axis": "#8f8f94", "ok": "#81c784", "warn": "#ffb74d", "alarm": "#ef5350",
-             "retired": "#8a8a8a",
-             "c0": "#5fa8e8", "c1": "#ff8c42", "c2": "#5fd35f", "c3": "#b99cf0",
-             "c4": "#c79a8b", "c5": "#f57ab8", "c6": "#4fd8e8", "c7": "#c9c94f",
-             "c8": "#8fb3dd", "c9": "#d7a6cc"},
-}
-SERIES_COLOURS = 10
 #: a series keeps at most two points (its low and high) per this many pixels
 COLUMN = 2
-
-
-@dataclass(frozen=True)
-class Style:
-    """How one class of shape looks; colours name a PALETTE entry."""
-
-    stroke: str | None = None
-    fill: str | None = None
-    width: float = 1.0
-    dash: tuple[float, ...] = ()
-    size: float = 11.0
-    bold: bool = False
-
-
-#: every class a scene uses; the SVG's stylesheet and the PNG painter both read this
-STYLES: dict[str, Style] = {
-    "bg": Style(fill="bg"),
-    "title": Style(fill="fg", size=14, bold=True),
-    "note": Style(fill="muted", size=11),
-    "label": Style(fill="muted", size=10),
-    "legend": Style(fill="fg", size=11),
-    "empty": Style(fill="muted", size=13),
-    "grid": Style(stroke="grid", width=1),
-    "axis": Style(stroke="axis", width=1),
-    "flag": Style(stroke="alarm", width=1, dash=(2, 3)),
-    "flagmark": Style(fill="alarm", stroke="bg", width=1),
-    "warn": Style(fill="warn", stroke="bg", width=1),
-    "alarm": Style(fill="alarm", stroke="bg", width=1),
-    "retired": Style(stroke="retired", width=1, dash=(1, 2)),
-    **{f"c{i}": Style(stroke=f"c{i}", width=1.5) for i in range(SERIES_COLOURS)},
-    # not ok: dashed like the interactive chart draws it
-    "dashed": Style(dash=(6, 3)),
-}
-
-
-# --- the chart's options --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ChartOptions:
-    """One chart as its directive asked for it; the picture's name is a hash of these."""
-
-    node: str
-    title: str
-    series: tuple[str, ...] = ()
-    metric: str = "size"
-    scale: str = "linear"
-    range: str = "1y"
-    height: int = 400
-    width: int = WIDTH
-
-    def __post_init__(self) -> None:
-        for name, value, allowed in (("metric", self.metric, METRICS),
-                                     ("scale", self.scale, SCALES),
-                                     ("range", self.range, RANGES)):
-            if value not in allowed:
-                raise ValueError(f"{name} {value!r} is not one of {', '.join(allowed)}")
-        if not (MIN_HEIGHT <= self.height <= MAX_HEIGHT and 200 <= self.width <= 4000):
-            raise ValueError(f"picture size {self.width}x{self.height} px is out of range")
-
-    @property
-    def key(self) -> str:
-        """Stable across builds and exports: the HTML names the picture by it."""
-        text = json.dumps(self.to_json(), sort_keys=True, ensure_ascii=True)
-        return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
-
-    def file_name(self, suffix: str = ".svg") -> str:
-        return self.key + suffix
-
-    def to_json(self) -> dict[str, object]:
-        out = asdict(self)
-        out["series"] = list(self.series)
-        return out
-
-    @classmethod
-    def from_json(cls, value: object) -> ChartOptions:
-        """From the manifest; raises ValueError naming what is wrong."""
-        if not isinstance(value, dict):
-            raise ValueError("a chart is not an object")
-        try:
-            series = value.get("series", [])
-            if not isinstance(series, list) or not all(isinstance(s, str) for s in series):
-                raise ValueError("series is not a list of names")
-            return cls(node=str(value["node"]), title=str(value["title"]),
-                       series=tuple(series), metric=str(value.get("metric", "size")),
-                       scale=str(value.get("scale", "linear")),
-                       range=str(value.get("range", "1y")), height=int(value["height"]),
-                       width=int(value.get("width", WIDTH)))
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"a chart lacks {exc}") from None
-
-
-def css_px(length: str) -> int:
-    """A directive's CSS height (500px, 30em, 2in) in pixels, within the allowed range."""
-    match = _LENGTH_RE.match(length.strip().lower())
-    if not match or (match.group(2) or "px") not in _UNIT_PX:
-        raise ValueError(f"{length!r} is not a CSS length")
-    px = round(float(match.group(1)) * _UNIT_PX[match.group(2) or "px"])
-    return max(MIN_HEIGHT, min(MAX_HEIGHT, px))
 
 
 # --- the scene ------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape, quoteattr
 
-from .scene import PALETTE, STYLES, Line, Mark, Rect, Scene, Style, Text, clean
+from .scene import Line, Mark, Rect, Scene, Text, clean
+from .style import PALETTE, STYLES, Style
 
 FONT = "system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif"
 

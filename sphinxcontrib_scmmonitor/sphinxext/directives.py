@@ -13,7 +13,7 @@ from sphinx.util.docutils import SphinxDirective
 
 from ..config import NODE_NAME_RE
 from ..pictures import ChartOptions, css_px
-from ..pictures.scene import METRICS, RANGES, SCALES
+from ..pictures.options import METRICS, RANGES, SCALES
 from . import data
 from .nodes import scmmonitor_chart, scmmonitor_status
 
