@@ -508,6 +508,10 @@ def test_a_bad_config_is_one_warning_and_the_pages_still_build(
     assert len(charts(out / "index.html")) == 2
     assert "no status at build time" in (out / "nodes/deep/page.html").read_text()
     assert not (out / "_static/scmmonitor/data").exists()
+    # each chart's picture says why it has no data, rather than being a broken image
+    for chart in charts(out / "index.html"):
+        svg = (out / chart["data-scm-picture"]).read_text()
+        assert "no backup data" in svg and "nodes.C.hots: unknown key" in svg
 
 
 # --- incremental and parallel builds ------------------------------------------------------------

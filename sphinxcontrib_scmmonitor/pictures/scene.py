@@ -103,12 +103,12 @@ def clean(text: str) -> str:
     return _NOT_XML.sub("\ufffd", text)
 
 
-def _chars(width: float, size: float = 11.0) -> int:
+def chars_fitting(width: float, size: float = 11.0) -> int:
     """How many characters of a sans-serif font fit in ``width`` px (an estimate)."""
     return max(1, int(width / (size * 0.58)))
 
 
-def _fit(text: str, chars: int) -> str:
+def fit(text: str, chars: int) -> str:
     return text if len(text) <= chars else text[:max(1, chars - 1)] + "\u2026"
 
 
@@ -388,13 +388,13 @@ def draw(data: NodeData, status: NodeStatus, options: ChartOptions, *,
                   description="", observed_at=status.last_good_at)
     add = scene.shapes.append
     add(Rect(0, 0, W, H, "bg"))
-    add(Text(10, 20, _fit(scene.title, _chars(W - 20, 14)), "title"))
+    add(Text(10, 20, fit(scene.title, chars_fitting(W - 20, 14)), "title"))
     observed = ("observed at " + stamp(status.last_good_at) if status.last_good_at is not None
                 else "never collected")
     node_line = f"node {options.node}: {status.status}"
     if status.reasons:
         node_line += " (" + "; ".join(f"{r.reason}: {r.detail}" for r in status.reasons) + ")"
-    add(Text(10, 37, _fit(clean(f"{observed} \u00b7 {node_line}"), _chars(W - 20)), "note"))
+    add(Text(10, 37, fit(clean(f"{observed} \u00b7 {node_line}"), chars_fitting(W - 20)), "note"))
 
     series = _series_of(data, status, options, retires)
     failed = [(r.finished_at or r.started_at, r.error or r.state) for r in data.runs
@@ -536,7 +536,7 @@ def _newest(s: _Series) -> tuple[int, float] | None:
 
 
 def _legend_label(s: _Series) -> str:
-    label = _fit(clean(s.name), 40)
+    label = fit(clean(s.name), 40)
     if s.retired:
         return label + " (retired)"
     if not s.times:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape, quoteattr
 
-from .scene import Line, Mark, Rect, Scene, Text, clean
+from .scene import Line, Mark, Rect, Scene, Text, chars_fitting, clean, fit
 from .style import PALETTE, STYLES, Style
 
 FONT = "system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif"
@@ -123,5 +123,6 @@ def message(width: int, height: int, title: str, text: str) -> str:
     scene = Scene(width=width, height=height, title=clean(title), description=clean(text),
                   observed_at=None, shapes=[
                       Rect(0, 0, width, height, "bg"), Text(10, 20, clean(title), "title"),
-                      Text(width / 2, height / 2, clean(text), "empty", "middle")])
+                      Text(width / 2, height / 2, fit(clean(text), chars_fitting(width - 20, 13)),
+                           "empty", "middle")])
     return write(scene)
