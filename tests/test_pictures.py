@@ -453,3 +453,23 @@ def test_a_broken_manifest_is_one_message_and_the_json_is_still_written(
         assert data.is_file()  # the data went out first
     finally:
         manifest.write_text(good)
+
+
+def test_rewrite_draws_a_missing_picture_even_of_a_node_not_asked_for(
+        static_site: StaticSite) -> None:
+    from sphinxcontrib_scmmonitor import config
+    from sphinxcontrib_scmmonitor.store import Store
+
+    settings = config.load(static_site.backups.config)
+    folder = static_site.out / "_static/scmmonitor/pictures"
+    missing = sorted(folder.glob("*.svg"))[0]
+    missing.unlink()
+    others = {p: p.stat().st_mtime_ns for p in folder.glob("*.svg")}
+    store = Store(settings.database)
+    try:
+        written = pictures.rewrite(static_site.out, settings, store, nodes=[])
+    finally:
+        store.close()
+    assert missing in written and missing.is_file()
+    parse(missing.read_text())
+    assert {p: p.stat().st_mtime_ns for p in others} == others  # the rest were not touched

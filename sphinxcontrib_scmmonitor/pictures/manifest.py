@@ -133,7 +133,8 @@ def draw_svg(options: ChartOptions, data: NodeData, status: NodeStatus,
 def rewrite(outdir: str | os.PathLike[str], settings: Settings, store: Store | None = None,
             nodes: Iterable[str] | None = None, now: float | None = None,
             data: Mapping[str, tuple[NodeData, NodeStatus]] | None = None) -> list[Path]:
-    """Redraw the pictures the manifest in ``outdir`` lists (of ``nodes``; default all).
+    """Redraw the pictures the manifest in ``outdir`` lists (of ``nodes``; default all;
+    a node's picture that does not exist yet is drawn whatever ``nodes`` says).
 
     Node data comes from ``data`` where given, else from ``store`` (one read per
     node that has a picture). A picture is redrawn only when what it shows
@@ -150,8 +151,13 @@ def rewrite(outdir: str | os.PathLike[str], settings: Settings, store: Store | N
     wanted = None if nodes is None else set(nodes)
     by_node: dict[str, list[tuple[str, ChartOptions]]] = {}
     for name, options in manifest.items():
-        if options.node in settings.nodes and (wanted is None or options.node in wanted):
+        if options.node in settings.nodes:
             by_node.setdefault(options.node, []).append((name, options))
+    if wanted is not None:
+        # the nodes asked for, and any node with a picture not drawn yet (a chart the
+        # last build added, a file removed by hand): a page never names a missing file
+        by_node = {node: charts for node, charts in by_node.items() if node in wanted or
+                   any(not (folder / name).is_file() for name, _ in charts)}
     written: list[Path] = []
     for node_name, charts in by_node.items():
         node = settings.node(node_name)
