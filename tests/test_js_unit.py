@@ -107,7 +107,8 @@ def test_the_joiner_refuses_what_it_cannot_join(tmp_path: Path) -> None:
 
 
 def test_byte_and_age_formatters_agree_with_the_python_side(node: str) -> None:
-    sizes = [0, 1, 1023, 1024, 1536, 10**6, 2**30 - 1, 3 * 2**30 + 12345, 5 * 2**40, 999 * 2**40]
+    sizes = [0, 1, 1023, 1024, 1536, 10**6, 2**30 - 1, 3 * 2**30 + 12345, 5 * 2**40, 999 * 2**40,
+             3000 * 2**40]
     ages = [0, 1.2, 89, 91, 600, 5399, 5401, 7 * 3600 + 17, 48 * 3600 - 7, 48 * 3600 + 7,
             30 * 86400 + 999]
     got = run_module(node, "import { humanBytes, humanAge } from './format.js';"

@@ -3,7 +3,8 @@
 
 export const DASH = "\u2014";
 export const MINUS = "\u2212";
-export const BYTE_UNITS = ["B", "KB", "MB", "GB", "TB", "PB"];
+// as human_size on the Python side: TB is the largest unit
+export const BYTE_UNITS = ["B", "KB", "MB", "GB", "TB"];
 
 export const isNum = (v) => typeof v === "number" && Number.isFinite(v);
 

@@ -265,7 +265,11 @@ export function chartOptions(cfg, doc, chosen) {
     subtitle: { text: esc(subtitle(doc)), useHTML: false },
     credits: { enabled: false },
     legend: { enabled: true, useHTML: false },
-    rangeSelector: { buttons: BUTTONS, selected: RANGES.indexOf(cfg.range), inputEnabled: false },
+    rangeSelector: {
+      buttons: BUTTONS.map((b) => Object.assign({}, b)),   // Highcharts may change what it is given
+      selected: RANGES.indexOf(cfg.range),
+      inputEnabled: false,
+    },
     navigator: navigatorOptions(series, how.count),
     scrollbar: { enabled: true },
     tooltip: { useHTML: false, split: true, xDateFormat: "%Y-%m-%d %H:%M UTC" },
