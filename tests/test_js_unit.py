@@ -127,3 +127,44 @@ def test_node_name_and_height_patterns_agree_with_the_python_side(node: str) -> 
                      f" {json.dumps(heights)}.map((h) => HEIGHT.test(h))]))")
     assert got == [[NODE_NAME_RE.match(n) is not None for n in names],
                    [HEIGHT_RE.match(h) is not None for h in heights]]
+
+
+def test_the_script_decodes_what_the_export_writes(node: str, tmp_path: Path) -> None:
+    """Python writes format 2, the page's data.js reads it back: the same points, in ms."""
+    from sphinxcontrib_scmmonitor import config, export
+    from sphinxcontrib_scmmonitor.checks import check_node
+    from sphinxcontrib_scmmonitor.store import NodeData, RunInfo, SeriesData
+
+    now = 1_800_000_000
+    histories = {
+        "repos/env": [(now - 3 * 86400 + i, 2**40 + i * 7919, None) for i in range(3)],
+        "two files/one folder": [(now - 10, 5, None), (now - 10, 6, now - 5),
+                                 (now, 2**53 - 12, None)],
+        "rotated": [(now - 300, 1, now - 100), (now - 200, 2, now - 100), (now - 50, 3, None)],
+        "<script>\u2028&": [(now - 1, 0, None)],
+    }
+    settings = config.parse({"hubs": {"cms02": {}},
+                             "nodes": {"C": {"hub": "cms02", "host": "local", "root": "/b"}}})
+    data = NodeData(name="C", hub="cms02", series=[
+        SeriesData(name=name, raw_name=name.encode(), backups=rows)
+        for name, rows in sorted(histories.items())],
+        runs=[RunInfo(now - 60, now - 59.5, "failed", "timed out <b>", "local", 0, 0)])
+    doc = export.node_document(settings.node("C"), data, check_node(settings.node("C"), data, now),
+                               now)
+    path = tmp_path / "C.json"
+    export.write_document(path, doc)
+    got = run_module(node, "import { readFileSync } from 'node:fs';"
+                     "import { parseDocument } from './data.js';"
+                     f"const d = parseDocument(readFileSync({json.dumps(str(path))}, 'utf8'));"
+                     "console.log(JSON.stringify({series: d.series.map((s) => [s.name, s.x, s.size,"
+                     " s.count, s.reasons.map((r) => r.level)]), runs: d.runs}))")
+    want = []
+    for s in doc["series"]:
+        t, size, count = (export.undelta(s[k]) for k in ("t", "size", "count"))
+        want.append([s["name"], [x * 1000 for x in t], size, count,
+                     [r["level"] for r in s["reasons"]]])
+    assert got == {"series": want,
+                   "runs": [{"at": (now - 60) * 1000, "ok": False, "error": "timed out <b>"}]}
+    assert [s[0] for s in want] == sorted(histories)
+    assert want[2][3] == [1, 2, 1]  # "rotated": two folders gone before the third came
+    assert want[3][2] == [11, 2**53 - 12]  # one folder's two files summed; sizes exact to 2**53
