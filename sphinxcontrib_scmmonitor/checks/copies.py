@@ -9,9 +9,11 @@ history checks").
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Protocol
 
 from ..collect.listing import printable
@@ -58,6 +60,9 @@ class Checked(Protocol):
     def gzip_error(self) -> str | None: ...
 
 
+_backup_at = attrgetter("backup_at")
+
+
 def root_prefix(root: str | bytes) -> bytes:
     """``root`` as the bytes every listed path of the node starts with, slash included."""
     raw = root.encode("utf-8", "surrogateescape") if isinstance(root, str) else root
@@ -71,37 +76,25 @@ def appeared(row: BackupRow) -> int:
 
 
 @dataclass
-class _SourceSeries:
-    name: str
-    #: every original ever seen, ascending by time
-    rows: list[BackupRow] = field(default_factory=list)
-
-
-@dataclass
 class Originals:
-    """The source node's backups by relative path: built once, shared by all its copies."""
+    """The source node as its copies are judged against it (built once, shared by all)."""
 
     node: str
     observed_at: float | None
     prefix: bytes
-    #: relative path -> the original (present or already purged) and its verify results
-    paths: dict[bytes, tuple[BackupRow, Checked | None]]
-    #: raw series name -> its originals
-    series: dict[bytes, _SourceSeries]
+    #: raw series name -> the series, every original ever seen (present or purged)
+    series: dict[bytes, SeriesRows]
+    verified: Mapping[bytes, Checked]
 
     @classmethod
     def of(cls, node: str, series: Iterable[SeriesRows], verified: Mapping[bytes, Checked],
            root: str | bytes, observed_at: float | None) -> Originals:
-        prefix = root_prefix(root)
-        cut = len(prefix)
-        paths: dict[bytes, tuple[BackupRow, Checked | None]] = {}
-        by_series: dict[bytes, _SourceSeries] = {}
-        for s in series:
-            rows = [r for r in s.backups if r.path.startswith(prefix)]
-            by_series[s.raw_name] = _SourceSeries(s.name, rows)
-            for r in rows:
-                paths[r.path[cut:]] = (r, verified.get(r.path))
-        return cls(node, observed_at, prefix, paths, by_series)
+        return cls(node, observed_at, root_prefix(root), {s.raw_name: s for s in series},
+                   verified)
+
+    def check(self, relative: bytes) -> Checked | None:
+        """The verify results of the original at a relative path, if it was verified."""
+        return self.verified.get(self.prefix + relative)
 
 
 def check_copy(node: str, series: Iterable[SeriesRows], verified: Mapping[bytes, Checked],
@@ -118,34 +111,30 @@ def check_copy(node: str, series: Iterable[SeriesRows], verified: Mapping[bytes,
     """
     if observed_at is None or originals.observed_at is None:
         return {}
-    grace = grace_hours * 3600
-    due = observed_at - grace
-    sha = "sha256" in verify
-    prefix = root_prefix(root)
+    copy = _Copy(node, root_prefix(root), verified, originals, grace_hours * 3600,
+                 observed_at - grace_hours * 3600, "sha256" in verify)
     out: dict[str, list[Reason]] = {}
     held: set[bytes] = set()
     for s in series:
         if s.backups:
             held.add(s.raw_name)
-        if retired(s.name):
-            continue
-        present = [r for r in s.backups if r.gone_at is None and r.path.startswith(prefix)]
-        reasons = _differs(node, present, verified, prefix, originals, due, sha)
         source = originals.series.get(s.raw_name)
-        if present and source:
-            reasons += _not_copied(node, s.raw_name, present, prefix, originals, source, due,
-                                   grace)
-        if reasons:
-            out[s.name] = reasons
+        if source is None or retired(s.name):
+            continue  # a series the source does not hold (any more) is the copy's own
+        present = [r for r in s.backups if r.gone_at is None]
+        if present:
+            reasons = copy.judge(s.raw_name, present, source.backups)
+            if reasons:
+                out[s.name] = reasons
     for raw, source in originals.series.items():
         if raw in held or retired(source.name):
             continue
-        waiting = [appeared(r) for r in source.rows if r.gone_at is None]
-        if waiting and min(waiting) < due:
+        waiting = [appeared(r) for r in source.backups if r.gone_at is None]
+        if waiting and min(waiting) < copy.due:
             since = datetime.fromtimestamp(min(waiting), UTC).strftime("%Y-%m-%d")
-            out.setdefault(source.name, []).append(Reason(
+            out[source.name] = [Reason(
                 "missing", f"on the source {originals.node} (since {since}) but no backup of "
-                           f"it on {node}"))
+                           f"it on {node}")]
     return out
 
 
@@ -167,12 +156,12 @@ def corrupt(series: Iterable[SeriesRows], verified: Mapping[bytes, Checked], roo
             check = bad.get(r.path) if r.gone_at is None else None
             if check is None:
                 continue
-            if originals is not None:
-                original = originals.paths.get(r.path[cut:])
-                if original and original[1] and original[1].gzip_ok is False:
-                    continue
+            rel = r.path[cut:]
+            original = originals.check(rel) if originals is not None else None
+            if original is not None and original.gzip_ok is False:
+                continue
             message = check.gzip_error or "gzip -t failed"
-            found.append((r, f"{printable(r.path[cut:])}: "
+            found.append((r, f"{printable(rel)}: "
                              f"{printable(message.encode('utf-8', 'backslashreplace'))}"))
         if found:
             out[s.name] = [Reason("corrupt", "does not decompress: "
@@ -181,63 +170,81 @@ def corrupt(series: Iterable[SeriesRows], verified: Mapping[bytes, Checked], roo
     return out
 
 
-def _differs(node: str, present: list[BackupRow], verified: Mapping[bytes, Checked],
-             prefix: bytes, originals: Originals, due: float, sha: bool) -> list[Reason]:
-    cut = len(prefix)
-    found: list[tuple[BackupRow, str]] = []
-    for r in present:
-        rel = r.path[cut:]
-        known = originals.paths.get(rel)
-        if known is None:
-            continue  # a backup the source never had or already purged: fine
-        original, original_check = known
-        if appeared(original) >= due:
-            continue  # may still be on its way
-        if r.size != original.size:
-            found.append((r, f"{printable(rel)} is {_bytes(r.size)} on {node}, "
-                             f"{_bytes(original.size)} on {originals.node}"))
-        elif sha and original_check and original_check.sha256:
-            check = verified.get(r.path)
-            if check and check.sha256 and check.sha256 != original_check.sha256:
-                found.append((r, f"{printable(rel)} has sha256 {check.sha256} on {node}, "
-                                 f"{original_check.sha256} on {originals.node}"))
-    if not found:
-        return []
-    return [Reason("copy-differs", _named([text for _, text in found], "; "),
-                   _times(r for r, _ in found))]
+@dataclass
+class _Copy:
+    """One copy node judged series by series against the originals."""
 
+    node: str
+    prefix: bytes
+    verified: Mapping[bytes, Checked]
+    originals: Originals
+    grace: float
+    #: an original that appeared before this is due on the copy
+    due: float
+    sha: bool
 
-def _not_copied(node: str, raw: bytes, present: list[BackupRow], prefix: bytes,
-                originals: Originals, source: _SourceSeries, due: float,
-                grace: float) -> list[Reason]:
-    cut = len(prefix)
-    oldest = present[0].backup_at
-    here = {r.path[cut:] for r in present}
-    absent: dict[bytes, list[tuple[BackupRow, bytes]]] = {}
-    folder_size: dict[bytes, int] = {}
-    src_cut = len(originals.prefix)
-    series_cut = len(raw) + 1
-    for r in source.rows:
-        if r.backup_at <= oldest or appeared(r) >= due:
-            continue
-        # an original purged before its grace was over (a failed try the hub removed) was
-        # never due; one purged later (a source keeping only the newest) still was
-        if r.gone_at is not None and r.gone_at < appeared(r) + grace:
-            continue
-        rel = r.path[src_cut:]
-        folder = rel[series_cut:].rpartition(b"/")[0]
-        folder_size[folder] = folder_size.get(folder, 0) + 1
-        if rel not in here:
-            absent.setdefault(folder, []).append((r, rel[series_cut:]))
-    if not absent:
-        return []
-    names = [printable(folder) if len(rows) == folder_size[folder]
-             else ", ".join(printable(within) for _, within in rows)
-             for folder, rows in absent.items()]
-    verb = "is" if len(names) == 1 else "are"
-    return [Reason("not-copied", f"{_named(names, ', ')} {verb} on {originals.node}, "
-                                 f"not on {node}",
-                   _times(r for rows in absent.values() for r, _ in rows))]
+    def judge(self, raw: bytes, present: Sequence[BackupRow],
+              originals: Sequence[BackupRow]) -> list[Reason]:
+        # only the originals from the copy's oldest backup on can be compared or be due:
+        # older ones the copy has purged, or never had (a copy keeping less history)
+        oldest = present[0].backup_at
+        cut = len(self.originals.prefix)
+        window = {r.path[cut:]: r
+                  for r in originals[bisect_left(originals, oldest, key=_backup_at):]}
+        cut = len(self.prefix)
+        here = {r.path[cut:]: r for r in present}
+        return [*self._differs(here, window), *self._not_copied(raw, oldest, here, window)]
+
+    def _differs(self, here: dict[bytes, BackupRow],
+                 window: dict[bytes, BackupRow]) -> list[Reason]:
+        source = self.originals.node
+        found: list[tuple[BackupRow, str]] = []
+        for rel, r in here.items():
+            original = window.get(rel)
+            if original is None or appeared(original) >= self.due:
+                continue  # the source never had it or purged it (fine); or still on its way
+            if r.size != original.size:
+                found.append((r, f"{printable(rel)} is {_bytes(r.size)} on {self.node}, "
+                                 f"{_bytes(original.size)} on {source}"))
+                continue
+            check = self.verified.get(r.path) if self.sha else None
+            if check is None or not check.sha256:
+                continue
+            theirs = self.originals.verified.get(original.path)
+            if theirs is not None and theirs.sha256 and theirs.sha256 != check.sha256:
+                found.append((r, f"{printable(rel)} has sha256 {check.sha256} on {self.node}, "
+                                 f"{theirs.sha256} on {source}"))
+        if not found:
+            return []
+        return [Reason("copy-differs", _named([text for _, text in found], "; "),
+                       _times(r for r, _ in found))]
+
+    def _not_copied(self, raw: bytes, oldest: int, here: dict[bytes, BackupRow],
+                    window: dict[bytes, BackupRow]) -> list[Reason]:
+        absent: dict[bytes, list[tuple[BackupRow, bytes]]] = {}
+        files_in: dict[bytes, int] = {}
+        within = len(raw) + 1
+        for rel, r in window.items():
+            since = appeared(r)
+            if r.backup_at <= oldest or since >= self.due:
+                continue
+            # an original purged before its grace was over (a failed try the hub removed)
+            # was never due; one purged later (a source keeping only the newest) still was
+            if r.gone_at is not None and r.gone_at < since + self.grace:
+                continue
+            folder = rel[within:].rpartition(b"/")[0]
+            files_in[folder] = files_in.get(folder, 0) + 1
+            if rel not in here:
+                absent.setdefault(folder, []).append((r, rel[within:]))
+        if not absent:
+            return []
+        names = [printable(folder) if len(rows) == files_in[folder]
+                 else ", ".join(printable(file) for _, file in rows)
+                 for folder, rows in absent.items()]
+        verb = "is" if len(names) == 1 else "are"
+        return [Reason("not-copied", f"{_named(names, ', ')} {verb} on {self.originals.node}, "
+                                     f"not on {self.node}",
+                       _times(r for rows in absent.values() for r, _ in rows))]
 
 
 def _named(items: list[str], sep: str) -> str:
