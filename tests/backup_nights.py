@@ -79,6 +79,8 @@ class Backup:
     files: dict[bytes, int]     # file name -> size
     #: file name -> the bytes' identity (what sha256sum sees); the same on every true copy
     content: dict[bytes, str] = field(default_factory=dict)
+    #: when the hub deleted it again (a failed try), if it did
+    removed: int | None = None
 
 
 @dataclass
@@ -159,6 +161,8 @@ class Node:
     keep_of: dict[bytes, int] = field(default_factory=dict)
     #: (series, folder) never arrived here
     lost: set[tuple[bytes, str]] = field(default_factory=set)
+    #: (series, folder, file) never arrived here
+    lost_files: set[tuple[bytes, str, bytes]] = field(default_factory=set)
     #: (series, folder, file) -> what arrived instead: (size, content)
     damaged: dict[tuple[bytes, str, bytes], tuple[int, str]] = field(default_factory=dict)
     #: (series, folder, file) -> gzip's message: the archive test failed here
@@ -186,7 +190,7 @@ class _Stored:
     series: Series
     first_seen: list[int]           # per backup, ascending
     ends: list[int]                 # per backup: how many rows up to and including it
-    keep: int
+    keep: int                       # backups that may still be present after the newest
 
 
 class Timeline:
@@ -198,18 +202,26 @@ class Timeline:
         self.stored: list[_Stored] = []
         self.verified: dict[bytes, Verification] = {}
         for raw, backups in hub.series.items():
-            arrived = [b for b in backups if (raw, b.folder) not in node.lost]
+            arrived = [b for b in backups if (raw, b.folder) not in node.lost
+                       and (b.removed is None or b.written + node.delay < b.removed)]
             if not arrived:
                 continue
             first_seen = [listed_after(b.written + node.delay) for b in arrived]
             keep = node.keep_of.get(raw, node.keep)
+            # the purge counts the backups it keeps, not the ones the hub removed itself
+            kept = [i for i, b in enumerate(arrived) if b.removed is None]
+            purged_by = {i: kept[k + keep] for k, i in enumerate(kept) if k + keep < len(kept)}
             rows: list[BackupFile] = []
             ends = []
             for i, b in enumerate(arrived):
                 # the listing after the one that saw the backup `keep` newer finds it purged
-                gone = first_seen[i + keep] if i + keep < len(arrived) else None
+                gone = first_seen[purged_by[i]] if i in purged_by else None
+                if b.removed is not None:
+                    gone = listed_after(b.removed)
                 for name, size in sorted(b.files.items()):
                     key = (raw, b.folder, name)
+                    if key in node.lost_files:
+                        continue
                     size, content = node.damaged.get(key, (size, b.content[name]))
                     path = b"/".join([root, raw, b.folder.encode(), name])
                     rows.append(BackupFile(b.at, size, gone, path, first_seen[i]))
@@ -219,7 +231,9 @@ class Timeline:
                         (error is None) if node.is_source else None, error, first_seen[i])
                 ends.append(len(rows))
             name = raw.decode("utf-8", "backslashreplace")
-            self.stored.append(_Stored(Series(name, raw, rows), first_seen, ends, keep))
+            # a backup the hub removed does not count for the purge: it keeps one more
+            self.stored.append(_Stored(Series(name, raw, rows), first_seen, ends,
+                                       keep + len(arrived) - len(kept)))
 
     def at(self, at: int) -> Observed:
         """What the store holds of the node after its hourly listing at ``at``: every file
