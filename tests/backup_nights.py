@@ -11,6 +11,7 @@ hour. Faults are planted by editing the hub's backups or a node's rows.
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import random
 from collections.abc import Callable, Iterable
@@ -95,6 +96,11 @@ class Hub:
         return next(b for b in self.series[raw] if b.folder.startswith(folder))
 
 
+@functools.cache
+def _sha256(content: str) -> str:
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
 def berlin(day: str, hour: int = 3, minute: int = 10) -> int:
     """A local wall-clock time in Europe/Berlin as epoch seconds UTC."""
     local = datetime.fromisoformat(day).replace(hour=hour, minute=minute, tzinfo=ZoneInfo(ZONE))
@@ -126,7 +132,13 @@ def nightly(first: str, nights: int, *, every_days: int = 1, jitter_hours: float
 
 def healthy_year(seed: int = 2026) -> Hub:
     """20 daily series for a year (through both 2026 DST changes), a weekly series, a
-    series three days old and one whose name is not UTF-8."""
+    series three days old and one whose name is not UTF-8; a fresh copy to plant faults in."""
+    return Hub({raw: [replace(b, files=dict(b.files), content=dict(b.content)) for b in backups]
+                for raw, backups in _year(seed).series.items()})
+
+
+@functools.cache
+def _year(seed: int) -> Hub:
     rng = random.Random(seed)
     series: dict[bytes, list[Backup]] = {}
     for i in range(10):
@@ -227,7 +239,7 @@ class Timeline:
                     rows.append(BackupFile(b.at, size, gone, path, first_seen[i]))
                     error = node.broken.get(key)
                     self.verified[path] = Verification(
-                        hashlib.sha256(content.encode()).hexdigest(),
+                        _sha256(content),
                         (error is None) if node.is_source else None, error, first_seen[i])
                 ends.append(len(rows))
             name = raw.decode("utf-8", "backslashreplace")
