@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sphinxcontrib_scmmonitor.checks import human_size
 from sphinxcontrib_scmmonitor.checks.copies import Originals, check_copy, corrupt, root_prefix
 from sphinxcontrib_scmmonitor.checks.reasons import ALARM
 from tests.backup_nights import (
@@ -83,10 +84,37 @@ def test_a_copy_truncated_to_90_percent_differs_naming_the_file_and_both_sizes()
     assert names(found) == {"C": {"svn/repo01": ["copy-differs"]}}
     (differs,) = found["C"]["svn/repo01"]
     assert differs.level == ALARM
+    assert size > 1024
     assert differs.detail == (f"svn/repo01/{backup.folder}/dump.tar.gz is "
-                              f"{_human(size * 9 // 10)} ({size * 9 // 10} B) on C, "
-                              f"{_human(size)} ({size} B) on S")
+                              f"{human_size(size * 9 // 10)} ({size * 9 // 10} B) on C, "
+                              f"{human_size(size)} ({size} B) on S")
     assert differs.at == (backup.at,)
+
+
+def test_a_copy_still_arriving_is_judged_only_after_the_grace() -> None:
+    # scp writes in place: a listing during the copy sees part of the file
+    original = BackupFile(10_000, 1000, None, b"/src/s/2026/11/30/031000/f.gz", 10_000)
+    arriving = BackupFile(10_000, 400, None, b"/copy/s/2026/11/30/031000/f.gz", 10_500)
+    originals = originals_of([original])
+    judge = {"grace_hours": 6, "verify": ["size"]}
+    copy = [Series("s", b"s", [arriving])]
+    assert check_copy("C", copy, {}, "/copy", 10_000 + 5 * HOUR, originals, **judge) == {}
+    (late,) = check_copy("C", copy, {}, "/copy", 10_000 + 7 * HOUR, originals, **judge)["s"]
+    assert late.detail == "s/2026/11/30/031000/f.gz is 400 B on C, 1000 B on S"
+
+
+def test_a_truncated_copy_of_an_original_the_source_purged_still_differs() -> None:
+    # C keeps 60 nights, S 30: the original's size is known from the source's history
+    hub = fresh()
+    old = hub.at(b"svn/repo01", "2026-10-20")
+    size = old.files[b"dump.tar.gz"]
+    source, copy, _ = three_nodes()
+    copy = with_node(copy, damaged={(b"svn/repo01", old.folder, b"dump.tar.gz"):
+                                    (size - 1, "one byte short")})
+    observed = observe_all(hub, [source, copy])
+    (row,) = [r for s in observed[0].series for r in s.backups if r.backup_at == old.at]
+    assert row.gone_at is not None
+    assert names(reasons(observed)) == {"C": {"svn/repo01": ["copy-differs"]}}
 
 
 def test_the_same_size_and_another_sha256_differs_when_sha256_is_verified() -> None:
@@ -316,10 +344,4 @@ def test_any_window_of_true_copies_is_fine_and_any_one_cut_file_is_named(
     assert reason.reason == "copy-differs"
     assert reason.detail.startswith(f"s/{copy[cut].backup_at}/f.gz is ")
     assert reason.at == (copy[cut].backup_at,)
-
-
-def _human(size: int) -> str:
-    from sphinxcontrib_scmmonitor.checks import human_size
-
-    return human_size(size)
 

@@ -260,4 +260,5 @@ def _times(rows: Iterable[BackupRow]) -> tuple[int, ...]:
 def _bytes(size: int) -> str:
     from . import human_size  # the package imports this module: late, to avoid a cycle
 
-    return f"{human_size(size)} ({size} B)"
+    # the exact count too: a copy one byte short must not read as "1.0 GB on both"
+    return f"{size} B" if size < 1024 else f"{human_size(size)} ({size} B)"
