@@ -13,7 +13,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Protocol
 
 from ..collect.listing import printable
@@ -61,6 +61,8 @@ class Checked(Protocol):
 
 
 _backup_at = attrgetter("backup_at")
+_path = attrgetter("path")
+_size = attrgetter("size")
 
 
 def root_prefix(root: str | bytes) -> bytes:
@@ -188,30 +190,51 @@ class _Copy:
         # only the originals from the copy's oldest backup on can be compared or be due:
         # older ones the copy has purged, or never had (a copy keeping less history)
         oldest = present[0].backup_at
-        cut = len(self.originals.prefix)
-        window = {r.path[cut:]: r
-                  for r in originals[bisect_left(originals, oldest, key=_backup_at):]}
-        cut = len(self.prefix)
-        here = {r.path[cut:]: r for r in present}
-        return [*self._differs(here, window), *self._not_copied(raw, oldest, here, window)]
+        window = originals[bisect_left(originals, oldest, key=_backup_at):]
+        mine = list(map(itemgetter(slice(len(self.prefix), None)), map(_path, present)))
+        theirs = list(map(itemgetter(slice(len(self.originals.prefix), None)),
+                          map(_path, window)))
+        n = len(mine)
+        # the usual case, file for file the source's window (maybe but its newest ones,
+        # still on their way): compared as whole lists, at C speed
+        if (mine == theirs[:n] and list(map(_size, present)) == list(map(_size, window[:n]))
+                and all(appeared(r) >= self.due for r in window[n:])):
+            return self._checksums(mine, present, window)
+        here = dict(zip(mine, present, strict=True))
+        by_path = dict(zip(theirs, window, strict=True))
+        return [*self._differs(here, by_path), *self._not_copied(raw, oldest, here, by_path)]
+
+    def _checksums(self, mine: list[bytes], present: Sequence[BackupRow],
+                   window: Sequence[BackupRow]) -> list[Reason]:
+        """``copy-differs`` by checksum alone, for a copy whose sizes all match."""
+        if not self.sha or not self.verified:
+            return []
+        index = dict(zip(map(_path, present), range(len(present)), strict=True))
+        hashed = sorted(index[path] for path in self.verified.keys() & index.keys())
+        return self._differs({mine[i]: present[i] for i in hashed},
+                             {mine[i]: window[i] for i in hashed})
 
     def _differs(self, here: dict[bytes, BackupRow],
                  window: dict[bytes, BackupRow]) -> list[Reason]:
+        # the healthy case is one lookup and one comparison a file; the rest only on a hint
         source = self.originals.node
+        verified = self.verified if self.sha else {}
         found: list[tuple[BackupRow, str]] = []
         for rel, r in here.items():
             original = window.get(rel)
-            if original is None or appeared(original) >= self.due:
-                continue  # the source never had it or purged it (fine); or still on its way
+            if original is None:
+                continue  # a backup the source never had or already purged: fine
             if r.size != original.size:
-                found.append((r, f"{printable(rel)} is {_bytes(r.size)} on {self.node}, "
-                                 f"{_bytes(original.size)} on {source}"))
+                if appeared(original) < self.due:  # else it may still be on its way
+                    found.append((r, f"{printable(rel)} is {_bytes(r.size)} on {self.node}, "
+                                     f"{_bytes(original.size)} on {source}"))
                 continue
-            check = self.verified.get(r.path) if self.sha else None
+            check = verified.get(r.path)
             if check is None or not check.sha256:
                 continue
             theirs = self.originals.verified.get(original.path)
-            if theirs is not None and theirs.sha256 and theirs.sha256 != check.sha256:
+            if (theirs is not None and theirs.sha256 and theirs.sha256 != check.sha256
+                    and appeared(original) < self.due):
                 found.append((r, f"{printable(rel)} has sha256 {check.sha256} on {self.node}, "
                                  f"{theirs.sha256} on {source}"))
         if not found:
@@ -221,23 +244,27 @@ class _Copy:
 
     def _not_copied(self, raw: bytes, oldest: int, here: dict[bytes, BackupRow],
                     window: dict[bytes, BackupRow]) -> list[Reason]:
-        absent: dict[bytes, list[tuple[BackupRow, bytes]]] = {}
-        files_in: dict[bytes, int] = {}
         within = len(raw) + 1
+        absent: dict[bytes, list[tuple[BackupRow, bytes]]] = {}
         for rel, r in window.items():
+            if rel in here or r.backup_at <= oldest:
+                continue
             since = appeared(r)
-            if r.backup_at <= oldest or since >= self.due:
+            if since >= self.due:
                 continue
             # an original purged before its grace was over (a failed try the hub removed)
             # was never due; one purged later (a source keeping only the newest) still was
             if r.gone_at is not None and r.gone_at < since + self.grace:
                 continue
-            folder = rel[within:].rpartition(b"/")[0]
-            files_in[folder] = files_in.get(folder, 0) + 1
-            if rel not in here:
-                absent.setdefault(folder, []).append((r, rel[within:]))
+            absent.setdefault(rel[within:].rpartition(b"/")[0], []).append((r, rel[within:]))
         if not absent:
             return []
+        # a whole dated folder absent is named as the folder, else its absent files
+        files_in: dict[bytes, int] = dict.fromkeys(absent, 0)
+        for rel in window:
+            folder = rel[within:].rpartition(b"/")[0]
+            if folder in files_in:
+                files_in[folder] += 1
         names = [printable(folder) if len(rows) == files_in[folder]
                  else ", ".join(printable(file) for _, file in rows)
                  for folder, rows in absent.items()]
