@@ -20,7 +20,7 @@ from ..collect.listing import printable
 from .reasons import Reason
 
 #: a finding lists this many files or dated folders by name, then counts the rest
-NAMED = 5
+NAMED = 3
 
 
 class BackupRow(Protocol):
@@ -277,7 +277,7 @@ class _Copy:
 def _named(items: list[str], sep: str) -> str:
     if len(items) <= NAMED:
         return sep.join(items)
-    return f"{sep.join(items[:NAMED])}{sep}and {len(items) - NAMED} more"
+    return f"{sep.join(items[:NAMED])} and {len(items) - NAMED} more"
 
 
 def _times(rows: Iterable[BackupRow]) -> tuple[int, ...]:
