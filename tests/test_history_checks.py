@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sphinxcontrib_scmmonitor.checks import human_size
 from sphinxcontrib_scmmonitor.checks.history import (
     MIN_INTERVALS,
     check_history,
@@ -140,8 +141,9 @@ def test_a_size_jump_of_10x_is_grew_on_every_node_holding_it() -> None:
     before = statistics.median(sum(b.files.values()) for b in hub.series[b"svn/repo04"][-8:-1])
     ratio = sum(newest.files.values()) / before
     assert 9 < ratio < 11
-    assert f" is {ratio:.1f}x the median " in grew.detail
-    assert grew.detail.endswith(" of the 7 before it (limit 4x)")
+    assert grew.detail.startswith(f"newest backup is {ratio:.1f}x the median ")
+    assert grew.detail.endswith(
+        f" of the 7 before it ({human_size(sum(newest.files.values()))}, limit 4x)")
 
 
 def test_a_slow_decline_is_shrunk_against_the_median_though_no_night_halved() -> None:
@@ -281,8 +283,8 @@ def test_the_median_of_seven_ignores_one_odd_night_and_older_history() -> None:
     assert size_against_history(history, history, min_size_ratio=0.5, max_size_ratio=4) == []
     smaller = [*history[:-1], (history[-1][0], 40)]
     (shrunk,) = size_against_history(smaller, smaller, min_size_ratio=0.5, max_size_ratio=4)
-    assert shrunk.detail == ("newest backup 40 B is -60 % against the median 100 B of the "
-                             "7 before it (limit 0.5x)")
+    assert shrunk.detail == ("newest backup is -60 % against the median 100 B of the "
+                             "7 before it (40 B, limit 0.5x)")
 
 
 def test_the_backups_before_may_have_left_the_node() -> None:

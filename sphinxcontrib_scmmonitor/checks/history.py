@@ -68,14 +68,14 @@ def size_against_history(present: Totals, history: Totals, *, min_size_ratio: fl
     usual = median(before)
     if usual <= 0:
         return []  # growing from empty backups is no news
-    against = (f"the median {_size(usual)} of the {len(before)} before it")
+    against = f"the median {_size(usual)} of the {len(before)} before it"
     if newest < min_size_ratio * usual:
-        return [Reason("shrunk", f"newest backup {_size(newest)} is "
-                                 f"{100 * (newest - usual) / usual:+.0f} % against {against} "
-                                 f"(limit {min_size_ratio:g}x)", (newest_at,))]
+        return [Reason("shrunk", f"newest backup is {100 * (newest - usual) / usual:+.0f} % "
+                                 f"against {against} ({_size(newest)}, limit "
+                                 f"{min_size_ratio:g}x)", (newest_at,))]
     if max_size_ratio and newest > max_size_ratio * usual:
-        return [Reason("grew", f"newest backup {_size(newest)} is {newest / usual:.1f}x "
-                               f"{against} (limit {max_size_ratio:g}x)", (newest_at,))]
+        return [Reason("grew", f"newest backup is {newest / usual:.1f}x {against} "
+                               f"({_size(newest)}, limit {max_size_ratio:g}x)", (newest_at,))]
     return []
 
 
