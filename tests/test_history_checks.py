@@ -203,6 +203,32 @@ def test_a_series_younger_than_four_intervals_has_no_rhythm_to_miss(count: int,
     assert [r.reason for r in found] == (["gap"] if judged else [])
 
 
+def test_reruns_soon_after_a_backup_are_not_the_rhythm() -> None:
+    # nightly, and twice someone ran the job again by hand half an hour later
+    nightly = daily_utc(FIRST, 3)
+    backups = sorted([*nightly, (nightly[-1][0] + 1800, 1000), (nightly[-1][0] + 2400, 1000),
+                      (nightly[-1][0] + DAY, 1000)])
+    # four intervals, two of them reruns: too few nights left to know the rhythm
+    assert gaps(backups, observed_at=backups[-1][0], gap_days=3, timezone=ZONE) == []
+    # with a longer history the reruns do not halve the usual interval either
+    longer = sorted([*daily_utc(FIRST, 12), (FIRST + 9 * DAY + 1800, 1),
+                     (FIRST + 10 * DAY + 1800, 1), (FIRST + 11 * DAY + 1800, 1)])
+    assert gaps(longer, observed_at=longer[-1][0], gap_days=3, timezone=ZONE) == []
+
+
+def test_two_backups_a_night_miss_a_night_only_when_both_are_missed() -> None:
+    # 03:10 and 05:10 every night: intervals of 2 h and 22 h, as many of each or not
+    backups = sorted([*daily_utc(FIRST, 20), *daily_utc(FIRST + 2 * HOUR, 20)])
+    assert gaps(backups, observed_at=backups[-1][0], gap_days=3, timezone=ZONE) == []
+    # 13 intervals, 7 of them 2 h: the plain median would be 2 h, every night a gap
+    assert gaps(backups[:14], observed_at=backups[13][0], gap_days=3, timezone=ZONE) == []
+    one_missed = [b for b in backups if b[0] != FIRST + 18 * DAY + 2 * HOUR]
+    assert gaps(one_missed, observed_at=backups[-1][0], gap_days=3, timezone=ZONE) == []
+    night_missed = [b for b in backups if not FIRST + 18 * DAY <= b[0] <= FIRST + 18 * DAY + 7200]
+    (gap,) = gaps(night_missed, observed_at=backups[-1][0], gap_days=3, timezone=ZONE)
+    assert gap.detail.startswith("no backup on 2026-11-19 (Europe/Berlin): 46 h between")
+
+
 def test_gap_days_zero_never_judges_gaps() -> None:
     backups = daily_utc(FIRST, 20, skip=(18,))
     assert gaps(backups, observed_at=backups[-1][0], gap_days=0, timezone=ZONE) == []

@@ -20,7 +20,8 @@ from .reasons import Reason
 DAY = 86400
 #: ``shrunk`` and ``grew`` compare the newest backup with the median of this many before it
 SIZE_HISTORY = 7
-#: a series needs this many intervals (five backups) before a gap can be told from its rhythm
+#: a series needs this many intervals (five backups, reruns aside) before a gap can be told
+#: from its rhythm
 MIN_INTERVALS = 4
 #: the usual interval is the median of the series' latest intervals, so that a series
 #: whose schedule changed (weekly -> daily) has a new rhythm after four weeks at most
@@ -84,10 +85,10 @@ def gaps(history: Totals, *, observed_at: float | None, gap_days: float,
     """``gap``: two consecutive backups, the later one within the last ``gap_days`` before
     ``observed_at``, more than 1.5x the series' usual interval apart.
 
-    The usual interval is the median of the series' (latest 28) intervals, so daily,
-    weekly and monthly series need no setting. A series with fewer than 4 intervals is
-    not judged: it has no rhythm yet. Missed days are named as local dates in
-    ``timezone``, the zone the node writes its dated folders in.
+    The usual interval (:func:`usual_interval`) is the median of the series' latest
+    intervals, so daily, weekly and monthly series need no setting. A series with fewer
+    than 4 intervals is not judged: it has no rhythm yet. Missed days are named as local
+    dates in ``timezone``, the zone the node writes its dated folders in.
     """
     if gap_days <= 0 or observed_at is None:
         return []
@@ -99,8 +100,9 @@ def gaps(history: Totals, *, observed_at: float | None, gap_days: float,
     first_judged = max(1, bisect_right(history, since, lo=0, hi=seen, key=_at))
     start = max(0, min(seen - USUAL_OF - 1, first_judged - 1))
     times = [at for at, _ in history[start:seen]]
-    intervals = [b - a for a, b in pairwise(times)]
-    usual = median(intervals[-USUAL_OF:])
+    usual = usual_interval([b - a for a, b in pairwise(times)])
+    if usual is None:
+        return []
     zone = ZoneInfo(timezone)
     out = []
     for i in range(first_judged - start, len(times)):
@@ -108,6 +110,21 @@ def gaps(history: Totals, *, observed_at: float | None, gap_days: float,
         if later - earlier > GAP_FACTOR * usual:
             out.append(_gap(earlier, later, usual, zone))
     return out
+
+
+def usual_interval(intervals: Sequence[float]) -> float | None:
+    """The median of the latest 28 intervals, reruns left out; None: no rhythm yet.
+
+    A rerun soon after a backup, or the second backup of a night, is not the series'
+    rhythm: an interval under a third of the upper quartile is left out. Else two
+    reruns among four nightly intervals would halve the median and make every night
+    a gap; with a jitter under a tenth of the interval none is ever left out.
+    """
+    recent = sorted(intervals[-USUAL_OF:])
+    if len(recent) < MIN_INTERVALS:
+        return None
+    rhythm = recent[bisect_left(recent, recent[3 * len(recent) // 4] / 3):]
+    return median(rhythm) if len(rhythm) >= MIN_INTERVALS else None
 
 
 def retention(present: int, ever: int, *, keep_min: int, keep_max: int) -> list[Reason]:
