@@ -25,7 +25,6 @@ from tests.backup_nights import (
     berlin,
     findings,
     healthy_year,
-    listed_after,
     nightly,
     observe_all,
     reasons,
@@ -182,12 +181,11 @@ def test_a_copy_that_stopped_receiving_is_not_copied_after_the_grace() -> None:
     newest = hub.series[b"svn/repo08"][-1]
     copy = with_node(copy, lost={(b"svn/repo08", newest.folder)})
     timelines = [Timeline(hub, source), Timeline(hub, copy)]
-    arrived_on_source = listed_after(newest.written)
-    # due copy_grace_hours after the original appeared on the source
-    assert findings(t.at(arrived_on_source + 5 * HOUR) for t in timelines) == {}
-    assert findings(t.at(arrived_on_source + 7 * HOUR) for t in timelines) == {
+    # due copy_grace_hours after its dated time (listings are hourly: 5 to 6 h, 7 to 8 h)
+    assert findings(t.at(newest.at + 5 * HOUR) for t in timelines) == {}
+    assert findings(t.at(newest.at + 7 * HOUR) for t in timelines) == {
         "C": {"svn/repo08": ["not-copied"]}}
-    assert findings((t.at(arrived_on_source + 7 * HOUR) for t in timelines),
+    assert findings((t.at(newest.at + 7 * HOUR) for t in timelines),
                     Limits(copy_grace_hours=8)) == {}
 
 
@@ -225,7 +223,8 @@ def test_an_original_the_hub_removed_at_once_was_never_due() -> None:
 def test_a_series_the_source_holds_is_missing_on_a_copy_that_never_had_it() -> None:
     hub = fresh()
     hub.series[b"svn/brand-new"] = nightly("2026-11-30", 1, rng=random.Random(2))
-    hub.series[b"svn/brand-new"][0].written = END - 2 * HOUR
+    brand_new = hub.series[b"svn/brand-new"][0]
+    brand_new.at, brand_new.written = END - 2 * HOUR, END - 2 * HOUR + 60
     hub.series[b"svn/forgotten"] = nightly("2026-11-20", 11, rng=random.Random(3))
     source, copy, _ = three_nodes()
     copy = with_node(copy, lost={(raw, b.folder) for raw in (b"svn/brand-new", b"svn/forgotten")

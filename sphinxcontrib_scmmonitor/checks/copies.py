@@ -34,8 +34,6 @@ class BackupRow(Protocol):
     def gone_at(self) -> int | None: ...
     @property
     def path(self) -> bytes: ...
-    @property
-    def first_seen_at(self) -> int | None: ...
 
 
 class SeriesRows(Protocol):
@@ -71,12 +69,6 @@ def root_prefix(root: str | bytes) -> bytes:
     return raw.rstrip(b"/") + b"/"
 
 
-def appeared(row: BackupRow) -> int:
-    """When an original was there to be copied: its dated time, or when it was first seen
-    if that was later (a backup written late, or a store younger than the backup)."""
-    return max(row.backup_at, row.first_seen_at or row.backup_at)
-
-
 @dataclass
 class Originals:
     """The source node as its copies are judged against it (built once, shared by all)."""
@@ -108,8 +100,9 @@ def check_copy(node: str, series: Iterable[SeriesRows], verified: Mapping[bytes,
 
     ``copy-differs`` and ``not-copied`` on the copy's series; ``missing`` for a series the
     source holds and the copy never had (check_node makes a status row of it). Nothing is
-    judged before both nodes were listed; an original is due on the copy once
-    ``grace_hours`` have passed since it appeared, as of the copy's listing.
+    judged before both nodes were listed; an original is due on the copy once it is
+    ``grace_hours`` older than the copy's listing (by its dated time: a store that has
+    just begun knows the hub's history at once).
     """
     if observed_at is None or originals.observed_at is None:
         return {}
@@ -131,7 +124,7 @@ def check_copy(node: str, series: Iterable[SeriesRows], verified: Mapping[bytes,
     for raw, source in originals.series.items():
         if raw in held or retired(source.name):
             continue
-        waiting = [appeared(r) for r in source.backups if r.gone_at is None]
+        waiting = [r.backup_at for r in source.backups if r.gone_at is None]
         if waiting and min(waiting) < copy.due:
             since = datetime.fromtimestamp(min(waiting), UTC).strftime("%Y-%m-%d")
             out[source.name] = [Reason(
@@ -181,7 +174,7 @@ class _Copy:
     verified: Mapping[bytes, Checked]
     originals: Originals
     grace: float
-    #: an original that appeared before this is due on the copy
+    #: an original dated before this is due on the copy
     due: float
     sha: bool
 
@@ -198,7 +191,7 @@ class _Copy:
         # the usual case, file for file the source's window (maybe but its newest ones,
         # still on their way): compared as whole lists, at C speed
         if (mine == theirs[:n] and list(map(_size, present)) == list(map(_size, window[:n]))
-                and all(appeared(r) >= self.due for r in window[n:])):
+                and all(r.backup_at >= self.due for r in window[n:])):
             return self._checksums(mine, present, window)
         here = dict(zip(mine, present, strict=True))
         by_path = dict(zip(theirs, window, strict=True))
@@ -225,7 +218,7 @@ class _Copy:
             if original is None:
                 continue  # a backup the source never had or already purged: fine
             if r.size != original.size:
-                if appeared(original) < self.due:  # else it may still be on its way
+                if original.backup_at < self.due:  # else it may still be on its way
                     found.append((r, f"{printable(rel)} is {_bytes(r.size)} on {self.node}, "
                                      f"{_bytes(original.size)} on {source}"))
                 continue
@@ -234,7 +227,7 @@ class _Copy:
                 continue
             theirs = self.originals.verified.get(original.path)
             if (theirs is not None and theirs.sha256 and theirs.sha256 != check.sha256
-                    and appeared(original) < self.due):
+                    and original.backup_at < self.due):
                 found.append((r, f"{printable(rel)} has sha256 {check.sha256} on {self.node}, "
                                  f"{theirs.sha256} on {source}"))
         if not found:
@@ -249,12 +242,11 @@ class _Copy:
         for rel, r in window.items():
             if rel in here or r.backup_at <= oldest:
                 continue
-            since = appeared(r)
-            if since >= self.due:
+            if r.backup_at >= self.due:
                 continue
             # an original purged before its grace was over (a failed try the hub removed)
             # was never due; one purged later (a source keeping only the newest) still was
-            if r.gone_at is not None and r.gone_at < since + self.grace:
+            if r.gone_at is not None and r.gone_at < r.backup_at + self.grace:
                 continue
             absent.setdefault(rel[within:].rpartition(b"/")[0], []).append((r, rel[within:]))
         if not absent:
