@@ -24,7 +24,7 @@ SIZE_HISTORY = 7
 #: from its rhythm
 MIN_INTERVALS = 4
 #: the usual interval is the median of the series' latest intervals, so that a series
-#: whose schedule changed (weekly -> daily) has a new rhythm after four weeks at most
+#: whose schedule changed (weekly -> daily) takes on its new rhythm within 15 backups
 USUAL_OF = 28
 #: two backups further apart than this many usual intervals have missed one between them;
 #: with the median of the intervals as the usual one, a jitter of up to a tenth of the
