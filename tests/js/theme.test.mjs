@@ -2,12 +2,34 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { pageMode, pictureSrc } from "../../sphinxcontrib_scmmonitor/static/scmmonitor/theme.js";
+import { luminance, pageMode, pictureSrc } from "../../sphinxcontrib_scmmonitor/static/scmmonitor/theme.js";
 
 test("pageMode: a theme without the attribute is light whatever the OS says", () => {
-  assert.equal(pageMode([null, null], true), "light");
-  assert.equal(pageMode([null, null], false), "light");
+  assert.equal(pageMode([null, null], true, "rgb(255, 255, 255)"), "light");
+  assert.equal(pageMode([null, null], false, "rgb(252, 252, 252)"), "light");
   assert.equal(pageMode([], true), "light");
+  assert.equal(pageMode([null], true, "rgba(0, 0, 0, 0)"), "light");   // transparent
+});
+
+test("pageMode: without the attribute, a dark background is a dark page", () => {
+  // furo whose inline script a strict CSP blocked: its CSS follows the OS
+  assert.equal(pageMode([null, null], true, "rgb(19, 20, 22)"), "dark");
+  assert.equal(pageMode([null, null], false, "rgba(18, 18, 18, 1)"), "dark");
+  assert.equal(pageMode([null, null], false, "oklch(0.2 0 0)"), "light");   // unread form
+});
+
+test("pageMode: the attribute wins over the background", () => {
+  assert.equal(pageMode(["light"], true, "rgb(0, 0, 0)"), "light");
+  assert.equal(pageMode(["dark"], false, "rgb(255, 255, 255)"), "dark");
+});
+
+test("luminance: WCAG relative luminance of computed colours", () => {
+  assert.equal(luminance("rgb(255, 255, 255)"), 1);
+  assert.equal(luminance("rgb(0, 0, 0)"), 0);
+  assert.ok(Math.abs(luminance("rgb(118, 118, 118)") - 0.1812) < 1e-3);
+  assert.equal(luminance("rgba(0, 0, 0, 0)"), null);
+  assert.equal(luminance("rgb(0 0 0 / 0.2)"), null);
+  assert.equal(luminance("transparent"), null);
 });
 
 test("pageMode: the theme's own light and dark win over the OS", () => {

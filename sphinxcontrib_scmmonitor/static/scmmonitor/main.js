@@ -8,7 +8,7 @@ import { absolute, inTurn, loadDocument, loadFailure } from "./loader.js";
 import { RANGES, chartOptions } from "./options.js";
 import { chooseSeries } from "./series.js";
 import { fillTable } from "./status-table.js";
-import { MODE_ATTRIBUTE, THEME_ATTRIBUTE, pageMode, pictureSrc } from "./theme.js";
+import { MODE_ATTRIBUTE, THEME_ATTRIBUTE, luminance, pageMode, pictureSrc } from "./theme.js";
 
 // Filled in by the Sphinx build from sphinxcontrib_scmmonitor.__version__
 const VERSION = "@VERSION@";
@@ -191,7 +191,10 @@ function currentMode() {
   const dark = typeof window.matchMedia === "function" &&
     window.matchMedia("(prefers-color-scheme: dark)").matches;
   const read = (node) => (node ? node.getAttribute(THEME_ATTRIBUTE) : null);
-  return pageMode([read(document.body), read(document.documentElement)], dark);
+  const background = (node) => (node ? window.getComputedStyle(node).backgroundColor : "");
+  const body = background(document.body);
+  return pageMode([read(document.body), read(document.documentElement)], dark,
+    luminance(body) === null ? background(document.documentElement) : body);
 }
 
 // Our stylesheet reads data-scm-mode on <html>; each picture gets its #scm-<mode>

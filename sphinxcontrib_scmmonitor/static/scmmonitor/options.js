@@ -280,15 +280,24 @@ export function chartOptions(cfg, doc, chosen) {
     // styled mode: no inline <style> or colour attributes; scmmonitor.css colours it all
     chart: { height: null, spacingTop: 12, styledMode: true },
     time: { timezone: "UTC" },
-    title: { text: esc(title), useHTML: false },
-    subtitle: { text: esc(subtitle(doc)), useHTML: false },
+    // a short chart: the title on the left, the range buttons on its right in one row
+    title: tall(NAVIGATOR_MIN_HEIGHT) ? { text: esc(title), useHTML: false }
+      : { text: esc(title), useHTML: false, align: "left", margin: 10 },
+    // a short chart: the subtitle and all but one row of legend go (the legend pages)
+    subtitle: { text: tall(NAVIGATOR_MIN_HEIGHT) ? esc(subtitle(doc)) : undefined, useHTML: false },
     credits: { enabled: false },
-    legend: { enabled: true, useHTML: false },
+    legend: { enabled: true, useHTML: false,
+      maxHeight: tall(NAVIGATOR_MIN_HEIGHT) ? undefined : 28, margin: tall(NAVIGATOR_MIN_HEIGHT) ? 12 : 4 },
     rangeSelector: {
       enabled: tall(SELECTOR_MIN_HEIGHT),
       buttons: BUTTONS.map((b) => Object.assign({}, b)),   // Highcharts may change what it is given
       selected: RANGES.indexOf(cfg.range),
       inputEnabled: false,
+      floating: !tall(NAVIGATOR_MIN_HEIGHT),
+      // floating: in the title's row, left of the menu button
+      buttonPosition: tall(NAVIGATOR_MIN_HEIGHT) ? {} : { align: "right", x: -40 },
+      verticalAlign: "top",
+      y: tall(NAVIGATOR_MIN_HEIGHT) ? 0 : -30,
     },
     navigator: navigatorOptions(series, how.count, tall(NAVIGATOR_MIN_HEIGHT)),
     scrollbar: { enabled: tall(NAVIGATOR_MIN_HEIGHT) },
