@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sphinx
 
 from tests.sshd import BlackHole, SshServer, require_tool, sshd_available, start_sshd
 
@@ -14,7 +15,13 @@ pytest_plugins = ("sphinx.testing.fixtures",)
 
 @pytest.fixture(scope="session")
 def rootdir() -> Path:
-    return Path(__file__).parent / "roots"
+    root = Path(__file__).parent / "roots"
+    if sphinx.version_info < (7, 2):
+        # Sphinx 7.0/7.1's test fixtures copy the roots with their own path class
+        from sphinx.testing.path import path
+
+        return path(root)  # type: ignore[no-any-return]
+    return root
 
 
 @pytest.fixture(scope="session")
