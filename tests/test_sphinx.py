@@ -263,7 +263,8 @@ def test_build_finished_exports_every_node_and_copies_the_assets(
     # copied before the pages were written: cache-busting from the first build on
     # (Sphinx adds ?v= since 7.1)
     page = Path(app.outdir, "index.html")
-    assert sphinx.version_info < (7, 1) or all("?v=" in src for src in scripts(page, query=True)), scripts(page, query=True)
+    loaded = scripts(page, query=True)
+    assert sphinx.version_info < (7, 1) or all("?v=" in src for src in loaded), loaded
     assert sphinx.version_info < (7, 1) or re.search(
         r'href="_static/scmmonitor/scmmonitor\.css\?v=[0-9a-f]+"', page.read_text())
 

@@ -86,7 +86,7 @@ The hub's backups on C, with a failed collection as a flag.
 class ThemeSite:
     """One source tree, one store; built once per theme into out/<theme>/."""
 
-    def __init__(self, folder: Path, highcharts: Path) -> None:
+    def __init__(self, folder: Path, highstock: Path) -> None:
         self.src = folder / "src"
         self.src.mkdir()
         (self.src / "conf.py").write_text(CONF)
@@ -101,7 +101,7 @@ class ThemeSite:
         write_config(config, roots, database)
         assert collect(config) == 0
         self.out = folder / "out"
-        self.highcharts = highcharts
+        self.highcharts = highstock
 
     def build(self, theme: str) -> None:
         out = self.out / theme
@@ -205,7 +205,8 @@ _MEASURE_JS = """() => {
     const [a, b] = [lum(over(fg, bg)), lum(bg)].sort((x, y) => y - x);
     return Math.round(((a + 0.05) / (b + 0.05)) * 100) / 100;
   };
-  const visible = (e) => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden';
+  const visible = (e) => e.getClientRects().length > 0
+    && getComputedStyle(e).visibility !== 'hidden';
   const text = (sel) => {
     const els = Array.from(document.querySelectorAll(sel)).filter(visible);
     if (!els.length) return null;
@@ -229,7 +230,8 @@ _MEASURE_JS = """() => {
   const statusBox = document.querySelector('.scmmonitor-status');
   const table = statusBox && statusBox.querySelector('table');
   const labelGaps = [];
-  document.querySelectorAll('.scmmonitor-chart .highcharts-xaxis-labels:not(.highcharts-navigator-xaxis)').forEach((g) => {
+  const xLabels = '.scmmonitor-chart .highcharts-xaxis-labels:not(.highcharts-navigator-xaxis)';
+  document.querySelectorAll(xLabels).forEach((g) => {
     const boxes = Array.from(g.querySelectorAll('text')).map((t) => t.getBoundingClientRect())
       .filter((r) => r.width > 0).sort((a, b) => a.left - b.left);
     for (let i = 1; i < boxes.length; i += 1) labelGaps.push(boxes[i].left - boxes[i - 1].right);
@@ -241,7 +243,8 @@ _MEASURE_JS = """() => {
     pictures: Array.from(document.querySelectorAll('img.scmmonitor-picture'))
       .map((i) => i.getAttribute('src').replace(/^.*#/, '#')),
     contrast: {
-      'table text': text('.scmmonitor-status td.scmmonitor-col-node, .scmmonitor-status td.scmmonitor-col-reason'),
+      'table text': text('.scmmonitor-status td.scmmonitor-col-node, '
+        + '.scmmonitor-status td.scmmonitor-col-reason'),
       'table head': text('.scmmonitor-status th'),
       'status ok': text('.scmmonitor-status td.scmmonitor-ok .scmmonitor-word'),
       'status alarm': text('.scmmonitor-status td.scmmonitor-alarm .scmmonitor-word'),
@@ -250,11 +253,13 @@ _MEASURE_JS = """() => {
       'axis labels': svg('.highcharts-axis-labels text', 'fill'),
       'chart title': svg('.highcharts-title, .highcharts-subtitle', 'fill'),
       'legend': svg('.highcharts-legend-item text', 'fill'),
-      'series lines': svg('.highcharts-line-series:not(.highcharts-navigator-series) .highcharts-graph', 'stroke'),
+      'series lines': svg('.highcharts-line-series:not(.highcharts-navigator-series) '
+        + '.highcharts-graph', 'stroke'),
       'axis line': svg('.highcharts-xaxis .highcharts-axis-line', 'stroke'),
     },
     tableFits: table ? table.getBoundingClientRect().width <= statusBox.clientWidth + 1 : null,
-    statusShown: Array.from(document.querySelectorAll('.scmmonitor-status td.scmmonitor-status-cell')).every(visible),
+    statusShown: Array.from(document.querySelectorAll(
+      '.scmmonitor-status td.scmmonitor-status-cell')).every(visible),
     minLabelGap: labelGaps.length ? Math.min(...labelGaps) : null,
   };
 }"""
@@ -437,10 +442,12 @@ def test_narrow_columns_keep_the_status_and_fit(site: tuple[ThemeSite, str],
 _SHORT_CHART_JS = """() => {
   const box = document.getElementById('scmmonitor-chart-2');
   const chart = Highcharts.charts.find((c) => c && box.contains(c.renderTo));
-  return { plot: chart.plotHeight, navigator: !!(chart.navigator && chart.navigator.navigatorEnabled),
+  return { plot: chart.plotHeight,
+           navigator: !!(chart.navigator && chart.navigator.navigatorEnabled),
            buttons: box.querySelectorAll('.highcharts-range-selector-buttons').length,
            summary: (document.querySelector('#scmmonitor-chart-0 .highcharts-a11y-proxy-container, '
-             + '#scmmonitor-chart-0 [id^="highcharts-screen-reader-region-before"]') || {}).textContent || '' };
+             + '#scmmonitor-chart-0 [id^="highcharts-screen-reader-region-before"]')
+             || {}).textContent || '' };
 }"""
 
 
