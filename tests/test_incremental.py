@@ -118,3 +118,19 @@ def test_installing_removing_highcharts_and_a_node_rewrites_what_depends_on_them
     text = page.read_text()
     assert "unknown node" in text and str(backups.config.parent) not in text
     assert "scmmonitor.toml" in text
+
+
+def test_a_site_file_with_the_name_of_ours_is_a_warning_not_a_silent_swap(
+        tmp_path: Path) -> None:
+    backups = Backups(tmp_path / "data")
+    src = tmp_path / "docs"
+    (src / "_static" / "scmmonitor").mkdir(parents=True)
+    (src / "_static" / "scmmonitor" / "scmmonitor.css").write_text("/* the site's own */\n")
+    (src / "conf.py").write_text(CONF.format(config=str(backups.config))
+                                 + 'html_static_path = ["_static"]\n')
+    (src / "index.rst").write_text(INDEX)
+    (src / "charts.rst").write_text(CHARTS)
+    warnings = build(src, tmp_path / "out")
+    assert "_static/scmmonitor/scmmonitor.css" in warnings
+    assert "has the name of a file the extension writes" in warnings
+    assert "html_css_files" in warnings
