@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sphinx
@@ -11,6 +12,32 @@ import sphinx
 from tests.sshd import BlackHole, SshServer, require_tool, sshd_available, start_sshd
 
 pytest_plugins = ("sphinx.testing.fixtures",)
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Any]:
+    """The session's one Playwright: a second sync Playwright in this thread would refuse."""
+    from tests.js.check_page import CHROMIUM
+
+    require_tool(None if Path(CHROMIUM).exists()
+                 else f"{CHROMIUM} is not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require_tool("playwright is not installed (pip install playwright)")
+        raise
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Any) -> Iterator[Any]:
+    """Debian's Chromium, headless, shared by every browser test."""
+    from tests.js.check_page import launch_browser
+
+    chromium = launch_browser(playwright)
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture(scope="session")

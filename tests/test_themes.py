@@ -30,11 +30,7 @@ import pytest
 
 from tests.js.check_page import PageLog, wait_for_chart
 from tests.sshd import require_tool
-from tests.test_browser import (  # noqa: F401  (pytest fixtures)
-    browser,
-    highcharts,
-    playwright,
-)
+from tests.test_browser import highcharts  # noqa: F401  (the fixture: Highcharts from npm)
 from tests.test_sphinx import collect, make_backups, write_config
 
 pytestmark = pytest.mark.browser
@@ -272,7 +268,7 @@ document.addEventListener('securitypolicyviolation', (e) => window.__scmViolatio
 LINES = ("series lines", "axis line")
 
 
-def open_theme(browser: Any, url: str, scheme: str, storage: dict[str, str],  # noqa: F811
+def open_theme(browser: Any, url: str, scheme: str, storage: dict[str, str],
                width: int = 1280) -> tuple[Any, Any, PageLog]:
     context = browser.new_context(viewport={"width": width, "height": 900},
                                   color_scheme=scheme)
@@ -349,7 +345,7 @@ def write_table(theme: str, results: dict[str, dict[str, Any]]) -> None:
 
 
 @pytest.mark.parametrize("theme", list(THEMES))
-def test_each_theme_is_readable_in_light_and_dark(site: tuple[ThemeSite, str], browser: Any,  # noqa: F811
+def test_each_theme_is_readable_in_light_and_dark(site: tuple[ThemeSite, str], browser: Any,
                                                   theme: str) -> None:
     _, url = site
     where_mode = THEMES[theme][1]
@@ -375,7 +371,7 @@ def test_each_theme_is_readable_in_light_and_dark(site: tuple[ThemeSite, str], b
 
 @pytest.mark.parametrize("theme", ["furo", "pydata_sphinx_theme"])
 def test_the_page_follows_the_theme_toggle_and_the_system_live(
-        site: tuple[ThemeSite, str], browser: Any, theme: str) -> None:  # noqa: F811
+        site: tuple[ThemeSite, str], browser: Any, theme: str) -> None:
     """No reload: the toggle rewrites the theme's attribute, "auto" follows the OS."""
     _, url = site
     element = "document.body" if THEMES[theme][1] == "body" else "document.documentElement"
@@ -407,7 +403,7 @@ def test_the_page_follows_the_theme_toggle_and_the_system_live(
 
 
 def test_themes_without_dark_mode_stay_light_on_a_dark_system(
-        site: tuple[ThemeSite, str], browser: Any) -> None:  # noqa: F811
+        site: tuple[ThemeSite, str], browser: Any) -> None:
     _, url = site
     for theme in ("alabaster", "sphinx_rtd_theme"):
         context, page, log = open_theme(browser, f"{url}{theme}/index.html", "dark", {})
@@ -422,7 +418,7 @@ def test_themes_without_dark_mode_stay_light_on_a_dark_system(
 
 
 def test_narrow_columns_keep_the_status_and_fit(site: tuple[ThemeSite, str],
-                                                browser: Any) -> None:  # noqa: F811
+                                                browser: Any) -> None:
     _, url = site
     for theme in ("sphinx_rtd_theme", "furo"):
         context, page, _ = open_theme(browser, f"{url}{theme}/index.html", "light", {},
@@ -452,7 +448,7 @@ _SHORT_CHART_JS = """() => {
 
 
 def test_a_300px_chart_keeps_a_usable_plot_and_the_summary_counts_lines(
-        site: tuple[ThemeSite, str], browser: Any) -> None:  # noqa: F811
+        site: tuple[ThemeSite, str], browser: Any) -> None:
     _, url = site
     context, page, log = open_theme(browser, f"{url}alabaster/index.html", "light", {})
     try:
@@ -469,7 +465,7 @@ def test_a_300px_chart_keeps_a_usable_plot_and_the_summary_counts_lines(
 
 
 def test_a_strict_content_security_policy_draws_every_chart_without_our_violations(
-        site: tuple[ThemeSite, str], browser: Any) -> None:  # noqa: F811
+        site: tuple[ThemeSite, str], browser: Any) -> None:
     """``default-src 'self'``: no inline script or style of ours; the charts are drawn in
     our colours (not the black boxes of a blocked ``<style>``). The themes' own inline
     scripts (furo's, pydata's, Sphinx's search box) are theirs: reported, not ours."""
