@@ -13,7 +13,7 @@ import os
 import re
 import threading
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,6 +82,31 @@ def _ratio(value: Any) -> str | None:
     return None if 0 <= value <= 1 else "must be between 0 and 1"
 
 
+def _max_ratio(value: Any) -> str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "must be a finite number"
+    # a limit at or below 1 would call every backup that did not shrink "grew"
+    return None if value == 0 or value > 1 else "must be 0 (never) or greater than 1"
+
+
+def _not_negative(value: Any) -> str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "must be a finite number"
+    return None if value >= 0 else "must be 0 or more"
+
+
+#: what ``verify`` may ask for (docs/configuration.rst); "size" is always done
+VERIFY_STEPS = ("size", "sha256", "gzip")
+
+
+def _verify(value: Any) -> str | None:
+    for step in value:
+        if step not in VERIFY_STEPS:
+            return f"unknown step {step!r}{_did_you_mean(step, VERIFY_STEPS)} " \
+                   f"(known: {', '.join(VERIFY_STEPS)})"
+    return None
+
+
 def _port(value: Any) -> str | None:
     return None if 0 < value < 65536 else "must be a TCP port (1-65535)"
 
@@ -145,6 +170,26 @@ SCHEMA: tuple[Key, ...] = (
     Key("min_size_ratio", "float", 0.5, INHERITED,
         "Warn when the newest backup is smaller than this ratio times the previous one.",
         check=_ratio),
+    Key("max_size_ratio", "float", 4.0, INHERITED,
+        "Warn (grew) when the newest backup is larger than this ratio times the median of "
+        "the (up to) 7 backups before it; 0 = never.", check=_max_ratio),
+    Key("gap_days", "int", 3, INHERITED,
+        "Warn (gap) about a missed backup within the last this many days (two backups "
+        "more than 1.5 times the series' usual interval apart); 0 = never.",
+        check=_not_negative),
+    Key("keep_min", "int", 0, INHERITED,
+        "Warn (retention) when fewer backups of a series are on the node; 0 = not judged.",
+        check=_not_negative),
+    Key("keep_max", "int", 0, INHERITED,
+        "Warn (retention) when more backups of a series are on the node (a purge that "
+        "stopped); 0 = not judged.", check=_not_negative),
+    Key("verify", "list[str]", ["size"], INHERITED,
+        "What a copy must match on the source and how backups are tested: \"size\" (always "
+        "done), \"sha256\" (the newest backup of each series hashed on both), \"gzip\" "
+        "(the newest backup of each series tested with gzip -t).", check=_verify),
+    Key("copy_grace_hours", "float", 6.0, INHERITED,
+        "How long a new backup on the hub's source may take to reach a copy before it is "
+        "reported as not copied.", check=_not_negative),
     Key("connect_timeout", "float", 10.0, INHERITED,
         "Seconds for TCP connect, SSH banner and authentication.", check=_timeout),
     Key("command_timeout", "float", 120.0, INHERITED,
@@ -159,6 +204,10 @@ SCHEMA: tuple[Key, ...] = (
         "Series no longer backed up on purpose (glob patterns, e.g. \"svn/oldproj\" or "
         "\"tracs/*-2019\"): still charted, never judged (no stale, shrunk, empty, missing "
         "or vanished); a selected series cannot be retired."),
+    # the hub's originals, per hub
+    Key("source", "str", "", ("hub",),
+        "The node of this hub holding the hub's own originals (empty: no source); every "
+        "other node of the hub is then a copy of it, checked against it."),
     # mail, per hub
     Key("email", "list[str]", [], HUB_LEVELS, "Who gets the alert mail."),
     Key("smtp", "str", "localhost:25", HUB_LEVELS, "SMTP server as host:port.", check=_smtp),
@@ -213,10 +262,27 @@ class NodeSettings:
     trust_unknown_hosts: bool
     select: tuple[str, ...]
     retired: tuple[str, ...] = ()
+    max_size_ratio: float = 4.0
+    gap_days: int = 3
+    keep_min: int = 0
+    keep_max: int = 0
+    verify: tuple[str, ...] = ("size",)
+    copy_grace_hours: float = 6.0
+    #: the hub's source node ("" when the hub has none); this node is a copy unless it is it
+    source: str = ""
 
     @property
     def is_local(self) -> bool:
         return self.host == "local"
+
+    @property
+    def is_copy(self) -> bool:
+        """Whether this node's backups are checked against the hub's source."""
+        return bool(self.source) and self.source != self.name
+
+    def verifies(self, step: str) -> bool:
+        """Whether a ``verify`` step is on here ("size" always is)."""
+        return step == "size" or step in self.verify
 
     def retires(self, series: str) -> bool:
         """Whether ``series`` is retired here: kept in the charts, left out of the checks."""
@@ -238,6 +304,8 @@ class HubSettings:
     report_url: str
     max_age_hours: float
     min_size_ratio: float
+    source: str = ""
+    copy_grace_hours: float = 6.0
 
 
 @dataclass(frozen=True)
@@ -322,6 +390,8 @@ def parse(data: Mapping[str, Any], path: Path | None = None) -> Settings:
             report_url=merged["report_url"],
             max_age_hours=merged["max_age_hours"],
             min_size_ratio=merged["min_size_ratio"],
+            source=merged["source"],
+            copy_grace_hours=merged["copy_grace_hours"],
         )
 
     nodes: dict[str, NodeSettings] = {}
@@ -361,10 +431,22 @@ def parse(data: Mapping[str, Any], path: Path | None = None) -> Settings:
             trust_unknown_hosts=merged["trust_unknown_hosts"],
             select=tuple(merged["select"]),
             retired=tuple(merged["retired"]),
+            max_size_ratio=merged["max_size_ratio"],
+            gap_days=merged["gap_days"],
+            keep_min=merged["keep_min"],
+            keep_max=merged["keep_max"],
+            verify=tuple(merged["verify"]),
+            copy_grace_hours=merged["copy_grace_hours"],
+            source=hubs[hub].source,
         )
+        _keep_in_order(path, nodes[name], [(f"nodes.{name}", table),
+                                           (f"hubs.{hub}", hub_tables[hub]),
+                                           ("defaults", defaults)])
         _select_not_retired(path, nodes[name], [(f"nodes.{name}", table),
                                                 (f"hubs.{hub}", hub_tables[hub]),
                                                 ("defaults", defaults)])
+    for hub_settings in hubs.values():
+        _source_of_its_hub(path, hub_settings, nodes)
     return Settings(path=path, database=_database_url(top["database"], base),
                     workers=top["workers"], hubs=hubs, nodes=nodes)
 
@@ -381,6 +463,40 @@ def _select_not_retired(path: Path | None, node: NodeSettings,
                 raise ConfigError(path, where, f"{pattern!r} retires {series!r}, which node "
                                   f"{node.name} is also to have (select): remove it from one "
                                   "of the two lists")
+
+
+def _keep_in_order(path: Path | None, node: NodeSettings,
+                   tables: list[tuple[str, Mapping[str, Any]]]) -> None:
+    """keep_min above keep_max would warn "retention" whatever the node holds."""
+    if node.keep_max and node.keep_min > node.keep_max:
+        where = next(f"{table}.keep_max" for table, values in tables if "keep_max" in values)
+        raise ConfigError(path, where, f"is {node.keep_max}, below keep_min {node.keep_min} "
+                          f"for node {node.name}: no number of backups could satisfy both")
+
+
+def _source_of_its_hub(path: Path | None, hub: HubSettings,
+                       nodes: Mapping[str, NodeSettings]) -> None:
+    """A hub's source must be one of its own nodes: copies are compared with it."""
+    if not hub.source:
+        return
+    own = [n for n, node in nodes.items() if node.hub == hub.name]
+    where = f"hubs.{hub.name}.source"
+    if hub.source not in nodes:
+        raise ConfigError(path, where, f"node {hub.source!r} is not defined"
+                          f"{_did_you_mean(hub.source, own)} (nodes of hub {hub.name}: "
+                          f"{', '.join(own) or 'none'})")
+    if nodes[hub.source].hub != hub.name:
+        raise ConfigError(path, where, f"node {hub.source!r} belongs to hub "
+                          f"{nodes[hub.source].hub}, not {hub.name} (nodes of hub {hub.name}: "
+                          f"{', '.join(own) or 'none'})")
+
+
+def _did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for a close match, else ''."""
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _merge(level: Level, *tables: Mapping[str, Any]) -> dict[str, Any]:
@@ -418,11 +534,7 @@ def _unknown(path: Path | None, where: str, name: str, allowed: set[str],
     if level and name in KEYS:
         places = ", ".join(KEYS[name].levels)
         raise ConfigError(path, where, f"{name!r} cannot be set here (allowed in: {places})")
-    import difflib
-
-    close = difflib.get_close_matches(name, sorted(allowed), n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise ConfigError(path, where, f"unknown key{hint}")
+    raise ConfigError(path, where, f"unknown key{_did_you_mean(name, allowed)}")
 
 
 def _value(path: Path | None, where: str, value: Any, key: Key) -> Any:

@@ -100,6 +100,9 @@ SAMPLES: dict[str, tuple[Any, Any]] = {
     "smtp": ("mail.example.org:25", "relay.example.org:587"),
     "min_size_ratio": (0.25, 0.75),
     "port": (2222, 22),
+    "max_size_ratio": (2.0, 8.0),
+    "verify": (["size"], ["size", "sha256", "gzip"]),
+    "source": ("C", "S"),
 }
 KIND_SAMPLES: dict[str, tuple[Any, Any]] = {
     "hub": ("cms02", "cms03"),
@@ -127,6 +130,14 @@ BAD_VALUES: dict[str, list[tuple[Any, str]]] = {
     "command_timeout": [(-5, "greater than 0")],
     "smtp": [("localhost", "host:port"), ("localhost:smtp", "host:port"), (":25", "host:port")],
     "port": [(0, "TCP port"), (65536, "TCP port")],
+    "max_size_ratio": [(0.5, "0 (never) or greater than 1"), (1, "greater than 1"),
+                       (-2, "greater than 1"), (float("inf"), "finite")],
+    "gap_days": [(-1, "0 or more")],
+    "keep_min": [(-1, "0 or more")],
+    "keep_max": [(-3, "0 or more")],
+    "verify": [(["size", "md5"], "unknown step 'md5'"), ("sha265", "did you mean 'sha256'"),
+               (["gz"], "known: size, sha256, gzip")],
+    "copy_grace_hours": [(-1, "0 or more"), (float("nan"), "finite")],
 }
 WRONG_TYPE = {"str": 5, "path": True, "int": "16", "float": "ten", "bool": "yes",
               "list[str]": [1, 2]}
@@ -178,6 +189,8 @@ def test_samples_of_every_key_are_accepted(tmp_path: Path, key: config.Key) -> N
         doc = minimal()
         if key.name == "hub":
             doc["hubs"][value] = {}
+        if key.name == "source":
+            doc["nodes"].setdefault(value, {**doc["nodes"]["C"], "host": "local"})
         level = "node" if "node" in key.levels else key.levels[0]
         config.load(write(tmp_path, place(doc, level, key.name, value)))
 
@@ -596,6 +609,11 @@ def value_strategy(key: config.Key) -> st.SearchStrategy[Any]:
         "port": st.integers(1, 65535),
         "workers": st.integers(1, 512),
         "min_size_ratio": st.floats(0, 1),
+        "max_size_ratio": st.one_of(st.just(0), st.floats(1.01, 100)),
+        "keep_min": st.integers(0, 5),
+        "keep_max": st.one_of(st.just(0), st.integers(5, 100)),  # never below keep_min
+        "verify": st.lists(st.sampled_from(config.VERIFY_STEPS), max_size=3),
+        "copy_grace_hours": st.floats(0, 100),
         # valid documents never retire a selected series (that is an error of its own)
         "retired": st.lists(st.from_regex(r"retired/[a-z*]{1,6}", fullmatch=True), max_size=3),
         "select": st.one_of(safe_text, st.lists(safe_text, max_size=3)).filter(
@@ -622,7 +640,8 @@ def table_strategy(level: str, exclude: tuple[str, ...] = ()) -> st.SearchStrate
 
 
 TABLES = {"top": table_strategy("top"), "defaults": table_strategy("defaults"),
-          "hub": table_strategy("hub"),
+          # a source must name a node of its hub: tested on its own below
+          "hub": table_strategy("hub", exclude=("source",)),
           "node": table_strategy("node", exclude=("hub", "host", "root"))}
 node_names = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,8}", fullmatch=True)
 hub_names = st.text(min_size=1, max_size=8).filter(lambda s: "\0" not in s)
@@ -741,3 +760,52 @@ def test_a_selected_series_cannot_be_retired_where_retired_was_set(tmp_path) -> 
     assert error.key == "defaults.retired"
     assert error.problem == ("'tracs/*-2019' retires 'tracs/env-2019', which node C is also "
                              "to have (select): remove it from one of the two lists")
+
+
+# --- source and copies -------------------------------------------------------------------------
+
+
+def with_source(source: str, **more_nodes: dict[str, Any]) -> dict[str, Any]:
+    doc = minimal()
+    doc["hubs"]["cms02"]["source"] = source
+    doc["nodes"]["S"] = {"hub": "cms02", "host": "local", "root": "/srv/backup"}
+    doc["nodes"].update(more_nodes)
+    return doc
+
+
+def test_a_source_makes_the_other_nodes_of_its_hub_copies(tmp_path) -> None:
+    doc = with_source("S", D={"hub": "cms03", "host": "local", "root": "/srv"})
+    doc["hubs"]["cms03"] = {}
+    settings = config.load(write(tmp_path, doc))
+
+    assert settings.hubs["cms02"].source == "S" and settings.hubs["cms03"].source == ""
+    assert settings.node("C").is_copy and settings.node("C").source == "S"
+    assert not settings.node("S").is_copy and not settings.node("D").is_copy
+
+
+@pytest.mark.parametrize(("source", "words"), [
+    ("S1", ["node 'S1' is not defined", "did you mean 'S'", "nodes of hub cms02: C, S"]),
+    ("D", ["node 'D' belongs to hub cms03, not cms02", "nodes of hub cms02: C, S"]),
+])
+def test_a_source_must_be_a_node_of_its_own_hub(tmp_path, source, words) -> None:
+    doc = with_source(source, D={"hub": "cms03", "host": "local", "root": "/srv"})
+    doc["hubs"]["cms03"] = {}
+    error = load_error(tmp_path, doc)
+    assert error.key == "hubs.cms02.source"
+    for word in words:
+        assert word in error.problem
+
+
+def test_size_is_always_verified(tmp_path) -> None:
+    node = config.load(write(tmp_path, minimal(verify=["gzip"]))).node("C")
+    assert node.verifies("size") and node.verifies("gzip") and not node.verifies("sha256")
+
+
+def test_keep_max_below_keep_min_is_an_error_where_keep_max_was_set(tmp_path) -> None:
+    doc = minimal(keep_min=10)
+    doc["hubs"]["cms02"]["keep_max"] = 5
+    error = load_error(tmp_path, doc)
+    assert error.key == "hubs.cms02.keep_max"
+    assert error.problem == ("is 5, below keep_min 10 for node C: no number of backups "
+                             "could satisfy both")
+    assert config.load(write(tmp_path, minimal(keep_min=10, keep_max=0))).node("C").keep_min == 10
