@@ -34,7 +34,8 @@ class ConfigError(Exception):
         self.problem = problem
         where = self.path or "configuration"
         if key:
-            where += f": {key}"
+            # a table name may hold a newline or an escape: the message stays one line
+            where += ": " + (key if key.isprintable() else key.encode("unicode_escape").decode())
         super().__init__(f"{where}: {problem}")
 
 
@@ -148,6 +149,76 @@ def _node_name(value: Any) -> str | None:
     return None
 
 
+def _hub_name(value: Any) -> str | None:
+    if not NODE_NAME_RE.match(value):
+        return ("must match [A-Za-z0-9][A-Za-z0-9_.-]* (hub names go into mail subjects, "
+                "file names and the store)")
+    return None
+
+
+def _not_empty(value: Any) -> str | None:
+    # an empty host or pattern cannot be meant: it would list nothing, every run
+    return None if value.strip() else "must not be empty"
+
+
+def _pattern(value: Any) -> str | None:
+    if problem := _not_empty(value):
+        return problem
+    if "/" in value:
+        return (f"is matched against file names only, so {value!r} with a '/' matches "
+                "nothing: give the file name part (e.g. '*.tar.gz')")
+    return None
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _header_safe(value: Any) -> str | None:
+    """Values that end up in a mail header or an SMTP command: one line, no control bytes."""
+    if m := _CONTROL.search(value):
+        return (f"must not contain control characters (found {m.group()!r} at position "
+                f"{m.start()}): it goes into the alert mail's headers")
+    return None
+
+
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_ADDR_SPEC = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*\Z")
+
+
+def _address_problem(value: str) -> str | None:
+    """Why ``value`` is not one mail address (``a@b.org`` or ``Name <a@b.org>``), or None."""
+    if problem := _header_safe(value):
+        return problem
+    from email import policy
+
+    hint = "write it as ops@example.org or 'Ops Team <ops@example.org>'"
+    try:
+        # the same parser that will write the To/From header of the mail
+        header = policy.default.header_factory("To", value)
+        addresses = header.addresses
+        defects = header.defects
+    except (IndexError, ValueError, TypeError):  # it raises on some junk ("ops@")
+        return f"{value!r} is not a mail address ({hint})"
+    if len(addresses) > 1:
+        return (f"{value!r} holds {len(addresses)} addresses: give one per list entry "
+                f"({hint})")
+    if not addresses or defects or not _ADDR_SPEC.match(addresses[0].addr_spec):
+        return f"{value!r} is not a mail address ({hint})"
+    return None
+
+
+def _mail_from(value: Any) -> str | None:
+    return _address_problem(value) if value else None
+
+
+def _email_list(value: Any) -> str | None:
+    for entry in value:
+        if problem := _address_problem(entry):
+            return problem
+    return None
+
+
 INHERITED = ("defaults", "hub", "node")
 HUB_LEVELS = ("defaults", "hub")
 
@@ -157,7 +228,8 @@ SCHEMA: tuple[Key, ...] = (
     Key("workers", "int", 16, ("top",),
         "How many nodes are collected at the same time.", check=_positive),
     # checked and collected per node; set in [defaults], a hub or a node
-    Key("pattern", "str", "*.gz", INHERITED, "Which files are backups (glob on the file name)."),
+    Key("pattern", "str", "*.gz", INHERITED, "Which files are backups (glob on the file name).",
+        check=_pattern),
     Key("date_layout", "str", "%Y/%m/%d/%H%M%S", INHERITED,
         "strptime layout of the dated folders between the series and the file; it must "
         "contain a year (%Y, %y or %G).",
@@ -209,18 +281,24 @@ SCHEMA: tuple[Key, ...] = (
         "The node of this hub holding the hub's own originals (empty: no source); every "
         "other node of the hub is then a copy of it, checked against it."),
     # mail, per hub
-    Key("email", "list[str]", [], HUB_LEVELS, "Who gets the alert mail."),
+    Key("email", "list[str]", [], HUB_LEVELS,
+        "Who gets the alert mail: one address per entry, ops@example.org or "
+        "\"Ops Team <ops@example.org>\".", check=_email_list),
     Key("smtp", "str", "localhost:25", HUB_LEVELS, "SMTP server as host:port.", check=_smtp),
     Key("smtp_starttls", "bool", False, HUB_LEVELS, "Use STARTTLS before sending."),
-    Key("smtp_user", "str", "", HUB_LEVELS, "SMTP login user (empty: no login)."),
+    Key("smtp_user", "str", "", HUB_LEVELS, "SMTP login user (empty: no login).",
+        check=_header_safe),
     Key("smtp_password_file", "path", "", HUB_LEVELS,
         "File holding the SMTP password (never put the password itself in this file)."),
-    Key("mail_from", "str", "", HUB_LEVELS, "Sender address (default scm-monitor@<this host>)."),
-    Key("report_url", "str", "", HUB_LEVELS, "URL of the docs page linked from the mail."),
+    Key("mail_from", "str", "", HUB_LEVELS, "Sender address (default scm-monitor@<this host>).",
+        check=_mail_from),
+    Key("report_url", "str", "", HUB_LEVELS, "URL of the docs page linked from the mail.",
+        check=_header_safe),
     # where a node is
     Key("hub", "str", None, ("node",), "The hub whose backups this node holds.", required=True),
     Key("host", "str", None, ("node",),
-        "Hostname or ~/.ssh/config alias; 'local' reads this machine's disk.", required=True),
+        "Hostname or ~/.ssh/config alias; 'local' reads this machine's disk.", required=True,
+        check=_not_empty),
     Key("user", "str", "", ("node",), "SSH user (else ~/.ssh/config, else the current user)."),
     Key("port", "int", 0, ("node",), "SSH port (else ~/.ssh/config, else 22).", check=_port),
     Key("identity_file", "path", "", ("node",),
@@ -374,6 +452,9 @@ def parse(data: Mapping[str, Any], path: Path | None = None) -> Settings:
     if not nodes_raw:
         raise ConfigError(path, "nodes", "no node configured: add a [nodes.NAME] table")
 
+    for name in hubs_raw:
+        if problem := _hub_name(name):
+            raise ConfigError(path, f"hubs.{name}", f"bad hub name {name!r}: {problem}")
     hub_tables = {name: _table(path, f"hubs.{name}", t, "hub") for name, t in hubs_raw.items()}
     hubs: dict[str, HubSettings] = {}
     for name, table in hub_tables.items():

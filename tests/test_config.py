@@ -103,6 +103,8 @@ SAMPLES: dict[str, tuple[Any, Any]] = {
     "max_size_ratio": (2.0, 8.0),
     "verify": (["size"], ["size", "sha256", "gzip"]),
     "source": ("C", "S"),
+    "mail_from": ("monitor@example.org", "Backup Monitor <monitor@example.org>"),
+    "email": (["ops@example.org"], ["ops@example.org", "Dba Team <dba@example.org>"]),
 }
 KIND_SAMPLES: dict[str, tuple[Any, Any]] = {
     "hub": ("cms02", "cms03"),
@@ -138,6 +140,18 @@ BAD_VALUES: dict[str, list[tuple[Any, str]]] = {
     "verify": [(["size", "md5"], "unknown step 'md5'"), ("sha265", "did you mean 'sha256'"),
                (["gz"], "known: size, sha256, gzip")],
     "copy_grace_hours": [(-1, "0 or more"), (float("nan"), "finite")],
+    "pattern": [("", "must not be empty"), ("  ", "must not be empty"),
+                ("repos/*.gz", "file names only")],
+    "host": [("", "must not be empty"), (" ", "must not be empty")],
+    "email": [(["ops"], "'ops' is not a mail address"), (["ops@"], "'ops@' is not a mail"),
+              (["a@b.org, c@d.org"], "holds 2 addresses"), (["a b@c.org"], "not a mail"),
+              (["ops@example..org"], "not a mail"), (["Ops <ops@example.org"], "not a mail"),
+              (["ops@example.org\r\nBcc: x@evil.org"], "control characters"),
+              (["ops@[127.0.0.1]"], "ops@example.org"), ("", "not a mail address")],
+    "mail_from": [("monitor", "not a mail address"), ("m@example.org\nBcc: x@y.org", "'\\n'"),
+                  ("Mon\x1b[31m <m@example.org>", "control characters")],
+    "report_url": [("https://example.org/\r\nX-Evil: 1", "control characters")],
+    "smtp_user": [("ops\r\nRSET", "control characters")],
 }
 WRONG_TYPE = {"str": 5, "path": True, "int": "16", "float": "ten", "bool": "yes",
               "list[str]": [1, 2]}
@@ -314,6 +328,24 @@ def test_good_node_names_are_accepted(tmp_path, name) -> None:
     doc = minimal()
     doc["nodes"] = {name: doc["nodes"]["C"]}
     assert list(config.load(write(tmp_path, doc)).nodes) == [name]
+
+
+@pytest.mark.parametrize("name", ["a/b", "..", "-x", "a b", "", "Zürich", "cms02\r\nBcc: x@y",
+                                  "x\x1b[31m"])
+def test_bad_hub_name_is_an_error_naming_it_on_one_line(tmp_path, name) -> None:
+    doc = minimal(hub=name)
+    doc["hubs"] = {name: {}}
+    error = load_error(tmp_path, doc)
+    assert error.key == f"hubs.{name}"
+    assert f"bad hub name {name!r}" in error.problem and "mail subjects" in error.problem
+    assert str(error).isprintable(), str(error)
+
+
+@pytest.mark.parametrize("name", ["cms02", "Gitea", "hub_2-b.x", "0"])
+def test_good_hub_names_are_accepted(tmp_path, name) -> None:
+    doc = minimal(hub=name)
+    doc["hubs"] = {name: {}}
+    assert list(config.load(write(tmp_path, doc)).hubs) == [name]
 
 
 @pytest.mark.parametrize("key", [k.name for k in SCHEMA if k.required])
@@ -595,6 +627,14 @@ def test_empty_environment_variable_falls_back_to_the_current_folder(tmp_path,
 
 safe_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"),
                     max_size=12)
+#: what a value that goes into a mail header may hold: no control characters
+printable_text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=12)
+addresses = st.builds(lambda local, domain, name: f"{name} <{local}@{domain}>" if name
+                      else f"{local}@{domain}",
+                      st.from_regex(r"[a-z0-9][a-z0-9.+_-]{0,8}[a-z0-9]", fullmatch=True)
+                      .filter(lambda v: ".." not in v),
+                      st.from_regex(r"[a-z0-9]{1,8}(\.[a-z]{2,4}){0,2}", fullmatch=True),
+                      st.from_regex(r"([A-Z][a-z]{0,6}( [A-Z][a-z]{0,6})?)?", fullmatch=True))
 ZONES = sorted(zoneinfo.available_timezones())
 LAYOUTS = ["%Y/%m/%d/%H%M%S", "%Y/%m/%d", "%Y%m%d", "%Y-%m-%d_%H%M", "%d-%b-%Y", "%y%m%d/%H"]
 
@@ -614,6 +654,11 @@ def value_strategy(key: config.Key) -> st.SearchStrategy[Any]:
         "keep_max": st.one_of(st.just(0), st.integers(5, 100)),  # never below keep_min
         "verify": st.lists(st.sampled_from(config.VERIFY_STEPS), max_size=3),
         "copy_grace_hours": st.floats(0, 100),
+        "pattern": printable_text.filter(lambda v: v.strip() and "/" not in v),
+        "mail_from": st.one_of(st.just(""), addresses),
+        "email": st.lists(addresses, max_size=3),
+        "report_url": printable_text,
+        "smtp_user": printable_text,
         # valid documents never retire a selected series (that is an error of its own)
         "retired": st.lists(st.from_regex(r"retired/[a-z*]{1,6}", fullmatch=True), max_size=3),
         "select": st.one_of(safe_text, st.lists(safe_text, max_size=3)).filter(
@@ -644,7 +689,7 @@ TABLES = {"top": table_strategy("top"), "defaults": table_strategy("defaults"),
           "hub": table_strategy("hub", exclude=("source",)),
           "node": table_strategy("node", exclude=("hub", "host", "root"))}
 node_names = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,8}", fullmatch=True)
-hub_names = st.text(min_size=1, max_size=8).filter(lambda s: "\0" not in s)
+hub_names = node_names
 
 
 @st.composite
@@ -659,7 +704,7 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
     for n in nodes:
         table = draw(TABLES["node"])
         table["hub"] = draw(st.sampled_from(hubs))
-        table["host"] = draw(st.one_of(st.just("local"), safe_text))
+        table["host"] = draw(st.one_of(st.just("local"), safe_text.filter(str.strip)))
         table["root"] = "/" + draw(safe_text)
         doc["nodes"][n] = table
     return doc
