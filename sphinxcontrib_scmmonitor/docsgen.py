@@ -68,7 +68,7 @@ EXIT_STATUSES: dict[str, tuple[tuple[int, str], ...]] = {
                 (2, "usage or configuration error")),
     "export": ((0, "every JSON file was written"), (2, "usage, configuration or write error")),
     "status": ((0, "OK"), (1, "WARNING"), (2, "CRITICAL"),
-               (3, "UNKNOWN (the store cannot be read)")),
+               (3, "UNKNOWN (a configuration error, or the store cannot be read)")),
     "notify": ((0, "mail sent, or nothing to send"), (1, "sending failed"),
                (2, "usage or configuration error")),
     "db upgrade": ((0, "the schema is up to date"), (1, "the upgrade failed"),

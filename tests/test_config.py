@@ -577,11 +577,14 @@ def test_bad_config_via_the_installed_script(tmp_path) -> None:
 
 def test_config_option_before_and_after_the_command(tmp_path, capsys) -> None:
     bad = write(tmp_path, minimal(root="rel"), "bad.toml")
-    for argv in (["-c", str(bad), "status"], ["status", "-c", str(bad)],
-                 ["--config", str(bad), "db", "upgrade"], ["db", "upgrade", "--config", str(bad)],
+    for argv in (["--config", str(bad), "db", "upgrade"], ["db", "upgrade", "--config", str(bad)],
                  ["export", "--outdir", str(tmp_path), "-c", str(bad)]):
         code, _out, err = run_cli(argv, capsys)
         assert (code, str(bad) in err) == (2, True), argv
+    # status is a Nagios plugin: a config error is UNKNOWN, on stdout (docs/cli.rst)
+    for argv in (["-c", str(bad), "status"], ["status", "-c", str(bad)]):
+        code, out, _err = run_cli(argv, capsys)
+        assert (code, str(bad) in out) == (3, True), argv
 
 
 def test_config_after_the_command_wins_over_the_one_before(tmp_path, capsys) -> None:
@@ -608,7 +611,7 @@ def test_scmmonitor_toml_in_the_current_folder_is_the_fallback(tmp_path, capsys,
                                                                monkeypatch) -> None:
     monkeypatch.delenv("SCMMONITOR_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)
-    code, _out, err = run_cli(["status"], capsys)
+    code, _out, err = run_cli(["collect"], capsys)
     assert code == 2
     assert err.startswith("scm-monitor: config error: scmmonitor.toml: file not found")
     write(tmp_path, {"database": "sqlite:///here.db", **minimal()})

@@ -312,3 +312,88 @@ def test_installed_script_reports_prometheus_and_the_exit_code(tmp_path: Path, t
     assert proc.returncode == 2, proc.stderr
     assert samples(proc.stdout)[key("scmmonitor_node_status", "C")] == 2
     assert proc.stderr == ""
+
+
+# --- hostile label values, and when the data was observed ----------------------------------------
+
+#: every kind of character a directory name can carry that a scraper must never get raw
+CONTROL = "esc\x1b[31m cr\r tab\t del\x7f nel\x85 ls\u2028 bs\\ quote\" nl\nend"
+
+
+def pure_report(now: float) -> Report:
+    """A report judged from built data (no store): node C listed an hour ago, H1 never."""
+    from sphinxcontrib_scmmonitor.checks import NodeStatus, SeriesStatus
+
+    c = NodeStatus(node="C", hub="cms02", observed_at=now - HOUR, last_run_ok=True,
+                   series=[SeriesStatus(name=CONTROL, newest=int(now - 2 * HOUR), size=5,
+                                        count=1)])
+    return Report(generated_at=now, nodes=[c, NodeStatus(node="H1", hub="cms02")])
+
+
+def test_prometheus_labels_escape_or_spell_out_every_control_character() -> None:
+    text = status.render(pure_report(time.time()), "prometheus")
+
+    # nothing but the line breaks between samples is a control character
+    assert all(line.isprintable() for line in text.split("\n")), text
+    got = samples(text)
+    names = {dict(labels)["series"] for _metric, labels in got if "series" in dict(labels)}
+    assert names == {"esc\\x1b[31m cr\\x0d tab\\x09 del\\x7f nel\\x85 ls\\u2028 bs\\ quote\" "
+                     "nl\nend"}
+
+
+def test_every_format_says_when_each_node_was_observed() -> None:
+    now = 1_764_331_200.0  # 2025-11-28 12:00 UTC
+    report = pure_report(now)
+    seen = "2025-11-28T11:00:00Z"
+
+    last = status.render(report, "text").splitlines()[-1]
+    assert last == f"checked 2025-11-28T12:00:00Z; observed C {seen}, H1 never"
+
+    doc = json.loads(status.render(report, "json"))
+    assert doc["observed_at"] == seen
+    assert [(n["node"], n["observed_at"]) for n in doc["nodes"]] == [("C", seen), ("H1", None)]
+
+    doctree = publish_doctree(status.render(report, "rst"),
+                              settings_overrides={"report_level": 2, "halt_level": 2})
+    (title,) = [t.astext() for t in doctree.findall(lambda n: n.tagname == "title")]
+    assert title == (f"Backup status (OK, checked 2025-11-28T12:00:00Z, observed C {seen}, "
+                     "H1 never)")
+
+    got = samples(status.render(report, "prometheus"))
+    assert got[key("scmmonitor_node_observed_timestamp_seconds", "C")] == now - HOUR
+    assert key("scmmonitor_node_observed_timestamp_seconds", "H1") not in got
+
+
+# --- status is a Nagios plugin: a config problem is UNKNOWN --------------------------------------
+
+
+@pytest.mark.parametrize("doc", [
+    {"nodes": {"C": {"hub": "cms02", "host": "local", "root": "relative"}}, "hubs": {"cms02": {}}},
+    {"nodes": {"C": {"hub": "cms02", "host": "", "root": "/srv"}}, "hubs": {"cms02": {}}},
+    "this is = not toml",
+], ids=["relative-root", "empty-host", "not-toml"])
+def test_status_3_with_one_line_on_a_config_error(tmp_path: Path, capsys, doc: Any) -> None:
+    from tests.test_config import write
+
+    path = write(tmp_path, doc, "bad.toml")
+    for fmt in ("text", "prometheus"):
+        assert cli.main(["-c", str(path), "status", "--format", fmt]) == 3
+        out, err = capsys.readouterr()
+        assert out.startswith(f"SCM BACKUPS UNKNOWN: config error: {path}: "), out
+        assert out.count("\n") == 1 and err == ""
+
+
+def test_status_3_for_a_missing_config_file(tmp_path: Path, capsys) -> None:
+    assert cli.main(["-c", str(tmp_path / "nope.toml"), "status"]) == 3
+    assert capsys.readouterr().out.startswith("SCM BACKUPS UNKNOWN: config error: ")
+
+
+def test_installed_script_exits_3_on_a_config_error(tmp_path: Path) -> None:
+    from tests.test_config import minimal, write
+
+    path = write(tmp_path, minimal(pattern=""), "bad.toml")
+    proc = subprocess.run([str(VENV_BIN / "scm-monitor"), "-c", str(path), "status"],
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert (proc.returncode, proc.stderr) == (3, "")
+    assert proc.stdout == (f"SCM BACKUPS UNKNOWN: config error: {path}: nodes.C.pattern: "
+                           "must not be empty\n")

@@ -35,7 +35,7 @@ from .reasons import (
 
 __all__ = ["ALARM", "EXIT_CODES", "LEVELS", "NAGIOS_WORDS", "OK", "SEVERITY", "UNKNOWN", "WARN",
            "NodeStatus", "Reason", "Report", "SeriesStatus", "check_node", "evaluate",
-           "human_age", "human_size", "worst"]
+           "human_age", "human_size", "printable", "shown", "worst"]
 
 
 @dataclass
@@ -323,8 +323,16 @@ def shown(raw: bytes) -> str:
     The same rule as the collector's ``printable`` (collect/listing.py), kept here so
     the checks do not import the collector.
     """
-    return "".join(c if c.isprintable() else _escape(c)
-                   for c in raw.decode("utf-8", "backslashreplace"))
+    return printable(raw.decode("utf-8", "backslashreplace"))
+
+
+def printable(value: str) -> str:
+    """Text with every non-printable character (newline, ESC, CR, TAB...) as \\xNN.
+
+    Remote names may carry them: written out like this they can neither drive a
+    terminal nor pass for two lines, in any output.
+    """
+    return "".join(c if c.isprintable() else _escape(c) for c in value)
 
 
 def _escape(c: str) -> str:
