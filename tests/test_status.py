@@ -397,3 +397,68 @@ def test_installed_script_exits_3_on_a_config_error(tmp_path: Path) -> None:
     assert (proc.returncode, proc.stderr) == (3, "")
     assert proc.stdout == (f"SCM BACKUPS UNKNOWN: config error: {path}: nodes.C.pattern: "
                            "must not be empty\n")
+
+
+# --- the holes that once said OK, through the real collector -------------------------------------
+
+
+def status_of(tmp_path: Path, root: Path, capsys, **node_keys: Any) -> tuple[int, str]:
+    cfg = write_config(tmp_path, {"C": {"root": str(root), **node_keys}})
+    assert cli.main(["-c", str(cfg), "collect", "--progress", "lines"]) == 0
+    capsys.readouterr()
+    code = cli.main(["-c", str(cfg), "status"])
+    return code, capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("case", "node_keys", "words"), [
+    ("empty-root", {}, ["no file matches pattern '*.gz'"]),
+    ("tgz-against-tar-gz", {"pattern": "*.tgz"}, ["no file matches pattern '*.tgz'"]),
+    ("wrong-date-layout", {"date_layout": "%Y-%m-%d"},
+     ["2 file(s) match pattern '*.gz' but 2 have no date part in date_layout '%Y-%m-%d'",
+      "/tracs/env/"]),
+])
+def test_a_node_whose_listing_holds_no_backup_is_critical(tmp_path: Path, capsys, case: str,
+                                                          node_keys: dict[str, Any],
+                                                          words: list[str]) -> None:
+    root = tmp_path / "backup"
+    root.mkdir()
+    if case != "empty-root":
+        daily(root, "tracs/env", time.time() - HOUR, [100, 100], name="env.tar.gz")
+
+    code, out = status_of(tmp_path, root, capsys, **node_keys)
+
+    assert code == 2, out
+    assert out.startswith("SCM BACKUPS CRITICAL: C alarm")
+    line = next(line for line in out.splitlines() if "no-backups" in line)
+    assert "held no backup" in line and str(root) in line
+    for word in words:
+        assert word in line
+
+
+def test_a_future_dated_folder_does_not_hide_a_dead_series(tmp_path: Path, capsys) -> None:
+    root = tmp_path / "backup"
+    now = time.time()
+    daily(root, "repo", now - 3 * DAY, [100, 100], name="repo.tar.gz")
+    plant(root, "repo", int(now + 200 * DAY), "repo.tar.gz", 100)
+
+    code, out = status_of(tmp_path, root, capsys)
+
+    assert code == 2, out
+    row = next(line for line in out.splitlines() if line.startswith("C "))
+    assert row.split()[:4] == ["C", "repo", "alarm", "3"]  # the newest is 3 d old
+    assert "future: repo/" in row and "(200 d ahead)" in row and "stale: " in row
+
+
+def test_a_zero_byte_file_in_a_two_file_backup_is_critical(tmp_path: Path, capsys) -> None:
+    root = tmp_path / "backup"
+    now = int(time.time())
+    for when, trac in ((now - DAY - HOUR, 1_000_000), (now - HOUR, 0)):
+        plant(root, "cms02/env", when, "svn.tar.gz", 9_000_000)
+        plant(root, "cms02/env", when, "trac.tar.gz", trac)
+
+    code, out = status_of(tmp_path, root, capsys)
+
+    assert code == 2, out
+    folder = time.strftime("%Y/%m/%d/%H%M%S", time.gmtime(now - HOUR))
+    assert (f"empty: cms02/env/{folder}/trac.tar.gz has 0 bytes (1 of the 2 files of the "
+            "newest backup)") in out
