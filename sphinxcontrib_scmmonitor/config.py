@@ -258,7 +258,7 @@ SCHEMA: tuple[Key, ...] = (
     Key("verify", "list[str]", ["size"], INHERITED,
         "What a copy must match on the source and how backups are tested: \"size\" (always "
         "done), \"sha256\" (the newest backup of each series hashed on both), \"gzip\" "
-        "(the newest backup of each series tested with gzip -t).", check=_verify),
+        "(the newest backup of each series tested by gzip).", check=_verify),
     Key("copy_grace_hours", "float", 6.0, INHERITED,
         "How long a new backup on the hub's source may take to reach a copy before it is "
         "reported as not copied.", check=_not_negative),
@@ -282,8 +282,8 @@ SCHEMA: tuple[Key, ...] = (
         "other node of the hub is then a copy of it, checked against it."),
     # mail, per hub
     Key("email", "list[str]", [], HUB_LEVELS,
-        "Who gets the alert mail: one address per entry, ops@example.org or "
-        "\"Ops Team <ops@example.org>\".", check=_email_list),
+        "Who gets the alert mail: one mail address per entry, with or without a display "
+        "name.", check=_email_list),
     Key("smtp", "str", "localhost:25", HUB_LEVELS, "SMTP server as host:port.", check=_smtp),
     Key("smtp_starttls", "bool", False, HUB_LEVELS, "Use STARTTLS before sending."),
     Key("smtp_user", "str", "", HUB_LEVELS, "SMTP login user (empty: no login).",
