@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..config import NodeSettings, Settings
 from ..store import NodeData, RunInfo, SeriesData, Store
@@ -160,16 +160,16 @@ def check_node(node: NodeSettings, data: NodeData, now: float) -> NodeStatus:
     return result
 
 
-@dataclass
-class Folder:
+class Folder(NamedTuple):
     """One backup: the files of one dated folder of a series, summed."""
 
     at: int
-    size: int = 0                      # every file ever seen in it
-    present_size: int = 0              # the files on the node now
-    #: the files on the node now (``store.BackupFile``: ``.path``, ``.size``, ...)
-    present: list[Any] = field(default_factory=list)
-    first_seen_at: int | None = None   # the earliest collection that saw one of its files
+    size: int                          # every file ever seen in it
+    present_size: int                  # the files on the node now
+    present_count: int
+    first_seen_at: int | None          # the earliest collection that saw one of its files
+    start: int                         # its files are ``series.backups[start:end]``
+    end: int
 
 
 @dataclass
@@ -180,7 +180,7 @@ class Backups:
     not pass for the newest backup, nor for one in the series' past.
     """
 
-    name: str
+    series: SeriesData
     prefix: bytes                      # the node's root, as listed paths start with it
     present: list[Folder]              # on the node now, ascending
     history: list[Folder]              # every backup ever seen, gone ones too, ascending
@@ -188,33 +188,60 @@ class Backups:
 
     @classmethod
     def of(cls, series: SeriesData, root: str, as_of: float) -> Backups:
+        # one pass, plain locals and one object per backup (not per file): this runs for
+        # every series of every node on every status, mail and export (BENCHMARKS.md row 5)
         folders: list[Folder] = []
-        for b in series.backups:  # ascending by backup_at: one folder after the other
-            if not folders or folders[-1].at != b.backup_at:
-                folders.append(Folder(b.backup_at))
-            f = folders[-1]
-            f.size += b.size
+        append = folders.append
+        last: int | None = None
+        start = size = present_size = present_count = 0
+        first_seen: int | None = None
+        i = -1
+        for i, b in enumerate(series.backups):  # ascending by backup_at, then path
+            at = b.backup_at
+            if at != last:
+                if last is not None:
+                    append(Folder(last, size, present_size, present_count, first_seen, start, i))
+                last, start, size, present_size, present_count, first_seen = at, i, 0, 0, 0, None
+            size += b.size
             if b.gone_at is None:
-                f.present_size += b.size
-                f.present.append(b)
-            if b.first_seen_at is not None and (f.first_seen_at is None
-                                                or b.first_seen_at < f.first_seen_at):
-                f.first_seen_at = b.first_seen_at
+                present_size += b.size
+                present_count += 1
+            seen = b.first_seen_at
+            if seen is not None and (first_seen is None or seen < first_seen):
+                first_seen = seen
+        if last is not None:
+            append(Folder(last, size, present_size, present_count, first_seen, start, i + 1))
         present: list[Folder] = []
         history: list[Folder] = []
         future: list[Folder] = []
         for f in folders:
             # a backup stored before first_seen_at was kept was seen by now at the latest
-            seen = f.first_seen_at if f.first_seen_at is not None else as_of
-            if f.at > seen + FUTURE_AFTER_S:
-                if f.present:
+            seen_at = f.first_seen_at if f.first_seen_at is not None else as_of
+            if f.at > seen_at + FUTURE_AFTER_S:
+                if f.present_count:
                     future.append(f)
                 continue
             history.append(f)
-            if f.present:
+            if f.present_count:
                 present.append(f)
         prefix = root.encode("utf-8", "surrogateescape").rstrip(b"/") + b"/"
-        return cls(series.name, prefix, present, history, future)
+        return cls(series, prefix, present, history, future)
+
+    @property
+    def name(self) -> str:
+        return self.series.name
+
+    def files(self, folder: Folder) -> list[Any]:
+        """The folder's files on the node now (``store.BackupFile``)."""
+        return [b for b in self.series.backups[folder.start:folder.end] if b.gone_at is None]
+
+    def present_totals(self) -> list[tuple[int, int]]:
+        """``(backup_at, summed size)`` of the backups on the node now, future ones left out."""
+        return [(f.at, f.present_size) for f in self.present]
+
+    def history_totals(self) -> list[tuple[int, int]]:
+        """``(backup_at, summed size)`` of every backup ever seen, future ones left out."""
+        return [(f.at, f.size) for f in self.history]
 
     def relative(self, path: bytes) -> str:
         """A listed path as the operator knows it: below the node's root, printable."""
@@ -222,7 +249,7 @@ class Backups:
 
     def folder_name(self, folder: Folder) -> str:
         """``repos/env/2027/06/01/000000``: the dated folder of a backup."""
-        paths = [b.path for b in folder.present if b.path]
+        paths = [b.path for b in self.files(folder) if b.path]
         if not paths:  # stored without paths: the series and the time still say which
             return f"{self.name} {_iso(folder.at)}"
         return self.relative(paths[0].rpartition(b"/")[0])
@@ -244,7 +271,7 @@ def _check_series(node: NodeSettings, backups: Backups, as_of: float, now: float
     st.newest, st.size = newest.at, newest.present_size
     # the previous backup may already be rotated away (a node keeping only the newest):
     # its size as last seen is still what the newest one should be compared with
-    earlier = [f.size for f in backups.history if f.at < newest.at]
+    earlier = [size for at, size in backups.history_totals() if at < newest.at]
     if earlier:
         st.previous_size = earlier[-1]
     age = as_of - newest.at
@@ -254,10 +281,11 @@ def _check_series(node: NodeSettings, backups: Backups, as_of: float, now: float
         st.reasons.append(Reason("stale", f"newest backup is {_ago(age)} old "
                                           f"(limit {node.max_age_hours:g} h){when}",
                                  (newest.at,)))
-    empty_files = [b for b in newest.present if b.size == 0]
+    files = backups.files(newest)
+    empty_files = [b for b in files if b.size == 0]
     if st.size == 0:
         st.reasons.append(Reason("empty", "newest backup has 0 bytes"
-                                 + _files_named(backups, empty_files, len(newest.present)),
+                                 + _files_named(backups, empty_files, len(files)),
                                  (newest.at,)))
     elif empty_files:
         # one truncated tarball next to a good one still leaves a backup that cannot be
@@ -265,7 +293,7 @@ def _check_series(node: NodeSettings, backups: Backups, as_of: float, now: float
         names = _named([backups.relative(b.path) if b.path else "a file" for b in empty_files])
         st.reasons.append(Reason("empty", f"{names} "
                                  f"{'has' if len(empty_files) == 1 else 'have'} 0 bytes "
-                                 f"({len(empty_files)} of the {len(newest.present)} files of "
+                                 f"({len(empty_files)} of the {len(files)} files of "
                                  "the newest backup)", (newest.at,)))
     elif st.previous_size and st.size < node.min_size_ratio * st.previous_size:
         pct = 100 * (st.size - st.previous_size) / st.previous_size
