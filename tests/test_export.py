@@ -108,8 +108,11 @@ def test_node_reasons_carry_their_level_and_the_hub_source_is_named(tmp_path) ->
     doc = export.node_document(NODE, data, check_node(NODE, data, NOW), NOW, source="S")
     assert doc["source"] == "S"
     assert doc["observed_at"] == export.iso(NOW - 7100)
-    assert doc["reasons"] == [{"reason": "unreachable", "level": "warn",
-                               "detail": "timed out after 10 s", "at": []}]
+    # its good listing held nothing: that is no-backups (docs/concepts.rst)
+    assert [(r["reason"], r["level"]) for r in doc["reasons"]] == [("unreachable", "warn"),
+                                                                   ("no-backups", "alarm")]
+    assert doc["reasons"][0] == {"reason": "unreachable", "level": "warn",
+                                 "detail": "timed out after 10 s", "at": []}
     assert [(r["at"], r["ok"]) for r in doc["runs"]] == [(NOW - 590, False)]
 
 
