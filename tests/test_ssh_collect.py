@@ -298,16 +298,20 @@ def test_export_after_collect_matches_the_design(sshd, tree, tmp_path) -> None:
     assert by_name["tracs/env"]["status"] == "ok"
 
 
-def test_listing_command_quotes_hostile_roots_and_patterns() -> None:
-    cmd = listing_command("/srv/it's $(reboot)", "*.gz'; reboot; '")
-    # The whole script is one single-quoted word for the login shell, and inside it the
-    # root and pattern are single-quoted again: no expansion can happen at either level.
-    assert cmd.startswith("sh -c '")
-    assert "$(reboot)" in cmd
+def test_the_login_shell_sees_one_constant_command_whatever_the_root() -> None:
     import shlex
 
-    script = shlex.split(cmd)[2]
-    assert "root='/srv/it'\"'\"'s $(reboot)'" in script
+    from sphinxcontrib_scmmonitor.collect.remote import REMOTE_COMMAND
+
+    command, script = listing_command("/srv/it's $(reboot)", "*.gz'; reboot; '")
+    # no config value reaches the login shell: csh, fish and sh all read this the same
+    assert command == REMOTE_COMMAND == "exec /bin/sh -s"
+    assert listing_command("/other", "*")[0] == command
+    # the script for /bin/sh quotes root and pattern for sh, and is framed by markers
+    # made fresh for every run
+    assert "root=" + shlex.quote("/srv/it's $(reboot)") + "\n" in script
+    assert shlex.quote("*.gz'; reboot; '") in script
+    assert script != listing_command("/srv/it's $(reboot)", "*.gz'; reboot; '")[1]
 
 
 def test_live_progress_still_shows_the_whole_error_of_a_failed_node(sshd, tree, tmp_path,
