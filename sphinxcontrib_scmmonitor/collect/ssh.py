@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import paramiko
+from paramiko.sftp import SFTPError
 
 from ..config import NodeSettings
 from ..store import Record
@@ -331,7 +332,7 @@ class SshLister(Lister):
         deadline = time.monotonic() + node.command_timeout
         try:
             sftp = client.open_sftp()
-        except (paramiko.SSHException, EOFError, OSError) as exc:
+        except (paramiko.SSHException, SFTPError, EOFError, OSError) as exc:
             raise CollectError(self._sftp_broken(exc)) from None
         sftp.get_channel().settimeout(node.command_timeout)
         pattern = os.fsencode(node.pattern)
@@ -364,7 +365,7 @@ class SshLister(Lister):
                                                  float(attr.st_mtime or 0))
                         if rec is not None:
                             yield rec
-        except paramiko.SSHException as exc:
+        except (paramiko.SSHException, SFTPError) as exc:
             self.complete = False
             raise CollectError(self._sftp_broken(exc)) from None
         finally:
