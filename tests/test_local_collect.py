@@ -296,3 +296,19 @@ def test_only_the_nodes_named_are_collected(tmp_path, tree) -> None:
     assert collect(cfg, "H1") == 0
     db = tmp_path / "store.db"
     assert runs(db, "C") == [] and len(runs(db, "H1")) == 1
+
+
+def test_a_spring_forward_night_keeps_two_backups_apart(tmp_path) -> None:
+    """Folders 02:30 (a time the clocks skipped) and 03:30 on 2026-03-29 in Berlin: two
+    backups at two UTC times, not one point of double size."""
+    root = tmp_path / "berlin"
+    for folder in ("2026/03/29/023000", "2026/03/29/033000"):
+        (root / "svn" / folder).mkdir(parents=True)
+        (root / "svn" / folder / "svn.tar.gz").write_bytes(b"x" * 100)
+    cfg = write_config(tmp_path, {"B": {"root": str(root), "timezone": "Europe/Berlin"}})
+
+    assert collect(cfg) == 0
+
+    stored = sorted(a for _s, a, _m in present(tmp_path / "store.db").values())
+    assert stored == [int(datetime(2026, 3, 29, 1, 0, tzinfo=UTC).timestamp()),
+                      int(datetime(2026, 3, 29, 1, 30, tzinfo=UTC).timestamp())]

@@ -324,3 +324,61 @@ def test_live_progress_still_shows_the_whole_error_of_a_failed_node(sshd, tree, 
 
     out = " ".join(capsys.readouterr().out.split())
     assert f"ssh-keyscan -p {sshd.port} -t ed25519 {sshd.host} >> {empty}" in out
+
+
+def test_switching_between_find_and_sftp_changes_no_backup(sshd, tree, tmp_path) -> None:
+    """find's %T@ has nanoseconds, SFTP whole seconds: compared as they come, every file
+    of a node listed once each way would be "changed". mtimes are kept in whole seconds."""
+    from tests.sshd import require_tool, start_sshd
+
+    for path in tree["files"]:
+        st = os.stat(path)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 987_654_321))
+    busybox = Path("/bin/busybox")
+    require_tool(None if busybox.exists() else "busybox not installed: apt-get install busybox")
+    bin_dir = tmp_path / "busybox-bin"
+    bin_dir.mkdir()
+    (bin_dir / "find").symlink_to(busybox)
+    no_find = start_sshd(tmp_path / "sshd-busybox", path_prefix=bin_dir)
+    try:
+        for server in (sshd, no_find, sshd):
+            cfg = write_config(tmp_path, {"C": ssh_node(server, tree["root"])})
+            assert cli.main(["-c", str(cfg), "collect"]) == 0
+    finally:
+        no_find.stop()
+
+    with sqlite3.connect(tmp_path / "store.db") as conn:
+        assert conn.execute("select method, added, changed, gone from runs order by id"
+                            ).fetchall() == [("find", len(tree["files"]), 0, 0),
+                                             ("sftp", 0, 0, 0), ("find", 0, 0, 0)]
+        mtimes = [m for (m,) in conn.execute("select mtime from backups")]
+    assert all(m == int(m) for m in mtimes)
+
+
+def test_bytes_printed_into_the_listing_fail_the_run_and_store_nothing(tree, tmp_path) -> None:
+    """A `find` that writes one byte around the counted stream (as a program started by an
+    rc file could, on the inherited stdout): "9" before the first record would have read
+    as 9 in front of its size. The end marker's count does not add up: failed, no data."""
+    from tests.sshd import require_tool, sshd_available, start_sshd
+
+    require_tool(sshd_available())
+    bin_dir = tmp_path / "polluting-bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "find"
+    fake.write_text('#!/bin/sh\n[ "$1" = /dev/null ] || printf 9 >&3\nexec /usr/bin/find "$@"\n')
+    fake.chmod(0o755)
+    server = start_sshd(tmp_path / "sshd-polluted", path_prefix=bin_dir)
+    try:
+        cfg = write_config(tmp_path, {"C": ssh_node(server, tree["root"])})
+        assert cli.main(["-c", str(cfg), "collect"]) == 1
+    finally:
+        server.stop()
+
+    with sqlite3.connect(tmp_path / "store.db") as conn:
+        (state, error), = conn.execute("select state, error from runs").fetchall()
+        assert conn.execute("select count(*) from backups").fetchone() == (0,)
+    assert state == "failed"
+    n = len(tree["files"]) + 1  # and the stray file
+    assert error.startswith(f"the output of the listing does not add up: the node wrote {n} "
+                            f"record(s) in ")
+    assert "something printed into it" in error
