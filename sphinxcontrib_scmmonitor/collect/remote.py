@@ -208,11 +208,19 @@ def run_script(transport: paramiko.Transport, body: str, on_data: Callable[[byte
     stderr = bytearray()
     got_records = got_bytes = 0
     deadline = time.monotonic() + timeout
-    chan = transport.open_session(timeout=open_timeout)
     try:
-        chan.exec_command(REMOTE_COMMAND)
-        chan.sendall(framed_script(body, frame).encode("utf-8", "surrogateescape"))
-        chan.shutdown_write()
+        chan = transport.open_session(timeout=open_timeout)
+    except (paramiko.SSHException, EOFError, OSError) as exc:
+        raise CollectError(f"the node refused a session for {what}: "
+                           f"{exc or type(exc).__name__}") from None
+    try:
+        try:
+            chan.exec_command(REMOTE_COMMAND)
+            chan.sendall(framed_script(body, frame).encode("utf-8", "surrogateescape"))
+            chan.shutdown_write()
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise CollectError(f"the node did not take {what}: "
+                               f"{exc or type(exc).__name__}") from None
         stdout_open = True
         while True:
             remaining = deadline - time.monotonic()
