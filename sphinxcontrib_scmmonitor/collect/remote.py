@@ -216,11 +216,16 @@ def run_script(transport: paramiko.Transport, body: str, on_data: Callable[[byte
     try:
         try:
             chan.exec_command(REMOTE_COMMAND)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise CollectError(f"the node did not run {what}: "
+                               f"{exc or type(exc).__name__}") from None
+        try:
             chan.sendall(framed_script(body, frame).encode("utf-8", "surrogateescape"))
             chan.shutdown_write()
-        except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise CollectError(f"the node did not take {what}: "
-                               f"{exc or type(exc).__name__}") from None
+        except (paramiko.SSHException, EOFError, OSError):
+            # a login shell that exits at once (nologin) closes the channel: what it said
+            # is read below and makes the error
+            log.debug("the node closed the session before it had %s", what, exc_info=True)
         stdout_open = True
         while True:
             remaining = deadline - time.monotonic()
