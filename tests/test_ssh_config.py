@@ -145,11 +145,12 @@ def test_jump_hosts_and_proxycommand_from_an_included_ssh_config(shared) -> None
                                + target.known_hosts.read_text())
             user.write(".ssh/config", "Include ~/.ssh/config.d/*\n")
             user.write(".ssh/config.d/backup-nodes",
-                       f"Host bastion\n  HostName 127.0.0.1\n  Port {bastion.port}\n"
+                       f"Host bastion bastion-again\n  HostName 127.0.0.1\n  Port {bastion.port}\n"
                        "  User root\n  IdentityFile ~/.ssh/id_bastion\n"
-                       f"Host cms01 cms02\n  HostName 127.0.0.1\n  Port {target.port}\n"
+                       f"Host cms01 cms02 cms03\n  HostName 127.0.0.1\n  Port {target.port}\n"
                        "  User root\n  IdentityFile ~/.ssh/id_target\n"
                        "Host cms01\n  ProxyJump bastion\n"
+                       "Host cms03\n  ProxyJump bastion,bastion-again\n"
                        "Host cms02\n  ProxyCommand ssh -F /dev/null -i ~/.ssh/id_bastion "
                        "-o BatchMode=yes -o StrictHostKeyChecking=yes "
                        f"-o UserKnownHostsFile={known} -p {bastion.port} -W %h:%p "
@@ -159,7 +160,9 @@ def test_jump_hosts_and_proxycommand_from_an_included_ssh_config(shared) -> None
             os.chown(work, user.uid, user.gid)
             node = {"root": str(root), "known_hosts": str(known), "connect_timeout": 10}
             cfg = write_config(work, {"J": {"host": "cms01", **node},
-                                      "P": {"host": "cms02", **node}})
+                                      "P": {"host": "cms02", **node},
+                                      "M": {"host": "cms03", **node, "identity_file":
+                                            str(user.home / ".ssh/id_target")}})
             done = _as(user, [sys.executable, "-m", "sphinxcontrib_scmmonitor.cli", "-c",
                               str(cfg), "collect", "--progress", "lines"])
             assert done.returncode == 0, done.stdout + done.stderr
@@ -177,11 +180,14 @@ def test_jump_hosts_and_proxycommand_from_an_included_ssh_config(shared) -> None
         target.stop()
 
     assert {p: s for p, (s, _) in stored.items()} == files  # the same paths for J and P
-    assert counts == {"J": len(files), "P": len(files)}
-    # both went through the bastion: it logs every connection it forwarded to the target
-    forwarded = [line for line in bastion.log.read_text().splitlines()
-                 if "server_request_direct_tcpip" in line
+    assert counts == {"J": len(files), "P": len(files), "M": len(files)}
+    # all three went through the bastion: it logs every connection it forwarded; M's
+    # second hop is the bastion again, reached through itself
+    log = bastion.log.read_text().splitlines()
+    forwarded = [line for line in log if "server_request_direct_tcpip" in line
                  and line.endswith(f"target 127.0.0.1 port {target.port}")]
-    assert len(forwarded) >= 2, bastion.log.read_text()[-3000:]
+    assert len(forwarded) >= 3, "\n".join(log[-40:])
+    assert any(line.endswith(f"target 127.0.0.1 port {bastion.port}") for line in log
+               if "server_request_direct_tcpip" in line)
     assert refused.returncode == 1
     assert f"host key of [127.0.0.1]:{bastion.port} is not known" in refused.stdout

@@ -268,6 +268,9 @@ class SshLister(Lister):
             if any(s in text.lower() for s in ("banner", "no existing session", "negotiat")):
                 text = (f"no SSH banner/handshake within {t:g} s (a firewall black hole, or "
                         "not an SSH server on that port?)")
+            elif "no authentication methods" in text.lower():
+                text = ("no key to log in with: set identity_file, an IdentityFile in "
+                        "~/.ssh/config, or load a key into ssh-agent")
             raise CollectError(f"SSH to {where} failed: {text}") from None
         except paramiko.ssh_exception.NoValidConnectionsError as exc:
             client.close()
