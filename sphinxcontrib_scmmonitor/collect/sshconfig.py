@@ -15,9 +15,13 @@ groups. Without an OpenSSH client, paramiko's ``SSHConfig`` reads
 from __future__ import annotations
 
 import os
+import pwd
 import re
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,7 +127,8 @@ def _run_g(ssh: str, host: str, user: str, port: int, config_file: str) -> dict[
 
 
 def _resolve_openssh(ssh: str, host: str, user: str, port: int, config_file: str) -> Target:
-    opts = _run_g(ssh, host, user, port, config_file)
+    with _home_config(config_file) as wrapper:
+        opts = _run_g(ssh, host, user, port, wrapper or config_file)
     defaults = _run_g(ssh, host, user, port, os.devnull)
     where = config_file or "~/.ssh/config or /etc/ssh/ssh_config"
     for key, values in opts.items():
@@ -149,6 +154,34 @@ def _resolve_openssh(ssh: str, host: str, user: str, port: int, config_file: str
     alias = opts.get("hostkeyalias", ["none"])[0]
     target.host_key_alias = "" if alias == "none" else alias
     return target
+
+
+@contextmanager
+def _home_config(config_file: str) -> Iterator[str]:
+    """A config that reads ``$HOME/.ssh/config`` when ``$HOME`` is not the account's home.
+
+    ``ssh`` finds ``~/.ssh/config`` through the password database, while every other
+    ``~`` of scm-monitor (``known_hosts``, ``identity_file``) is ``$HOME``: one meaning
+    of ``~`` for both. The wrapper includes the user's file, then the system's, the
+    order in which ``ssh`` reads them.
+    """
+    home = os.environ.get("HOME", "")
+    try:
+        account_home = pwd.getpwuid(os.getuid()).pw_dir
+    except KeyError:
+        account_home = ""
+    user_config = Path(home, ".ssh", "config")
+    if (config_file or not home or os.path.realpath(home) == os.path.realpath(account_home)
+            or not user_config.exists()):
+        yield ""
+        return
+    lines = [f'Include "{user_config}"']
+    if os.path.exists("/etc/ssh/ssh_config"):
+        lines.append('Include "/etc/ssh/ssh_config"')
+    with tempfile.NamedTemporaryFile("w", prefix="scm-ssh-config-", suffix=".conf") as fh:
+        fh.write("\n".join(lines) + "\n")
+        fh.flush()
+        yield fh.name
 
 
 def _resolve_paramiko(host: str, user: str, port: int, config_file: str) -> Target:
