@@ -286,15 +286,19 @@ def test_export_after_collect_matches_the_design(sshd, tree, tmp_path) -> None:
     assert cli.main(["-c", str(cfg), "collect", "--export", str(html)]) == 0
 
     doc = json.loads((html / "_static/scmmonitor/data/C.json").read_text())
-    assert doc["format"] == 1 and doc["node"] == "C" and doc["hub"] == "cms02"
+    assert doc["format"] == 2 and doc["node"] == "C" and doc["hub"] == "cms02"
     assert doc["generated_at"].endswith("Z")
     by_name = {s["name"]: s for s in doc["series"]}
     assert set(by_name) == {"tracs/env", "svn/dybsvn", "repos/env"}
-    tracs = by_name["tracs/env"]["data"]
-    assert [t for t, _ in tracs] == sorted({t for t, _ in tracs})  # strictly ascending
-    assert [s for _, s in tracs] == [5_000_004, 5_000_003, 5_000_002, 5_000_001, 5_000_000]
+    from sphinxcontrib_scmmonitor.export import undelta
+
+    tracs = by_name["tracs/env"]
+    times = list(undelta(tracs["t"]))
+    assert times == sorted(set(times))  # strictly ascending
+    assert list(undelta(tracs["size"])) == [5_000_004, 5_000_003, 5_000_002, 5_000_001,
+                                            5_000_000]
     assert by_name["svn/dybsvn"]["status"] == "alarm"
-    assert by_name["svn/dybsvn"]["reasons"] == ["stale"]
+    assert [r["reason"] for r in by_name["svn/dybsvn"]["reasons"]] == ["stale"]
     assert by_name["tracs/env"]["status"] == "ok"
 
 
