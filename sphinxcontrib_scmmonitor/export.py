@@ -121,13 +121,14 @@ def _data(series: SeriesData) -> tuple[list[list[int]], bool]:
     last: int | None = None
     point: list[int] = []
     any_gone = False
-    for at, size, gone_at in series.backups:
-        if gone_at is not None:
+    for backup in series.backups:
+        if backup.gone_at is not None:
             any_gone = True
+        at = backup.backup_at
         if at == last:
-            point[1] += size
+            point[1] += backup.size
         else:
-            point = [at * 1000, size]
+            point = [at * 1000, backup.size]
             append(point)
             last = at
     return out, any_gone
@@ -139,7 +140,8 @@ def _count(series: SeriesData) -> list[list[int]]:
     A dated backup counts from its time until the collector found all its files gone.
     """
     folders: dict[int, int | None] = {}
-    for at, _size, gone_at in series.backups:
+    for backup in series.backups:
+        at, gone_at = backup.backup_at, backup.gone_at
         if at not in folders:
             folders[at] = gone_at
         elif folders[at] is not None:

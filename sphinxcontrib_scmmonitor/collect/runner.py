@@ -13,10 +13,13 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..config import NodeSettings
-from ..store import ListingDiffer, Store, StoreError
+from ..store import ListingDiffer, StoreError
+
+if TYPE_CHECKING:  # the store's engine is loaded by whoever opens the store, not by importing us
+    from ..store import Store
 from .listing import DateLayout, ListingParser, display
 from .local import CollectError, Lister, LocalLister
 

@@ -3,10 +3,10 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from sphinxcontrib_scmmonitor.store.models import Base
+from sphinxcontrib_scmmonitor.store.tables import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def run_migrations_online() -> None:
