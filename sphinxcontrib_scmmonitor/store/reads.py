@@ -7,13 +7,21 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from .engine import Database
-from .records import BackupFile, Known, NodeData, RunInfo, SeriesData, SeriesState
+from .records import (
+    BackupFile,
+    Known,
+    NodeData,
+    RunInfo,
+    SeriesData,
+    SeriesState,
+)
 from .tables import backups as backups_t
 from .tables import nodes as nodes_t
 from .tables import notifications as notifications_t
 from .tables import runs as runs_t
 from .tables import series as series_t
 from .util import batches as _batches
+from .verifications import verified_files
 
 
 class Reads(Database):
@@ -74,9 +82,11 @@ class Reads(Database):
                        runs_t.c.unparsed, runs_t.c.unparsed_sample)
                 .where(runs_t.c.node_id == node.id)
                 .order_by(runs_t.c.started_at.desc()).limit(runs_limit)).all()
+            verified = verified_files(conn, node.id)
         runs = [RunInfo(*r) for r in reversed(run_rows)]
         return NodeData(name=name, hub=hub or node.hub,
-                        series=sorted(series.values(), key=lambda s: s.name), runs=runs)
+                        series=sorted(series.values(), key=lambda s: s.name), runs=runs,
+                        verified=verified)
 
     def last_notification(self, hub: str) -> tuple[str, str, float] | None:
         with self.read() as conn:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -109,4 +110,30 @@ notifications = Table(
     Column("status", String(20), nullable=False),
     Column("fingerprint", Text, nullable=False),
     Column("sent_at", Float, nullable=False),
+)
+
+#: Who is collecting a node now: one row per node while a collector runs, so a second
+#: one (a cron overlap) stops instead of writing the same rows (docs/operations.rst).
+leases = Table(
+    "leases", metadata,
+    Column("node_id", Integer, ForeignKey("nodes.id", ondelete="CASCADE"), primary_key=True),
+    Column("token", String(64), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("since", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
+#: What the content checks found for one backup file, and the size and mtime it had
+#: then: a file changed since is checked again, an unchanged one never twice.
+verifications = Table(
+    "verifications", metadata,
+    Column("backup_id", Integer, ForeignKey("backups.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("mtime", Float, nullable=False),
+    Column("sha256", String(64), nullable=True),
+    Column("gzip_ok", Boolean, nullable=True),
+    Column("gzip_error", Text, nullable=True),
+    Column("checked_at", BigInteger, nullable=False),
 )
