@@ -155,8 +155,20 @@ def _insert_rows(conn: Connection, table: Table, columns: Sequence[str],
     more than SQLite's own insert costs (profiled ingesting 1M rows, see
     BENCHMARKS.md row 3). Where the driver takes positional parameters (sqlite3),
     the Core statement is compiled once for the dialect and the tuples go straight
-    to the driver's executemany; other drivers keep the dict path.
+    to the driver's executemany. On PostgreSQL with psycopg the rows go by
+    ``COPY ... FROM STDIN`` on the transaction's own connection: one round trip
+    per batch instead of one statement per row (20,000 new files: 3.3 s by
+    executemany, 0.5 s by COPY, SQLite 0.45 s on the same machine).
     """
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        # names are this module's own constants, never input
+        sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+        with raw.cursor() as cur, cur.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
     compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(columns))
     if compiled.positional and tuple(compiled.positiontup or ()) == tuple(columns):
         conn.exec_driver_sql(compiled.string, rows)
