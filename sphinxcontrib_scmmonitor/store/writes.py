@@ -111,26 +111,26 @@ class Writes(Database):
                          .values(listed_count=bindparam("s_count"),
                                  listed_digest=bindparam("s_digest")), known_digests)
         if changes.added:
-            for batch in _batches(changes.added):
+            for added in _batches(changes.added):
                 _insert_rows(conn, backups_t, _BACKUP_COLUMNS, [
                     (node_id, series_ids[r.series], r.path, r.backup_at, r.size, r.mtime,
-                     now, now) for r in batch])
+                     now, now) for r in added])
         if changes.changed:
             stmt = (update(backups_t).where(backups_t.c.id == bindparam("b_id"))
                     .values(size=bindparam("b_size"), mtime=bindparam("b_mtime"),
                             backup_at=bindparam("b_at"), series_id=bindparam("b_series"),
                             gone_at=None, last_seen_at=now))
-            for batch in _batches(changes.changed):
+            for changed in _batches(changes.changed):
                 conn.execute(stmt, [{"b_id": i, "b_size": r.size, "b_mtime": r.mtime,
                                      "b_at": r.backup_at, "b_series": series_ids[r.series]}
-                                    for i, r in batch])
+                                    for i, r in changed])
         if changes.returned:
-            for batch in _batches(changes.returned):
-                conn.execute(update(backups_t).where(backups_t.c.id.in_(batch))
+            for ids in _batches(changes.returned):
+                conn.execute(update(backups_t).where(backups_t.c.id.in_(ids))
                              .values(gone_at=None, last_seen_at=now))
         if complete and changes.gone:
-            for batch in _batches(changes.gone):
-                conn.execute(update(backups_t).where(backups_t.c.id.in_(batch))
+            for ids in _batches(changes.gone):
+                conn.execute(update(backups_t).where(backups_t.c.id.in_(ids))
                              .values(gone_at=now))
 
     def record_notification(self, hub: str, status: str, fingerprint: str, sent_at: float) -> None:
