@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from sphinxcontrib_scmmonitor import cli
+from sphinxcontrib_scmmonitor import cli, config
+from sphinxcontrib_scmmonitor.collect import collect_node
+from sphinxcontrib_scmmonitor.collect.local import LocalLister
 from sphinxcontrib_scmmonitor.store import Store
 from tests.sshd import SshServer, require_tool, sshd_available, start_sshd
 from tests.test_local_collect import build_tree
@@ -199,3 +201,35 @@ def test_a_lease_expires_after_the_budget_and_margin_even_for_a_live_pid(backend
     store.release_lease(node_id, token)
     assert store.lease(node_id, "C") is None
     store.close()
+
+
+class _ListsEveryFileTwice(LocalLister):
+    """A node whose listing names each file twice (e.g. a bind mount inside the root)."""
+
+    def records(self, parser):  # type: ignore[no-untyped-def]
+        for rec in super().records(parser):
+            yield rec
+            yield rec
+
+
+def test_a_database_error_is_one_sentence_and_the_run_is_closed_failed(
+        backend_url, tmp_path) -> None:
+    cfg, _count = _local_config(tmp_path, backend_url)
+    settings = config.load(cfg)
+    store = Store(settings.database)
+    store.ensure_schema()
+
+    result = collect_node(store, settings.node("C"),
+                          lister=_ListsEveryFileTwice(settings.node("C")))
+    store.close()
+
+    assert not result.ok and result.error is not None
+    assert result.error.startswith(f"cannot write to database {store.safe_url}: ")
+    assert result.error.count("\n") == 0 and len(result.error) < 400
+    for word in ("INSERT", "COPY", "[SQL", "parameters", "Traceback", "DETAIL", "Key ("):
+        assert word not in result.error
+    assert "unique" in result.error.lower() or "UNIQUE" in result.error
+    [(state, error)] = runs(backend_url)
+    assert (state, error) == ("failed", result.error)  # closed, not left "running"
+    assert query(backend_url, "select count(*) from backups") == [(0,)]
+    assert query(backend_url, "select count(*) from leases") == [(0,)]

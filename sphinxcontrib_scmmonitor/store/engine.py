@@ -107,8 +107,14 @@ class Database:
             yield
         except SQLAlchemyError as exc:
             raise StoreError(self.describe(exc, doing)) from exc
+        except Exception as exc:
+            # the driver's own errors, from work done on its connection directly (COPY)
+            dbapi = getattr(self.engine.dialect, "loaded_dbapi", None)
+            if dbapi is None or not isinstance(exc, dbapi.Error):
+                raise
+            raise StoreError(self.describe(exc, doing)) from exc
 
-    def describe(self, exc: SQLAlchemyError, doing: str) -> str:
+    def describe(self, exc: Exception, doing: str) -> str:
         """One sentence for a database error: what failed, the driver's first line, no SQL."""
         detail = _first_line(exc)
         if "locked" in detail or "busy" in detail:
@@ -118,7 +124,7 @@ class Database:
         return f"cannot {doing} database {self.safe_url}: {detail}"
 
 
-def _first_line(exc: SQLAlchemyError) -> str:
+def _first_line(exc: Exception) -> str:
     """The driver's own message without the statement, parameters or DETAIL lines."""
     orig = exc.orig if isinstance(exc, DBAPIError) else None
     text = str(orig if orig is not None else exc).strip()
