@@ -24,7 +24,7 @@ from sphinxcontrib_scmmonitor.checks import (
 )
 from sphinxcontrib_scmmonitor.collect.listing import DateLayout
 from sphinxcontrib_scmmonitor.config import NodeSettings
-from sphinxcontrib_scmmonitor.store import NodeData, RunInfo, SeriesData
+from sphinxcontrib_scmmonitor.store import BackupFile, NodeData, RunInfo, SeriesData
 
 HOUR = 3600
 DAY = 24 * HOUR
@@ -51,7 +51,8 @@ def series(name: str, *backups: tuple[float, int], gone: dict[float, float] | No
            ) -> SeriesData:
     """A series from (time, size) pairs; ``gone`` maps a backup's time to when it left."""
     gone = gone or {}
-    rows = sorted((int(at), size, int(gone[at]) if at in gone else None) for at, size in backups)
+    rows = [BackupFile(*r) for r in sorted(
+        (int(at), size, int(gone[at]) if at in gone else None) for at, size in backups)]
     return SeriesData(name=name, raw_name=name.encode(), backups=rows)
 
 
