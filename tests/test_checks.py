@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,17 +24,7 @@ from sphinxcontrib_scmmonitor.checks import (
 )
 from sphinxcontrib_scmmonitor.collect.listing import DateLayout
 from sphinxcontrib_scmmonitor.config import NodeSettings
-from sphinxcontrib_scmmonitor.store import NodeData, RunInfo, SeriesData
-
-try:
-    from sphinxcontrib_scmmonitor.store import BackupFile
-except ImportError:  # the store's read model not merged yet: its agreed shape
-    class BackupFile(NamedTuple):  # type: ignore[no-redef]
-        backup_at: int
-        size: int
-        gone_at: int | None
-        path: bytes = b""
-        first_seen_at: int | None = None
+from sphinxcontrib_scmmonitor.store import BackupFile, NodeData, RunInfo, SeriesData
 
 HOUR = 3600
 DAY = 24 * HOUR

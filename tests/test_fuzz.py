@@ -27,7 +27,7 @@ from sphinxcontrib_scmmonitor import config, export
 from sphinxcontrib_scmmonitor.checks import check_node
 from sphinxcontrib_scmmonitor.collect.listing import DateLayout, ListingParser
 from sphinxcontrib_scmmonitor.config import ConfigError, Settings
-from sphinxcontrib_scmmonitor.store import NodeData, RunInfo, SeriesData
+from sphinxcontrib_scmmonitor.store import BackupFile, NodeData, RunInfo, SeriesData
 
 HEAVY = settings(max_examples=4000, deadline=None, suppress_health_check=list(HealthCheck))
 MEDIUM = settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
@@ -279,7 +279,8 @@ def test_export_round_trips_everything_ascending_and_never_breaks_out_of_html(
         "hub": "cms02", "host": "local", "root": "/b", "select": select}}}).node("C")
     data = NodeData(name="C", hub="cms02", runs=sorted(runs, key=lambda r: r.started_at),
                     series=[SeriesData(name=name, raw_name=name.encode(),
-                                       backups=sorted(b, key=lambda x: x[0]))
+                                       backups=[BackupFile(*x) for x in
+                                                sorted(b, key=lambda x: x[0])])
                             for name, b in sorted(series.items())])
     doc = export.node_document(node, data, check_node(node, data, now), now)
 

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from sphinxcontrib_scmmonitor import cli
-from sphinxcontrib_scmmonitor.store import Changes, Record, Store
+from sphinxcontrib_scmmonitor.store import BackupFile, Changes, Record, Store
 from tests.test_local_collect import DAY, build_tree, plant, today_at, write_config
 from tests.test_store import head_revision
 
@@ -242,7 +242,10 @@ def test_node_data_round_trips_series_backups_and_runs(backend_url) -> None:
         [("repos/\\xff-odd", series_raw), ("tracs/env", b"tracs/env")]
     repos, tracs = data.series
     assert repos.totals() == [(at, 100)]
-    assert tracs.backups == [(at, 5 * 2**30, None), (at + DAY, 7, None)]
+    assert tracs.backups == [
+        BackupFile(at, 5 * 2**30, None, b"/r/tracs/env/2012/11/13/161002/env.tar.gz", 101),
+        BackupFile(at + DAY, 7, None, b"/r/tracs/env/2012/11/14/161002/env.tar.gz", 101)]
+    assert [b.path for b in repos.backups] == [records[2].path, records[3].path]
     assert [(r.started_at, r.finished_at, r.state, r.error, r.method, r.files_seen,
              r.unparsed, r.unparsed_sample) for r in data.runs] == [
         (100.0, 101.0, "ok", None, "local", 5, 1, "/r/stray.gz"),
