@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from sphinxcontrib_scmmonitor import cli, config, export
 from sphinxcontrib_scmmonitor.checks import SEVERITY, check_node
-from sphinxcontrib_scmmonitor.store import NodeData, RunInfo, SeriesData
+from sphinxcontrib_scmmonitor.store import BackupFile, NodeData, RunInfo, SeriesData
 from tests.test_local_collect import DAY, build_tree, collect, plant, today_at, write_config
 
 ISO_Z = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\Z")
@@ -333,7 +333,8 @@ def expected_points(backups: list[tuple[int, int, int | None]]) -> list[tuple[in
     lambda rs: sorted(rs, key=lambda r: r.started_at)))
 def test_random_histories_round_trip_through_format_2(tmp_path_factory, series, runs) -> None:
     data = NodeData(name="C", hub="cms02", runs=runs, series=[
-        SeriesData(name=name, raw_name=name.encode(), backups=sorted(b, key=lambda x: x[0]))
+        SeriesData(name=name, raw_name=name.encode(),
+                   backups=[BackupFile(*x) for x in sorted(b, key=lambda x: x[0])])
         for name, b in sorted(series.items())])
     status = check_node(NODE, data, NOW)
     doc = export.node_document(NODE, data, status, NOW)
