@@ -13,15 +13,16 @@ import contextlib
 import gc
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .atomic import WriteError, write_atomic
 from .checks import NodeStatus, check_node
 from .config import NodeSettings, Settings
 from .store import NodeData, SeriesData, Store
+from .text import iso_utc as iso
 
 FORMAT = 1
 DATA_DIR = ("_static", "scmmonitor", "data")
@@ -29,16 +30,12 @@ DATA_DIR = ("_static", "scmmonitor", "data")
 _HTML_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
 
-class ExportError(Exception):
-    """The JSON could not be written; the previous file (if any) is intact."""
+#: the JSON could not be written; the previous file (if any) is intact
+ExportError = WriteError
 
 
 def data_dir(outdir: str | os.PathLike[str]) -> Path:
     return Path(outdir).joinpath(*DATA_DIR)
-
-
-def iso(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
 def node_document(node: NodeSettings, data: NodeData, status: NodeStatus,
@@ -165,33 +162,6 @@ def dumps(doc: dict[str, Any]) -> str:
     """Compact JSON that is also safe to embed in HTML."""
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=True,
                       allow_nan=False).translate(_HTML_SAFE)
-
-
-def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
-    """Write ``text`` to ``path`` by temp file + rename in the same folder."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ExportError(f"cannot create {path.parent}: {exc.strerror}") from None
-    tmp: str | None = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        # UTF-8: the JSON is ASCII anyway, but status --output text may name "grüezi"
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-        tmp = None
-    except (OSError, UnicodeError) as exc:
-        problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise ExportError(f"cannot write {path}: {problem}; "
-                          "the previous file is unchanged") from None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
 
 
 def export(settings: Settings, store: Store, outdir: str | os.PathLike[str],

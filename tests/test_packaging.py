@@ -136,7 +136,7 @@ def test_wheel_in_a_fresh_venv_runs_the_main_job(dist: Path, tmp_path: Path) -> 
     assert run([str(scm), "--version"], cwd=work, env=env).stdout.strip() == \
         f"scm-monitor {__version__}"
 
-    run([str(py), "-c", "from pathlib import Path; from sphinxcontrib_scmmonitor.demo import "
+    run([str(py), "-c", "from pathlib import Path; from sphinxcontrib_scmmonitor.cli.demo import "
          "make_demo_nodes; make_demo_nodes(Path('backups').resolve(), days=60)"],
         cwd=work, env=env, timeout=300)
     toml = work / "scmmonitor.toml"

@@ -35,8 +35,6 @@ from tests.sshd import require_tool
 from tests.test_local_collect import build_tree, plant, today_at, write_config
 from tests.test_store_backends import HOSTILE_NAMES
 
-pytest_plugins = ("tests.pg",)
-
 PACKAGE = Path(sphinxcontrib_scmmonitor.__file__).parent
 SOURCES = sorted(PACKAGE.rglob("*.py"))
 SECRET = "s3cr3t-Pa55w0rd-that-must-never-show"

@@ -20,7 +20,7 @@ import pytest
 from sphinx.testing.util import SphinxTestApp
 
 from sphinxcontrib_scmmonitor import cli
-from sphinxcontrib_scmmonitor.demo import make_demo_nodes
+from sphinxcontrib_scmmonitor.cli.demo import make_demo_nodes
 from sphinxcontrib_scmmonitor.sphinxext import images
 from tests.sshd import require_tool
 

@@ -25,8 +25,6 @@ from sphinxcontrib_scmmonitor.store import Changes, Record, Store
 from tests.test_local_collect import DAY, build_tree, plant, today_at, write_config
 from tests.test_store import head_revision
 
-pytest_plugins = ("tests.pg",)
-
 HEAD = head_revision()
 #: file names a backup node may really hold: not UTF-8, control characters, shell and HTML
 HOSTILE_NAMES: tuple[bytes, ...] = (

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..checks import human_size
+from ..atomic import atomic_file
+from ..text import human_size
 
 #: the initial range of the interactive chart, in days
 RANGE_DAYS = {"1m": 31, "3m": 92, "6m": 183, "1y": 366}
@@ -113,13 +111,6 @@ def render(doc: dict[str, Any], options: dict[str, Any], path: Path) -> None:
         ax.grid(True, color="#e0e0e0", linewidth=0.6)
         if drawn or failed:
             fig.legend(loc="outside right upper", fontsize=8, frameon=False)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                # no "Software" entry: the same data gives byte-identical files
-                fig.savefig(fh, format="png", dpi=DPI, metadata={"Software": None})
-            os.replace(tmp, path)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+        with atomic_file(path, binary=True) as fh:
+            # no "Software" entry: the same data gives byte-identical files
+            fig.savefig(fh, format="png", dpi=DPI, metadata={"Software": None})

@@ -23,15 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from . import config as config_mod
-from ._version import __version__
-from .collect.listing import DateLayout, ListingParser, PathParser, display
-from .collect.local import CollectError, Lister, LocalLister
-from .store import Record
-
-EXIT_OK = 0
-EXIT_PROBE_FAILED = 1
-EXIT_USAGE = 2
+from .. import config as config_mod
+from .._version import __version__
+from ..atomic import WriteError, write_atomic
+from ..collect.listing import DateLayout, ListingParser, PathParser, display
+from ..collect.local import CollectError, Lister
+from ..collect.runner import make_lister
+from ..store import Record
+from ..text import escape_controls, human_size, toml_value
+from .exits import FAILED, SUCCESS, USAGE
 
 #: Layouts tried by --probe, most common first; ties go to the earlier one.
 CANDIDATE_LAYOUTS: tuple[str, ...] = (
@@ -48,7 +48,7 @@ CANDIDATE_LAYOUTS: tuple[str, ...] = (
     "%Y/%m",
 )
 
-#: What the example hub and node look like when nothing was probed (the DESIGN's example).
+#: What the example hub and node look like when nothing was probed (docs/quickstart.rst's).
 EXAMPLE_HUB = "cms02"
 EXAMPLE_NODE = "C"
 EXAMPLE_HOST = "cms01.example.org"
@@ -64,7 +64,7 @@ _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
 class InitError(Exception):
     """``init`` cannot go on; ``status`` is the exit status, the message says what to do."""
 
-    def __init__(self, message: str, status: int = EXIT_USAGE) -> None:
+    def __init__(self, message: str, status: int = USAGE) -> None:
         super().__init__(message)
         self.status = status
 
@@ -159,14 +159,7 @@ def probe(target: str, root: str, *,
           lister_factory: Callable[[config_mod.NodeSettings], Lister] | None = None) -> Probe:
     """List one node and work out the layout, pattern and series; raises :class:`InitError`."""
     node = probe_settings(target, root)
-    if lister_factory is not None:
-        lister = lister_factory(node)
-    elif node.is_local:
-        lister = LocalLister(node)
-    else:
-        from .collect.ssh import SshLister
-
-        lister = SshLister(node)
+    lister = (lister_factory or make_lister)(node)
     capture = _Capture(node.root)
     t0 = time.monotonic()
     where = f"{target}:{node.root}"
@@ -175,10 +168,10 @@ def probe(target: str, root: str, *,
             pass
         capture.close()
     except CollectError as exc:
-        raise InitError(f"cannot list {where}: {exc}", EXIT_PROBE_FAILED) from None
+        raise InitError(f"cannot list {where}: {exc}", FAILED) from None
     except Exception as exc:  # anything paramiko raises: say so, never a traceback
         raise InitError(f"cannot list {where}: {type(exc).__name__}: {exc}",
-                        EXIT_PROBE_FAILED) from None
+                        FAILED) from None
     result = analyse(capture.seen, node.root)
     result.host, result.user, result.port = node.host, node.user, node.port
     result.method = lister.method
@@ -251,11 +244,6 @@ def _series_seen(result: Probe, files: Sequence[tuple[bytes, int, float]],
     return result
 
 
-def _shown(text: str) -> str:
-    """Remote names may hold control characters: never let them drive the terminal."""
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
-
-
 def _is_utf8(raw: bytes) -> bool:
     try:
         raw.decode("utf-8")
@@ -266,13 +254,11 @@ def _is_utf8(raw: bytes) -> bool:
 
 def report(result: Probe, out: TextIO) -> None:
     """Print what the probe found, the way an operator checks it."""
-    from .checks import human_size
-
     where = f"{result.host}:{result.root}"
     print(f"listed {result.files} file(s) under {where} via {result.method or '?'} "
           f"in {result.seconds:.1f} s", file=out)
     for problem in result.problems:
-        print(f"  problem: {_shown(problem)}", file=out)
+        print(f"  problem: {escape_controls(problem)}", file=out)
     tried = ", ".join(f"{lay} {n}" for lay, n in result.layout_counts.items()
                       if lay != result.layout and n)
     n_best = result.layout_counts.get(result.layout, 0)
@@ -292,42 +278,27 @@ def report(result: Probe, out: TextIO) -> None:
     if not result.series:
         print("  no series: nothing matches pattern and date_layout", file=out)
     else:
-        width = max(len("series"), *(len(_shown(s.name)) for s in result.series))
+        width = max(len("series"), *(len(escape_controls(s.name)) for s in result.series))
         print(f"  {'series':<{width}}  {'backups':>7}  {'newest (UTC)':<19}  size of newest",
               file=out)
         for s in result.series:
             newest = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(s.newest))
-            print(f"  {_shown(s.name):<{width}}  {s.backups:>7}  {newest:<19}  "
+            print(f"  {escape_controls(s.name):<{width}}  {s.backups:>7}  {newest:<19}  "
                   f"{human_size(s.newest_size)}", file=out)
     if result.unparsed:
         print(f"  {result.unparsed} file(s) match the pattern but have no date part "
               "(reported by collect as unparsed, never fatal), e.g.:", file=out)
         for sample in result.unparsed_sample:
-            print(f"    {_shown(sample)}", file=out)
+            print(f"    {escape_controls(sample)}", file=out)
     if result.select:
-        print(f"proposed select = {_toml(result.select)}", file=out)
+        print(f"proposed select = {toml_value(result.select)}", file=out)
 
 
 # --- writing --------------------------------------------------------------------------------------
 
 
-def _toml(value: object) -> str:
-    """A value in TOML syntax (the subset the schema uses)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        escaped = "".join(ch if ch.isprintable() and ch not in '"\\' else
-                          ("\\" + ch if ch in '"\\' else f"\\u{ord(ch):04x}") for ch in value)
-        return f'"{escaped}"'
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def _table_key(name: str) -> str:
-    return name if _BARE_KEY.match(name) else _toml(name)
+    return name if _BARE_KEY.match(name) else toml_value(name)
 
 
 def safe_name(text: str, fallback: str) -> str:
@@ -338,18 +309,16 @@ def safe_name(text: str, fallback: str) -> str:
 
 def _key_lines(key: config_mod.Key, value: object | None = None, *, why: str = "") -> list[str]:
     """Help comment plus either ``key = value`` or the commented-out default."""
-    kind = {"str": "string", "int": "integer", "float": "number", "bool": "true/false",
-            "path": "path", "list[str]": "list of strings"}.get(key.kind, key.kind)
-    lines = [f"# {key.help} ({kind}{'; required' if key.required else ''})"]
+    lines = [f"# {key.help} ({key.type_name}{'; required' if key.required else ''})"]
     if value is not None:
-        lines.append(f"{key.name} = {_toml(value)}" + (f"   # {why}" if why else ""))
+        lines.append(f"{key.name} = {toml_value(value)}" + (f"   # {why}" if why else ""))
         return lines
     default = key.default
     if key.check is not None and key.check(default) is not None and key.name in _UNSET_EXAMPLES:
-        lines.append(f"#{key.name} = {_toml(_UNSET_EXAMPLES[key.name])}   "
+        lines.append(f"#{key.name} = {toml_value(_UNSET_EXAMPLES[key.name])}   "
                      f"# unset by default")
     else:
-        lines.append(f"#{key.name} = {_toml(default)}")
+        lines.append(f"#{key.name} = {toml_value(default)}")
     return lines
 
 
@@ -397,8 +366,8 @@ def render(result: Probe | None = None, *, hub: str | None = None, node: str | N
     if result is not None and result.select:
         out += [*_key_lines(select_key, result.select, why=probed), ""]
     elif result is None:
-        out += [f"# {select_key.help} (list of strings)",
-                f"#select = {_toml(list(EXAMPLE_SELECT))}", ""]
+        out += [f"# {select_key.help} ({select_key.type_name})",
+                f"#select = {toml_value(list(EXAMPLE_SELECT))}", ""]
     else:
         out += [*_key_lines(select_key), ""]
     for key in config_mod.SCHEMA:
@@ -430,15 +399,11 @@ def write(path: Path, text: str, *, force: bool) -> None:
                         "overwrite it, or another PATH (or - to print the file)")
     if path.is_dir():
         raise InitError(f"{path} is a folder; give a file name such as {path / 'scmmonitor.toml'}")
-    tmp = path.with_name(f".{path.name}.init-tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InitError(f"cannot write {path}: {exc.strerror or exc}; nothing was written",
-                        EXIT_PROBE_FAILED) from None
+        write_atomic(path, text)
+    except WriteError as exc:
+        # USAGE, not FAILED: 1 means the probe failed (docs/cli.rst)
+        raise InitError(str(exc), USAGE) from None
 
 
 def run(path: str | None, *, force: bool = False, probe_target: Sequence[str] | None = None,
@@ -465,11 +430,11 @@ def run(path: str | None, *, force: bool = False, probe_target: Sequence[str] | 
         check(text, target)
         if target is None:
             out.write(text)
-            return EXIT_OK
+            return SUCCESS
         write(target, text, force=force)
     except InitError as exc:
         print(f"scm-monitor init: {exc}", file=err)
         return exc.status
     print(f"wrote {target}; next: check its [nodes] and run "
           f"`scm-monitor -c {target} collect`", file=out)
-    return EXIT_OK
+    return SUCCESS
