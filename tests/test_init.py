@@ -380,3 +380,15 @@ def test_probe_of_a_node_without_gnu_find_uses_sftp(tree, tmp_path, monkeypatch,
     captured = capsys.readouterr()
     assert "via sftp" in captured.err
     assert 'select = ["repos/env", "svn/dybsvn", "tracs/env"]' in captured.out
+
+
+def test_a_file_that_cannot_be_written_exits_2_not_the_probe_failures_1(tmp_path, capsys) -> None:
+    from sphinxcontrib_scmmonitor.cli import exits
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    target = blocker / "scmmonitor.toml"
+    assert cli.main(["init", str(target)]) == exits.USAGE == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"scm-monitor init: cannot create {blocker}: ")
+    assert not target.exists() and blocker.read_text() == ""

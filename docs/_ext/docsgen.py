@@ -209,9 +209,10 @@ def exit_statuses_rst() -> str:
     out = [".. list-table::", "   :header-rows: 1", "   :widths: 22 78", "",
            "   * - command", "     - exit status"]
     for name, statuses in exits.EXIT_STATUSES.items():
-        out += [f"   * - :ref:`{name} <cli-{name.replace(' ', '-')}>`",
-                "     - " + "; ".join(f"{e.code} {e.meaning}" for e in statuses)]
-    out += ["", "Every command: " + "; ".join(f"{e.code} {e.meaning}" for e in exits.COMMON)
+        out += [f"   * - :ref:`{name} <cli-{name.replace(' ', '-')}>`"]
+        out += [f"     {'-' if i == 0 else ' '} * ``{e.code}`` {e.meaning}"
+                for i, e in enumerate(statuses)]
+    out += ["", "Every command: " + "; ".join(f"``{e.code}`` {e.meaning}" for e in exits.COMMON)
             + ".", ""]
     return "\n".join(out)
 
