@@ -58,7 +58,7 @@ def postgres_available() -> str | None:
     try:
         import psycopg  # noqa: F401
     except ImportError:
-        return "psycopg is not installed: pip install -e '.[test]'"
+        return "psycopg is not installed: pip install -e '.[dev]'"
     if bindir() is None:
         return f"no PostgreSQL server in {BIN_GLOB}: apt-get install postgresql"
     if not shutil.which("setpriv"):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sphinxcontrib_scmmonitor import cli
-from tests.test_local_collect import DAY, collect, plant, today_at, write_config
+from tests.helpers.backups import DAY, collect, plant, today_at, write_config
 
 VENV_BIN = Path(sys.executable).parent
 

@@ -36,6 +36,15 @@ from sphinxcontrib_scmmonitor import cli, config
 from sphinxcontrib_scmmonitor.collect import collect_all, collect_node
 from sphinxcontrib_scmmonitor.collect.local import LocalLister
 from sphinxcontrib_scmmonitor.store import Store, db
+from tests.helpers.backups import (
+    HOSTILE_NAMES,
+    build_tree,
+    plant,
+    present,
+    runs,
+    today_at,
+    write_config,
+)
 from tests.privileges import as_nobody
 from tests.sshd import (
     SSHD,
@@ -47,15 +56,6 @@ from tests.sshd import (
     sshd_available,
     start_sshd,
 )
-from tests.test_local_collect import (
-    build_tree,
-    plant,
-    present,
-    runs,
-    today_at,
-    write_config,
-)
-from tests.test_store_backends import HOSTILE_NAMES
 
 #: Stands in for GNU find on a test node; reads what to do from ``mode`` at every run.
 FAKE_FIND = """\

@@ -7,17 +7,13 @@ import sqlite3
 import stat
 import subprocess
 import sys
-from importlib import resources
 from pathlib import Path
 
 import pytest
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 
 from sphinxcontrib_scmmonitor import cli, config
 from sphinxcontrib_scmmonitor.store import Store, StoreError
-from tests.privileges import as_nobody
-from tests.test_local_collect import (
+from tests.helpers.backups import (
     DAY,
     build_tree,
     collect,
@@ -27,17 +23,10 @@ from tests.test_local_collect import (
     today_at,
     write_config,
 )
+from tests.helpers.store import head_revision
+from tests.privileges import as_nobody
 
 VENV_BIN = Path(sys.executable).parent
-
-
-def head_revision() -> str:
-    cfg = Config()
-    cfg.set_main_option("script_location",
-                        str(resources.files("sphinxcontrib_scmmonitor.store") / "migrations"))
-    head = ScriptDirectory.from_config(cfg).get_current_head()
-    assert head
-    return head
 
 
 def dump(db: Path, table: str, *, without: tuple[str, ...] = ()) -> list[tuple]:

@@ -25,7 +25,8 @@ from sphinxcontrib_scmmonitor.collect.listing import printable
     ("bidi\u202eevil", "bidi\\u202eevil"),
     ("tag\U000e0041", "tag\\U000e0041"),
 ])
-def test_escape_controls_writes_every_control_character_by_its_code_point(raw, shown) -> None:
+def test_escape_controls_writes_every_control_character_by_its_code_point(
+        raw: str, shown: str) -> None:
     assert text.escape_controls(raw) == shown
 
 
@@ -42,12 +43,13 @@ def test_toml_value_of_any_string_reads_back_the_same(value: str) -> None:
 @pytest.mark.parametrize(("value", "written"), [
     (True, "true"), (36.0, "36"), (0.5, "0.5"), (22, "22"), (["a", "b\n"], '["a", "b\\u000a"]'),
 ])
-def test_toml_value_writes_what_a_loader_reads_back(value, written) -> None:
+def test_toml_value_writes_what_a_loader_reads_back(value: object, written: str) -> None:
     assert text.toml_value(value) == written
     assert tomllib.loads(f"k = {written}")["k"] == value
 
 
-def test_every_kind_of_the_schema_has_one_word_used_by_errors_docs_and_init(tmp_path) -> None:
+def test_every_kind_of_the_schema_has_one_word_used_by_errors_docs_and_init(
+        tmp_path: Path) -> None:
     for key in config.SCHEMA:
         assert key.type_name == text.KIND_WORDS[key.kind], key.name
     rendered = init.render()
