@@ -12,6 +12,6 @@ sphinxcontrib_scmmonitor.cli`` runs the same.
 
 from __future__ import annotations
 
-from .commands import build_parser, main
+from .commands import Parser, build_parser, main
 
-__all__ = ["build_parser", "main"]
+__all__ = ["Parser", "build_parser", "main"]
