@@ -13,9 +13,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..config import NodeSettings, Settings
-from ..store import NodeData, Store
 from ..text import human_age, human_size  # re-exported: their home is text.py
 from .reasons import (
     ALARM,
@@ -29,6 +29,9 @@ from .reasons import (
     Reason,
     worst,
 )
+
+if TYPE_CHECKING:  # the CLI's exit-status table imports checks: --help must not load SQLAlchemy
+    from ..store import NodeData, Store
 
 __all__ = ["ALARM", "EXIT_CODES", "LEVELS", "NAGIOS_WORDS", "OK", "SEVERITY", "UNKNOWN", "WARN",
            "NodeStatus", "Reason", "Report", "SeriesStatus", "check_node", "evaluate",

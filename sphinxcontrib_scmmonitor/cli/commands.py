@@ -7,11 +7,14 @@ import logging
 import sys
 import textwrap
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .. import config as config_mod
 from .._version import __version__
 from .exits import FAILED, INTERRUPTED, USAGE, summary
+
+if TYPE_CHECKING:
+    from ..store import Store  # imported when a command needs it: --help stays fast
 
 log = logging.getLogger("scmmonitor")
 
@@ -205,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return INTERRUPTED
 
 
-def _open_store(settings: config_mod.Settings, *, create: bool):  # type: ignore[no-untyped-def]
+def _open_store(settings: config_mod.Settings, *, create: bool) -> Store:
     from ..store import Store
 
     store = Store(settings.database, create=create)
