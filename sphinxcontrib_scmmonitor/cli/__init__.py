@@ -2,7 +2,8 @@
 
 - :mod:`.commands`: the argument parser and one function per command
 - :mod:`.exits`: every command's exit statuses (the CLI returns them, the docs list them)
-- :mod:`.init`: ``scm-monitor init`` (a commented ``scmmonitor.toml``, ``--probe``)
+- :mod:`.init`: ``scm-monitor init`` (a commented ``scmmonitor.toml``)
+- :mod:`.probe`: ``init --probe`` (list one node, guess its layout, pattern and series)
 - :mod:`.progress`: live progress on a terminal, plain lines for cron
 - :mod:`.demo`: a demo backup tree for the example docs, the docs and the tests
 
