@@ -69,8 +69,8 @@ def demo_config(folder: Path) -> Path:
     toml = folder / "scmmonitor.toml"
     stamp = folder / ".collected"
     from sphinxcontrib_scmmonitor import config
-    from sphinxcontrib_scmmonitor.collect import collect_all
     from sphinxcontrib_scmmonitor.cli.demo import make_demo_nodes
+    from sphinxcontrib_scmmonitor.collect import collect_all
     from sphinxcontrib_scmmonitor.store import Store
 
     with _locked(folder):
