@@ -1,8 +1,8 @@
-"""Write a file so that its readers see the old content or the new, never half of either.
+"""Write files so that their readers see the old content or the new, never half of either.
 
-Every file this package writes for others to read (the charts' JSON, ``status
---output``, ``scm-monitor init``'s configuration, the PDF's pictures) goes
-through :func:`atomic_file`: a temporary file in the same folder, flushed to
+Every file this package writes for others to read (the charts' JSON and its
+``.gz``, ``status --output``, ``scm-monitor init``'s configuration, the PDF's
+pictures) goes through here: a temporary file in the same folder, synced to
 disk, then renamed over the target. One error type says what went wrong.
 """
 
@@ -11,13 +11,51 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, Literal, overload
 
 
 class WriteError(OSError):
     """A file could not be written; the previous file (if any) is unchanged."""
+
+
+def write_atomic(path: Path, content: str | bytes, mode: int = 0o644) -> None:
+    """Write ``content`` (text as UTF-8) to ``path``; raises :class:`WriteError`."""
+    write_all({path: content}, mode)
+
+
+def write_all(files: Mapping[Path, str | bytes], mode: int = 0o644) -> None:
+    """Every file written to a temp file and synced first, then all renamed into place.
+
+    Nothing is renamed until every temp file is complete, so a full disk leaves
+    all the old files as they were, and none with a stranger beside it.
+    ``mode`` is the new files' permission bits. Raises :class:`WriteError`.
+    """
+    temps: dict[Path, str] = {}
+    current: Path | None = None
+    try:
+        for path, content in files.items():
+            current = path
+            # UTF-8: the JSON is ASCII anyway, but status --output text may name "grüezi"
+            data = content.encode("utf-8") if isinstance(content, str) else content
+            fd, temps[path] = _temp_file(path)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(temps[path], mode)
+        for path in files:
+            current = path
+            os.replace(temps.pop(path), path)
+    except WriteError:
+        raise
+    except (OSError, UnicodeError) as exc:
+        raise _failed(current, exc) from None
+    finally:
+        for tmp in temps.values():
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 @overload
@@ -28,24 +66,19 @@ def atomic_file(path: Path, *, binary: Literal[True],
                 mode: int = ...) -> contextlib.AbstractContextManager[IO[bytes]]: ...
 def atomic_file(path: Path, *, binary: bool = False,
                 mode: int = 0o644) -> contextlib.AbstractContextManager[IO[Any]]:
-    """A file to write in a ``with`` block; it replaces ``path`` when the block ends well.
+    """A file to write in a ``with`` block (for writers that want a file object, such as
+    matplotlib's); it replaces ``path`` when the block ends without an exception.
 
-    Text is UTF-8. ``mode`` is the new file's permission bits (a temporary file
-    is private, 0600, until then). Raises :class:`WriteError`.
+    Text is UTF-8. Raises :class:`WriteError`.
     """
     return _atomic_file(path, binary, mode)
 
 
 @contextlib.contextmanager
 def _atomic_file(path: Path, binary: bool, mode: int) -> Iterator[IO[Any]]:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise WriteError(f"cannot create {path.parent}: {exc.strerror or exc}") from None
     tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        # UTF-8: the JSON is ASCII anyway, but status --output text may name "grüezi"
+        fd, tmp = _temp_file(path)
         with (os.fdopen(fd, "wb") if binary else
               os.fdopen(fd, "w", encoding="utf-8")) as fh:
             yield fh
@@ -57,16 +90,22 @@ def _atomic_file(path: Path, binary: bool, mode: int) -> Iterator[IO[Any]]:
     except WriteError:
         raise
     except (OSError, UnicodeError) as exc:
-        problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise WriteError(f"cannot write {path}: {problem}; "
-                         "the previous file is unchanged") from None
+        raise _failed(path, exc) from None
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
 
 
-def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically; raises :class:`WriteError`."""
-    with atomic_file(path, mode=mode) as fh:
-        fh.write(text)
+def _temp_file(path: Path) -> tuple[int, str]:
+    """A private (0600) temporary file beside ``path``, its folder made when missing."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(f"cannot create {path.parent}: {exc.strerror or exc}") from None
+    return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+
+
+def _failed(path: Path | None, exc: OSError | UnicodeError) -> WriteError:
+    problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+    return WriteError(f"cannot write {path}: {problem}; the previous file is unchanged")

@@ -1,33 +1,40 @@
-"""Store + statuses -> ``<html>/_static/scmmonitor/data/<node>.json``, atomically.
+"""Store + statuses -> ``<html>/_static/scmmonitor/data/<node>.json`` (+ ``.json.gz``), atomically.
 
-The file is what the page's script draws (format in DESIGN.md): per series
-``[epoch ms, bytes]`` pairs strictly ascending in time, the series' status,
-and failed collection runs as flags. It is written to a temporary file in the
-same folder and renamed, so a reader never sees half a file and a failed
-write leaves the previous one intact.
+The file is what the page's script draws: data format 2 (docs/sphinx.rst, "The
+JSON data file"). Columnar: per series the backup times, sizes and counts as
+three delta-encoded columns of epoch seconds and integers, so ten years of
+nightly backups of a hundred series stay a few megabytes. Every file is
+written to a temporary file in the same folder and renamed, so a reader never
+sees half a file and a failed write leaves the previous one intact; a gzip
+copy (level 9) is written beside it for web servers' ``gzip_static``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import gc
+import gzip
 import json
+import operator
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .atomic import WriteError, write_atomic
-from .checks import NodeStatus, check_node
+from .atomic import WriteError, write_all
+from .atomic import write_atomic as write_atomic  # its old home: export.write_atomic
+from .checks import NodeStatus, Reason, SeriesStatus, check_node
 from .config import NodeSettings, Settings
 from .store import NodeData, SeriesData, Store
 from .text import iso_utc as iso
 
-FORMAT = 1
+FORMAT = 2
 DATA_DIR = ("_static", "scmmonitor", "data")
-#: json.dumps escapes these too, so the file can be inlined in HTML and never closes a tag
-_HTML_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+GZIP_LEVEL = 9
+#: a backup row's backup_at, size and gone_at, by position
+_FIRST, _SECOND, _THIRD = operator.itemgetter(0), operator.itemgetter(1), operator.itemgetter(2)
+#: after json.dumps(ensure_ascii=True) (which already writes U+2028/U+2029 as \u escapes):
+#: the file can be inlined in HTML and never closes a tag
+_HTML_SAFE = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"))
 
 
 #: the JSON could not be written; the previous file (if any) is intact
@@ -38,22 +45,24 @@ def data_dir(outdir: str | os.PathLike[str]) -> Path:
     return Path(outdir).joinpath(*DATA_DIR)
 
 
-def node_document(node: NodeSettings, data: NodeData, status: NodeStatus,
-                  now: float) -> dict[str, Any]:
-    """The JSON document for one node (plain data, ready for ``json.dumps``)."""
+def hub_source(settings: Settings, hub: str) -> str | None:
+    """The node the hub's backups are copied from (None: the hub has no source)."""
+    source = getattr(settings.hubs.get(hub), "source", None)
+    return source or None
+
+
+def node_document(node: NodeSettings, data: NodeData, status: NodeStatus, now: float,
+                  source: str | None = None) -> dict[str, Any]:
+    """The format-2 document for one node (plain data, ready for :func:`dumps`)."""
     by_name = {s.name: s for s in status.series}
-    series_out: list[dict[str, Any]] = []
-    with _gc_paused():
-        for series in data.series:
-            series_out.append(_series(series, by_name.get(series.name),
-                                      retired=node.retires(series.name)))
+    series_out = [_series(series, by_name.get(series.name), retired=node.retires(series.name))
+                  for series in data.series]
+    stored = {s.name for s in data.series}
     for st in status.series:
-        if st.name not in {s.name for s in data.series}:  # selected but missing
-            series_out.append({"name": st.name, "retired": False, "status": st.status,
-                               "reasons": [r.reason for r in st.reasons],
-                               "details": [r.detail for r in st.reasons],
-                               "data": [], "count": [], "newest": None, "size": None,
-                               "previous_size": None})
+        if st.name not in stored:  # selected but missing: judged, nothing to draw
+            series_out.append({"name": st.name, "status": st.status, "retired": False,
+                               "reasons": _reasons(st.reasons), "t": [], "size": [],
+                               "count": []})
     runs = [r for r in data.runs if r.state != "running"]
     shown = [r for r in runs if not r.ok]
     if runs and runs[-1].ok:
@@ -62,119 +71,132 @@ def node_document(node: NodeSettings, data: NodeData, status: NodeStatus,
         "format": FORMAT,
         "node": node.name,
         "hub": node.hub,
+        "source": source,
         "generated_at": iso(now),
+        "observed_at": None if status.last_good_at is None else iso(status.last_good_at),
         "status": status.status,
-        "reasons": [{"reason": r.reason, "detail": r.detail} for r in status.reasons],
-        "last_run": _ms(status.last_run_at),
-        "last_good_run": _ms(status.last_good_at),
+        "reasons": _reasons(status.reasons),
         "series": series_out,
-        "runs": [{"at": _ms(r.finished_at or r.started_at), "ok": r.ok,
-                  "error": r.error} for r in shown],
+        "runs": [{"at": int(r.finished_at or r.started_at), "ok": r.ok, "error": r.error}
+                 for r in shown],
     }
 
 
-def _series(series: SeriesData, status: Any, *, retired: bool) -> dict[str, Any]:
-    data, any_gone = _data(series)
+def _reasons(reasons: Sequence[Reason]) -> list[dict[str, Any]]:
+    return [{"reason": r.reason, "level": r.level, "detail": r.detail, "at": list(r.at)}
+            for r in reasons]
+
+
+def _series(series: SeriesData, status: SeriesStatus | None, *,
+            retired: bool) -> dict[str, Any]:
+    t, size, count = delta_columns(series.backups)
     return {
         "name": series.name,
-        "retired": retired,
         "status": status.status if status else "ok",
-        "reasons": [r.reason for r in status.reasons] if status else [],
-        "details": [r.detail for r in status.reasons] if status else [],
-        "data": data,
-        # nothing ever gone: the count just rises by one per backup time
-        "count": _count(series) if any_gone else [[p[0], n] for n, p in enumerate(data, 1)],
-        "newest": _ms(status.newest) if status else None,
-        "size": status.size if status else None,
-        "previous_size": status.previous_size if status else None,
+        "retired": retired,
+        "reasons": _reasons(status.reasons) if status else [],
+        "t": t,
+        "size": size,
+        "count": count,
     }
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while the point lists are built.
+def delta_columns(backups: Sequence[Sequence[Any]]) -> tuple[list[int], list[int], list[int]]:
+    """Backup rows -> the delta-encoded ``t``, ``size`` and ``count`` columns.
 
-    They are a million small lists for a big node, none of them garbage, and each
-    allocation burst made Python's collector walk every live object again: 4/5 of
-    node_document's time (0.46 s -> 0.10 s for 365,000 points, BENCHMARKS.md row 5).
+    This runs for every point of every series on every export: the usual series
+    (one file per dated folder, nothing gone yet) takes a few passes at C speed
+    and no Python loop.
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    times = list(map(_FIRST, backups))
+    t = delta(times)
+    if len(t) < 2 or min(t[1:]) > 0:
+        gone = list(map(_THIRD, backups))
+        if gone.count(None) == len(gone):
+            return t, delta(list(map(_SECOND, backups))), [1] * len(t)
+    times, sizes, counts = columns(backups)
+    return delta(times), delta(sizes), delta(counts)
 
 
-def _data(series: SeriesData) -> tuple[list[list[int]], bool]:
-    """``[[ms, summed size], ...]`` (like ``series.totals()``) and whether any file is gone.
+def columns(backups: Sequence[Sequence[Any]]) -> tuple[list[int], list[int], list[int]]:
+    """Backup rows -> (times, summed sizes, backups present just after each time).
 
-    One pass over the files and one list per point: this runs for every point of
-    every series on every export (BENCHMARKS.md row 5).
+    One point per backup time (the files of one dated folder summed). A dated
+    backup counts from its time until the collection that found all its files
+    gone. Rows are read by position (backup_at, size, gone_at first), so plain
+    tuples and the store's row type both work.
     """
-    out: list[list[int]] = []
-    append = out.append
+    times: list[int] = []
+    sizes: list[int] = []
+    gone: list[int | None] = []   # per point: when its folder was gone (None: still there)
     last: int | None = None
-    point: list[int] = []
-    any_gone = False
-    for at, size, gone_at in series.backups:
-        if gone_at is not None:
-            any_gone = True
+    for row in backups:
+        at, size, gone_at = row[0], row[1], row[2]
         if at == last:
-            point[1] += size
+            sizes[-1] += size
+            if gone[-1] is not None:
+                gone[-1] = None if gone_at is None else max(gone[-1], gone_at)
         else:
-            point = [at * 1000, size]
-            append(point)
+            times.append(at)
+            sizes.append(size)
+            gone.append(gone_at)
             last = at
-    return out, any_gone
+    ends = sorted(g for g in gone if g is not None)
+    counts: list[int] = []
+    removed = 0
+    for n, at in enumerate(times, 1):
+        while removed < len(ends) and ends[removed] <= at:
+            removed += 1
+        counts.append(n - removed)
+    return times, sizes, counts
 
 
-def _count(series: SeriesData) -> list[list[int]]:
-    """How many backups of the series were kept on the node over time.
+def delta(values: list[int]) -> list[int]:
+    """The first value, then each value's difference from the one before."""
+    if not values:
+        return []
+    return [values[0], *map(operator.sub, values[1:], values)]
 
-    A dated backup counts from its time until the collector found all its files gone.
-    """
-    folders: dict[int, int | None] = {}
-    for at, _size, gone_at in series.backups:
-        if at not in folders:
-            folders[at] = gone_at
-        elif folders[at] is not None:
-            folders[at] = None if gone_at is None else max(folders[at] or 0, gone_at)
-    events: dict[int, int] = {}
-    for at, gone_at in folders.items():
-        events[at] = events.get(at, 0) + 1
-        if gone_at is not None:
-            events[gone_at] = events.get(gone_at, 0) - 1
-    out: list[list[int]] = []
+
+def undelta(values: Iterable[int]) -> list[int]:
+    """The inverse of :func:`delta`: a running sum."""
+    out: list[int] = []
     total = 0
-    for when in sorted(events):
-        total += events[when]
-        out.append([when * 1000, total])
+    for v in values:
+        total += v
+        out.append(total)
     return out
 
 
-def _ms(ts: float | None) -> int | None:
-    return None if ts is None else round(ts * 1000)
-
-
 def dumps(doc: dict[str, Any]) -> str:
-    """Compact JSON that is also safe to embed in HTML."""
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=True,
-                      allow_nan=False).translate(_HTML_SAFE)
+    """Compact JSON that is also safe to embed in HTML: only ASCII, no ``<``, ``>`` or ``&``."""
+    text = json.dumps(doc, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    for char, escape in _HTML_SAFE:
+        if char in text:
+            text = text.replace(char, escape)
+    return text
+
+
+def write_document(path: Path, doc: dict[str, Any]) -> None:
+    """``path`` and ``path.gz`` (the same bytes, gzip level 9): both or neither replaced."""
+    raw = dumps(doc).encode("ascii")
+    # mtime 0: the same data gives the same .gz, so a sync or a cache sees no change
+    write_all({path: raw, path.with_name(path.name + ".gz"):
+               gzip.compress(raw, GZIP_LEVEL, mtime=0)})
 
 
 def export(settings: Settings, store: Store, outdir: str | os.PathLike[str],
            nodes: Iterable[str] | None = None, now: float | None = None) -> list[Path]:
-    """Write one JSON file per node (all configured nodes by default)."""
+    """Write one JSON file (and its .gz) per node (all configured nodes by default)."""
     now = time.time() if now is None else now
     folder = data_dir(outdir)
     written = []
     for name in (list(nodes) if nodes is not None else list(settings.nodes)):
         node = settings.node(name)
         data = store.node_data(name, node.hub)
-        doc = node_document(node, data, check_node(node, data, now), now)
+        doc = node_document(node, data, check_node(node, data, now), now,
+                            source=hub_source(settings, node.hub))
         path = folder / f"{name}.json"
-        write_atomic(path, dumps(doc))
+        write_document(path, doc)
         written.append(path)
     return written

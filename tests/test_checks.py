@@ -368,7 +368,8 @@ def test_the_export_still_charts_a_retired_series_and_marks_it() -> None:
     by_name = {s["name"]: s for s in doc["series"]}
     assert by_name["svn/oldproj"]["retired"] is True
     assert (by_name["svn/oldproj"]["status"], by_name["svn/oldproj"]["reasons"]) == ("ok", [])
-    assert len(by_name["svn/oldproj"]["data"]) == 2
+    assert len(by_name["svn/oldproj"]["t"]) == 2
     assert by_name["svn/dybsvn"]["retired"] is False
-    assert (by_name["git/new"]["retired"], by_name["git/new"]["reasons"]) == (False, ["missing"])
+    assert (by_name["git/new"]["retired"],
+            [r["reason"] for r in by_name["git/new"]["reasons"]]) == (False, ["missing"])
     assert doc["status"] == ALARM  # git/new is missing; the retired one adds nothing

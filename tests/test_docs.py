@@ -73,7 +73,7 @@ def test_docs_pages_show_real_charts_of_the_demo(built: Path) -> None:
     for node in ("C", "H1"):
         doc = json.loads((data / f"{node}.json").read_text())
         assert doc["node"] == node and doc["series"], node
-        assert any(s["data"] for s in doc["series"]), node
+        assert any(s["t"] for s in doc["series"]), node
     index = (built / "index.html").read_text()
     assert "scmmonitor.js" in index  # the extension's own script, no inline script
 

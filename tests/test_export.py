@@ -1,14 +1,16 @@
-"""``<html>/_static/scmmonitor/data/<node>.json``: DESIGN.md's format, HTML-safe, atomic."""
+"""``<html>/_static/scmmonitor/data/<node>.json``: format 2 (docs/sphinx.rst), HTML-safe, atomic."""
 
 from __future__ import annotations
 
-import itertools
+import calendar
+import gzip
 import json
 import os
 import re
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sphinxcontrib_scmmonitor import cli, config, export
-from sphinxcontrib_scmmonitor.checks import check_node
+from sphinxcontrib_scmmonitor.checks import SEVERITY, check_node
 from sphinxcontrib_scmmonitor.store import NodeData, RunInfo, SeriesData
 from tests.helpers.backups import DAY, build_tree, collect, plant, today_at, write_config
 
@@ -45,32 +47,73 @@ def collected(tmp_path: Path) -> tuple[Path, dict[bytes, tuple[int, int]]]:
 # --- the format -------------------------------------------------------------------------------
 
 
-def test_json_matches_the_design_format(tmp_path, collected, capsys) -> None:
+def points(s: dict) -> list[tuple[int, int, int]]:
+    """A format-2 series decoded: (epoch seconds, bytes, backups present) per backup time."""
+    return list(zip(export.undelta(s["t"]), export.undelta(s["size"]),
+                    export.undelta(s["count"]), strict=True))
+
+
+def test_json_matches_the_documented_format_2(tmp_path, collected, capsys) -> None:
     cfg, _files = collected
     out = tmp_path / "html"
     assert run_export(cfg, out) == 0
     assert capsys.readouterr().out.splitlines()[-1] == str(json_path(out))
 
     doc = json.loads(json_path(out).read_text())
-    assert doc["format"] == 1
-    assert (doc["node"], doc["hub"]) == ("C", "cms02")
-    assert ISO_Z.match(doc["generated_at"])
+    assert list(doc) == ["format", "node", "hub", "source", "generated_at", "observed_at",
+                         "status", "reasons", "series", "runs"]
+    assert doc["format"] == 2
+    assert (doc["node"], doc["hub"], doc["source"]) == ("C", "cms02", None)
+    assert ISO_Z.match(doc["generated_at"]) and ISO_Z.match(doc["observed_at"])
+    assert doc["observed_at"] <= doc["generated_at"]
     assert doc["status"] == "alarm"  # svn/dybsvn is stale, git/gone is missing
     by_name = {s["name"]: s for s in doc["series"]}
     assert set(by_name) == {"tracs/env", "repos/env", "svn/dybsvn", "git/gone"}
     for s in doc["series"]:
-        assert {"name", "status", "reasons", "data", "count"} <= set(s)
+        assert list(s) == ["name", "status", "retired", "reasons", "t", "size", "count"]
         assert s["status"] in ("ok", "warn", "alarm")
-        assert all(isinstance(r, str) for r in s["reasons"])
+        assert len(s["t"]) == len(s["size"]) == len(s["count"])
+        assert all(t > 0 for t in s["t"][1:])  # strictly ascending
+        for r in s["reasons"]:
+            assert list(r) == ["reason", "level", "detail", "at"]
+            assert r["level"] == SEVERITY[r["reason"]]
     assert by_name["tracs/env"]["status"] == "ok"
-    assert by_name["svn/dybsvn"]["reasons"] == ["stale"]
-    assert (by_name["git/gone"]["reasons"], by_name["git/gone"]["data"]) == (["missing"], [])
+    [stale] = by_name["svn/dybsvn"]["reasons"]
+    assert (stale["reason"], stale["level"]) == ("stale", "alarm")
+    assert stale["detail"].startswith("newest backup is ")
+    [missing] = by_name["git/gone"]["reasons"]
+    assert missing["reason"] == "missing" and by_name["git/gone"]["t"] == []
     [run] = doc["runs"]
     assert set(run) == {"at", "ok", "error"} and run["ok"] is True and run["error"] is None
+    assert run["at"] == calendar.timegm(time.strptime(doc["observed_at"], "%Y-%m-%dT%H:%M:%SZ"))
 
 
-def test_data_is_milliseconds_and_bytes_strictly_ascending_and_summed(tmp_path,
-                                                                      collected) -> None:
+def test_the_gz_beside_every_file_holds_the_same_bytes(tmp_path, collected) -> None:
+    cfg, _files = collected
+    out = tmp_path / "html"
+    assert run_export(cfg, out) == 0
+    raw = json_path(out).read_bytes()
+    packed = json_path(out).with_name("C.json.gz").read_bytes()
+    assert gzip.decompress(packed) == raw
+    assert packed == gzip.compress(raw, 9, mtime=0)  # level 9, no timestamp: reproducible
+    assert sorted(os.listdir(json_path(out).parent)) == ["C.json", "C.json.gz"]
+    for path in (json_path(out), json_path(out).with_name("C.json.gz")):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_node_reasons_carry_their_level_and_the_hub_source_is_named(tmp_path) -> None:
+    data = NodeData(name="C", hub="cms02", series=[], runs=[
+        RunInfo(NOW - 7200, NOW - 7100, "ok", None, "local", 0, 0),
+        RunInfo(NOW - 600, NOW - 590, "failed", "timed out after 10 s", "local", 0, 0)])
+    doc = export.node_document(NODE, data, check_node(NODE, data, NOW), NOW, source="S")
+    assert doc["source"] == "S"
+    assert doc["observed_at"] == export.iso(NOW - 7100)
+    assert doc["reasons"] == [{"reason": "unreachable", "level": "warn",
+                               "detail": "timed out after 10 s", "at": []}]
+    assert [(r["at"], r["ok"]) for r in doc["runs"]] == [(NOW - 590, False)]
+
+
+def test_data_is_seconds_and_bytes_strictly_ascending_and_summed(tmp_path, collected) -> None:
     cfg, files = collected
     out = tmp_path / "html"
     assert run_export(cfg, out) == 0
@@ -79,17 +122,17 @@ def test_data_is_milliseconds_and_bytes_strictly_ascending_and_summed(tmp_path,
     for path, (size, at) in files.items():
         series = path.split(b"/backup/")[1].rsplit(b"/", 5)[0].decode()
         expected.setdefault(series, {})
-        expected[series][at * 1000] = expected[series].get(at * 1000, 0) + size
+        expected[series][at] = expected[series].get(at, 0) + size
     for s in doc["series"]:
-        times = [t for t, _v in s["data"]]
+        times = [t for t, _v, _n in points(s)]
         assert times == sorted(set(times)), s["name"]
         if s["name"] in expected:
-            assert s["data"] == sorted(map(list, expected[s["name"]].items()))
+            assert [(t, v) for t, v, _n in points(s)] == sorted(expected[s["name"]].items())
     repos = next(s for s in doc["series"] if s["name"] == "repos/env")
-    assert repos["data"] == [[(today_at() - DAY) * 1000, 77 + 23]]
+    assert points(repos) == [(today_at() - DAY, 77 + 23, 1)]
     tracs = next(s for s in doc["series"] if s["name"] == "tracs/env")
-    assert all(size > 5 * 2**30 for _t, size in tracs["data"])  # bytes, not KiB or blocks
-    assert tracs["count"][-1][1] == 5
+    assert all(size > 5 * 2**30 for _t, size, _n in points(tracs))  # bytes, not KiB or blocks
+    assert points(tracs)[-1][2] == 5
 
 
 def test_failed_runs_become_flags_with_their_error(tmp_path, collected) -> None:
@@ -104,7 +147,7 @@ def test_failed_runs_become_flags_with_their_error(tmp_path, collected) -> None:
     runs = json.loads(json_path(out).read_text())["runs"]
     assert [(r["ok"], r["error"]) for r in runs] == [
         (False, f"backup root {root} does not exist or is not a folder"), (True, None)]
-    assert runs[0]["at"] < runs[1]["at"]
+    assert runs[0]["at"] <= runs[1]["at"] <= time.time()  # epoch seconds, not ms
 
 
 def test_node_never_collected_exports_an_empty_chart(tmp_path) -> None:
@@ -123,14 +166,15 @@ def test_collect_with_export_writes_the_json_too(tmp_path) -> None:
     assert collect(cfg, "--export", str(out)) == 0
     for node in ("C", "H1"):
         doc = json.loads(json_path(out, node).read_text())
-        assert doc["series"][0]["data"] == [[today_at() * 1000, 42]]
+        assert points(doc["series"][0]) == [(today_at(), 42, 1)]
+        assert json_path(out, node).with_name(f"{node}.json.gz").is_file()
 
 
 def test_export_of_named_nodes_only(tmp_path) -> None:
     cfg = write_config(tmp_path, {"C": {"root": "/x"}, "H1": {"root": "/y"}})
     out = tmp_path / "html"
     assert run_export(cfg, out, "H1") == 0
-    assert json_path(out, "H1").exists() and not json_path(out, "C").exists()
+    assert sorted(os.listdir(json_path(out).parent)) == ["H1.json", "H1.json.gz"]
     assert run_export(cfg, out, "nope") == 2
 
 
@@ -160,6 +204,7 @@ def test_hostile_series_names_are_escaped_and_round_trip(tmp_path) -> None:
     for ch in (b"<", b">", b"&"):
         assert ch not in raw
     assert b"\\u003c/script\\u003e" in raw
+    assert b"\\u2028" in raw and b"\\u2029" in raw
     got = {s["name"] for s in json.loads(raw)["series"]}
     assert got == {*names, "bad-\\xff"}
 
@@ -185,7 +230,7 @@ def test_rewrite_replaces_the_file_and_leaves_no_temporary_files(tmp_path, colle
     inode = json_path(out).stat().st_ino
     assert run_export(cfg, out) == 0
     assert json_path(out).stat().st_ino != inode  # a new file renamed over, not rewritten
-    assert os.listdir(json_path(out).parent) == ["C.json"]
+    assert sorted(os.listdir(json_path(out).parent)) == ["C.json", "C.json.gz"]
 
 
 _LIMITED_EXPORT = """\
@@ -224,7 +269,7 @@ def test_disk_full_leaves_the_old_file_intact_with_a_clear_error(tmp_path, colle
     assert proc.stdout == (f"cannot write {json_path(out)}: File too large; "
                            "the previous file is unchanged\n")
     assert json_path(out).read_bytes() == old
-    assert os.listdir(json_path(out).parent) == ["C.json"]
+    assert sorted(os.listdir(json_path(out).parent)) == ["C.json", "C.json.gz"]
 
 
 def test_unwritable_data_folder_is_a_clear_error_exit_2(tmp_path, collected, capsys) -> None:
@@ -266,35 +311,48 @@ run_info = st.builds(
     st.sampled_from(["ok", "failed", "interrupted"]), st.text(max_size=30))
 
 
+def expected_points(backups: list[tuple[int, int, int | None]]) -> list[tuple[int, int, int]]:
+    """What the store holds, worked out the slow way: per backup time the summed size and
+    the dated folders present just after it (a folder is gone when all its files are)."""
+    size: dict[int, int] = {}
+    gone: dict[int, list[int | None]] = {}
+    for at, nbytes, gone_at in backups:
+        size[at] = size.get(at, 0) + nbytes
+        gone.setdefault(at, []).append(gone_at)
+    ended = {at: None if None in g else max(g) for at, g in gone.items()}  # type: ignore[type-var]
+    return [(t, size[t], sum(1 for at, end in ended.items()
+                             if at <= t and (end is None or end > t))) for t in sorted(size)]
+
+
 @settings(max_examples=500, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(series=series_map, runs=st.lists(run_info, max_size=5).map(
     lambda rs: sorted(rs, key=lambda r: r.started_at)))
-def test_random_series_round_trip_into_json(tmp_path_factory, series, runs) -> None:
+def test_random_histories_round_trip_through_format_2(tmp_path_factory, series, runs) -> None:
     data = NodeData(name="C", hub="cms02", runs=runs, series=[
         SeriesData(name=name, raw_name=name.encode(), backups=sorted(b, key=lambda x: x[0]))
         for name, b in sorted(series.items())])
-    doc = export.node_document(NODE, data, check_node(NODE, data, NOW), NOW)
-    text = export.dumps(doc)
+    status = check_node(NODE, data, NOW)
+    doc = export.node_document(NODE, data, status, NOW)
     path = tmp_path_factory.getbasetemp() / "fuzz" / "C.json"
-    export.write_atomic(path, text)
+    export.write_document(path, doc)
 
     raw = path.read_bytes()
-    assert raw == text.encode("ascii")
+    assert raw.isascii() and gzip.decompress(path.with_name("C.json.gz").read_bytes()) == raw
     assert not any(ch in raw for ch in (b"<", b">", b"&"))
     back = json.loads(raw)
     assert back == json.loads(json.dumps(doc))  # nothing lost or changed by the HTML escaping
-    assert back["generated_at"] == "2027-01-15T08:00:00Z"
+    assert (back["format"], back["generated_at"]) == (2, "2027-01-15T08:00:00Z")
     assert [s["name"] for s in back["series"]] == sorted(series)
     for s in back["series"]:
-        sums: dict[int, int] = {}
-        for at, size, _gone in series[s["name"]]:
-            sums[at * 1000] = sums.get(at * 1000, 0) + size
-        assert s["data"] == [[t, v] for t, v in sorted(sums.items())]
-        times = [t for t, _v in s["data"]]
-        assert all(a < b for a, b in itertools.pairwise(times))
-        counts = [t for t, _v in s["count"]]
-        assert counts == sorted(set(counts))
-        assert all(v >= 0 for _t, v in s["count"])
+        assert points(s) == expected_points(series[s["name"]])
+        assert all(dt > 0 for dt in s["t"][1:])
+        assert all(n >= 0 for _t, _v, n in points(s))
+    for got, want in zip(back["series"], status.series, strict=False):
+        if got["name"] == want.name:
+            assert got["reasons"] == [{"reason": r.reason, "level": SEVERITY[r.reason],
+                                       "detail": r.detail, "at": list(r.at)}
+                                      for r in want.reasons]
     flagged = [r for r in runs if not r.ok] + ([runs[-1]] if runs and runs[-1].ok else [])
     assert [(r["ok"], r["error"]) for r in back["runs"]] == [(r.ok, r.error) for r in flagged]
+    assert all(isinstance(r["at"], int) for r in back["runs"])

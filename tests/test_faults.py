@@ -680,9 +680,11 @@ def tiny_tmpfs(tmp_path: Path) -> Iterator[Path]:
 
 
 def _grow(root: Path, count: int) -> None:
-    """More backups, so the next JSON is bigger than the last."""
+    """More backups, so the next JSON is bigger than the last (sizes that jump about, as
+    real ones do, so that even delta-encoded each takes some 18 bytes)."""
     for i in range(count):
-        plant(root, "tracs/more", today_at() - i * 3600, "more.tar.gz", 1000 + i)
+        plant(root, "tracs/more", today_at() - i * 3600, "more.tar.gz",
+              10**9 + (i * 2654435761) % 10**9)
 
 
 @pytest.mark.parametrize("how", ["disk-full", "read-only"])
@@ -716,11 +718,11 @@ def test_export_into_a_full_or_read_only_folder_keeps_the_old_json(how, tiny_tmp
                    "the previous file is unchanged\n")
     assert out == ""
     assert (data / "C.json").read_bytes() == old
-    assert os.listdir(data) == ["C.json"]  # no temporary file left behind
+    assert sorted(os.listdir(data)) == ["C.json", "C.json.gz"]  # no temporary file left behind
 
 
 def test_export_with_a_file_size_limit_keeps_the_old_json(tmp_path) -> None:
-    """The same disk-full outcome without mount: the process may not grow a file past 64 KiB
+    """The same disk-full outcome without mount: the process may not grow a file past 40 KiB
     (RLIMIT_FSIZE; SIGXFSZ ignored, so the write fails with EFBIG)."""
     root = tmp_path / "backup"
     build_tree(root)
@@ -737,7 +739,7 @@ def test_export_with_a_file_size_limit_keeps_the_old_json(tmp_path) -> None:
         import resource
 
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (40960, 40960))
 
     proc = scm_monitor("-c", str(cfg), "export", "--outdir", str(out),
                        preexec_fn=limit_file_size)
@@ -747,7 +749,7 @@ def test_export_with_a_file_size_limit_keeps_the_old_json(tmp_path) -> None:
     assert err == (f"scm-monitor: export failed: cannot write {data / 'C.json'}: File too large; "
                    "the previous file is unchanged\n")
     assert (data / "C.json").read_bytes() == old
-    assert os.listdir(data) == ["C.json"]
+    assert sorted(os.listdir(data)) == ["C.json", "C.json.gz"]
 
 
 # --- 12. a reader (the Sphinx build) while a collection writes --------------------------------
@@ -903,7 +905,7 @@ def test_directive_arguments_and_options_cannot_escape_the_page_or_the_output(
     assert "&lt;/script&gt;&lt;script&gt;alert(" in page  # the title is shown, as text
     # only the configured node's data is written, and only inside the output folder
     data = out / "_static/scmmonitor/data"
-    assert sorted(os.listdir(data)) == ["C.json"]
+    assert sorted(os.listdir(data)) == ["C.json", "C.json.gz"]
     assert not escape.exists() and not Path("/etc/passwd.json").exists()
     # every chart's own attributes stay attributes: none of them opens a tag
     assert page.count("<script") == page.count("</script>")

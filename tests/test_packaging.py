@@ -130,6 +130,9 @@ def test_wheel_carries_every_package_file(dist: Path) -> None:
                and n.endswith(".py") for n in names)
     static = {n for n in names if n.startswith("sphinxcontrib_scmmonitor/static/")}
     assert any(n.endswith(".js") for n in static) and any(n.endswith(".css") for n in static)
+    # the page script's modules, joined at build time (docs/sphinx.rst, "The page script")
+    assert {f"sphinxcontrib_scmmonitor/static/scmmonitor/{m}.js" for m in (
+        "format", "data", "series", "options", "status-table", "loader", "dom", "main")} <= static
     assert not [n for n in names if n.endswith((".pyc", ".db"))]
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "scm-monitor = sphinxcontrib_scmmonitor.cli:main" in \
@@ -206,7 +209,7 @@ def test_wheel_in_a_fresh_venv_runs_the_main_job(dist: Path, tmp_path: Path) -> 
     assert "C: ok" in proc.stdout and "H1: ok" in proc.stdout
     for node in ("C", "H1"):
         doc = json.loads((html / "_static" / "scmmonitor" / "data" / f"{node}.json").read_text())
-        assert doc["format"] == 1 and doc["node"] == node and doc["series"]
+        assert doc["format"] == 2 and doc["node"] == node and doc["series"]
 
     proc = run([str(scm), "-c", str(toml), "db", "upgrade"], cwd=work, env=env)
     assert "up to date" in proc.stdout
@@ -224,6 +227,8 @@ def test_wheel_in_a_fresh_venv_runs_the_main_job(dist: Path, tmp_path: Path) -> 
          str(site / "_build")], cwd=work, env=env, timeout=300)
     static = site / "_build" / "_static" / "scmmonitor"
     assert (static / "scmmonitor.js").is_file() and (static / "scmmonitor.css").is_file()
+    # the page script was joined from the wheel's modules: one classic script, its version
+    assert f'const VERSION = "{__version__}";' in (static / "scmmonitor.js").read_text()
     assert json.loads((static / "data" / "C.json").read_text())["node"] == "C"
     assert "scmmonitor.js" in (site / "_build" / "index.html").read_text()
     status = subprocess.run([str(scm), "-c", str(toml), "status", "--format", "json"],

@@ -19,7 +19,7 @@ from urllib.parse import unquote
 import pytest
 from sphinx.testing.util import SphinxTestApp
 
-from sphinxcontrib_scmmonitor.sphinxext import images
+from sphinxcontrib_scmmonitor.sphinxext import assets, images
 from tests.helpers.sphinx_site import (
     DAYS,
     HOSTILE,
@@ -196,18 +196,20 @@ def test_build_finished_exports_every_node_and_copies_the_assets(
     for name in ("highstock.js", "modules/exporting.js", "modules/accessibility.js"):
         assert (static / name).read_bytes() == (fake / name).read_bytes()
     package_static = Path(images.__file__).parent.parent / "static"
-    for name in ("scmmonitor.js", "scmmonitor.css"):
-        assert (static / name).read_bytes() == (package_static / name).read_bytes()
+    css = "scmmonitor.css"
+    assert (static / css).read_bytes() == (package_static / css).read_bytes()
+    # the page script: the package's modules joined into one classic script
+    assert (static / "scmmonitor.js").read_text() == assets.joined_script()
 
     docs = {p.stem: json.loads(p.read_text()) for p in (static / "data").glob("*.json")}
     assert sorted(docs) == ["C", "H1"]
     c_series = {s["name"]: s for s in docs["C"]["series"]}
     assert {"repos/env", "tracs/env", HOSTILE} <= set(c_series)
-    assert len(c_series["repos/env"]["data"]) == DAYS
-    times = [t for t, _ in c_series["repos/env"]["data"]]
-    assert times == sorted(set(times))
+    assert len(c_series["repos/env"]["t"]) == DAYS
+    assert all(dt > 0 for dt in c_series["repos/env"]["t"][1:])  # strictly ascending
     # nothing half-written is left behind by the atomic export
-    assert [p.name for p in (static / "data").iterdir() if p.suffix != ".json"] == []
+    assert [p.name for p in (static / "data").iterdir()
+            if not p.name.endswith((".json", ".json.gz"))] == []
 
 
 @pytest.mark.sphinx("dirhtml", testroot="scmmonitor", srcdir="scm-dirhtml")
@@ -359,10 +361,10 @@ def test_man_and_texinfo_build_with_the_tables(
 
 def test_pictures_are_deterministic(tmp_path: Path) -> None:
     require_matplotlib()
-    doc = {"series": [{"name": "repos/env", "status": "ok",
-                       "data": [[1_700_000_000_000 + i * 86_400_000, 1000 + i] for i in range(9)],
-                       "count": []}],
-           "runs": [{"at": 1_700_000_000_000 + 86_400_000, "ok": False, "error": "timed out"}]}
+    doc = {"series": [{"name": "repos/env", "status": "ok",  # format 2: delta columns
+                       "t": [1_700_000_000] + [86_400] * 8, "size": [1000] + [1] * 8,
+                       "count": [1] * 9}],
+           "runs": [{"at": 1_700_000_000 + 86_400, "ok": False, "error": "timed out"}]}
     options = {"node": "C", "title": "$x$ _under", "height": "400px", "series": [],
                "metric": "size", "scale": "linear", "range": "all"}
     images.render(doc, options, tmp_path / "a.png")

@@ -1,12 +1,23 @@
-"""Find Highcharts (a folder, an http(s) URL, node_modules upward); copy it with our js/css."""
+"""Find Highcharts (a folder, an http(s) URL, node_modules upward); copy it with our js/css.
+
+Our page script is written as small ES modules (``static/scmmonitor/*.js``);
+:func:`joined_script` joins them into the one classic script the pages load,
+so no build tool is needed and ``file://`` and older browsers keep working
+(docs/sphinx.rst, "The page script").
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
+
+from .._version import __version__
 
 #: Highstock and the modules the page's script uses, in loading order
 HIGHCHARTS_FILES = ("highstock.js", "modules/exporting.js", "modules/accessibility.js")
@@ -14,6 +25,18 @@ HIGHCHARTS_FILES = ("highstock.js", "modules/exporting.js", "modules/accessibili
 STATIC_DIR = "scmmonitor"
 OWN_SCRIPT = "scmmonitor.js"
 OWN_CSS = "scmmonitor.css"
+#: the page script's modules, below the package's static/ folder, and the one that starts it
+MODULES_DIR = "scmmonitor"
+ENTRY_MODULE = "main.js"
+_IMPORT = re.compile(r'^import\s*\{([^}]*)\}\s*from\s*"\./([\w.-]+\.js)";[ \t]*\n', re.M)
+_EXPORT = re.compile(r"^export (?=(?:async )?function\b|const\b|let\b|class\b)", re.M)
+_TOP_LEVEL = re.compile(r"^(?:async\s+)?(?:function\*?|const|let|var|class)\s+([A-Za-z_$][\w$]*)",
+                        re.M)
+_VERSION_MARK = '"@VERSION@"'
+
+
+class ScriptError(Exception):
+    """The page script's modules cannot be joined (a packaging mistake, not a user's)."""
 
 
 @dataclass(frozen=True)
@@ -75,13 +98,84 @@ def _copy(src: Path, dest: Path) -> None:
     shutil.copy2(src, dest)
 
 
+def joined_script(folder: Path | None = None) -> str:
+    """The page script's ES modules as one classic script, in dependency order.
+
+    Each module's ``import {...} from "./x.js";`` is dropped and its ``export``
+    keywords stripped; the modules share one function scope, so two modules
+    defining one top-level name is an error here, not a silent overwrite.
+    """
+    where: Any = (folder if folder is not None
+                  else resources.files("sphinxcontrib_scmmonitor") / "static" / MODULES_DIR)
+    sources: dict[str, str] = {}
+    order: list[str] = []
+
+    def visit(name: str, chain: tuple[str, ...]) -> None:
+        if name in order:
+            return
+        if name in chain:
+            raise ScriptError(f"import cycle: {' -> '.join((*chain, name))}")
+        try:
+            text = (where / name).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ScriptError(f"static/{MODULES_DIR}/{name}: {exc.strerror}") from None
+        for _names, dep in _IMPORT.findall(text):
+            visit(dep, (*chain, name))
+        sources[name] = text
+        order.append(name)
+
+    visit(ENTRY_MODULE, ())
+    exported = {name: set(_TOP_LEVEL.findall(_EXPORT.sub("", "\n".join(
+        line for line in text.splitlines() if line.startswith("export "))))) for name, text in
+        sources.items()}
+    owner: dict[str, str] = {}
+    parts = []
+    for name in order:
+        text = sources[name]
+        for names, dep in _IMPORT.findall(text):
+            for wanted in (n.strip() for n in names.split(",") if n.strip()):
+                if wanted not in exported[dep]:
+                    raise ScriptError(f"static/{MODULES_DIR}/{name} imports {wanted!r}, which "
+                                      f"{dep} does not export")
+        body = _EXPORT.sub("", _IMPORT.sub("", text))
+        if re.search(r"^(?:import|export)\b", body, re.M):
+            raise ScriptError(f"static/{MODULES_DIR}/{name}: an import or export the joiner "
+                              'cannot read (only `import { a, b } from "./x.js";` and '
+                              "`export function/const/let/class`)")
+        for top in _TOP_LEVEL.findall(body):
+            if top in owner:
+                raise ScriptError(f"static/{MODULES_DIR}: {top!r} is defined in both "
+                                  f"{owner[top]} and {name}")
+            owner[top] = name
+        parts.append(f"// --- {name}\n{body.strip()}\n")
+    script = "\n".join(parts)
+    if script.count(_VERSION_MARK) != 1:
+        raise ScriptError(f"static/{MODULES_DIR}: {_VERSION_MARK} must appear once")
+    script = script.replace(_VERSION_MARK, json.dumps(__version__))
+    return (f"/* sphinxcontrib-scmmonitor {__version__}: the page script, joined at build "
+            f"time from static/{MODULES_DIR}/*.js (docs/sphinx.rst) */\n"
+            f'(() => {{\n"use strict";\n\n{script}}})();\n')
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    data = text.encode("utf-8")
+    try:
+        if path.read_bytes() == data:
+            return
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
 def copy_assets(outdir: Path, highcharts: Highcharts | None) -> None:
     """Highcharts (when it is a folder) and our script and stylesheet into _static/scmmonitor/."""
     dest = Path(outdir, "_static", STATIC_DIR)
     static = resources.files("sphinxcontrib_scmmonitor") / "static"
-    for name in (OWN_SCRIPT, OWN_CSS):
-        with resources.as_file(static / name) as src:
-            _copy(src, dest / name)
+    _write_if_changed(dest / OWN_SCRIPT, joined_script())
+    with resources.as_file(static / OWN_CSS) as src:
+        _copy(src, dest / OWN_CSS)
     if highcharts is not None and highcharts.folder is not None:
         for name in highcharts.files:
             _copy(highcharts.folder / name, dest / name)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .. import config as config_mod
 from ..checks import NodeStatus, Report, check_node, evaluate, human_age, human_size
-from ..export import node_document
+from ..export import hub_source, node_document
 from ..status import change
 from ..status import rows as status_rows
 from ..store import NodeData, Store, StoreError
@@ -118,8 +118,9 @@ class BuildData:
     def document(self, name: str, now: float) -> dict[str, Any]:
         """The node's JSON document, exactly as ``scm-monitor export`` writes it."""
         assert self.settings is not None
-        return node_document(self.settings.node(name), self.node_data(name),
-                             self.node_status(name, now), now)
+        node = self.settings.node(name)
+        return node_document(node, self.node_data(name), self.node_status(name, now), now,
+                             source=hub_source(self.settings, node.hub))
 
     def node_status(self, name: str, now: float) -> NodeStatus:
         """The node's checks, evaluated once per process and build like :meth:`node_data`."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_file
+from ..export import undelta
 from ..text import human_size
 
 #: the initial range of the interactive chart, in days
@@ -54,11 +55,13 @@ def render(doc: dict[str, Any], options: dict[str, Any], path: Path) -> None:
     wanted = options["series"] or [s["name"] for s in doc["series"]]
     by_name = {s["name"]: s for s in doc["series"]}
     series = [by_name[n] for n in wanted if n in by_name]
-    points = {s["name"]: s["count" if metric == "count" else "data"] for s in series}
+    # format 2's delta columns -> [epoch seconds, value] points
+    points = {s["name"]: [list(p) for p in zip(undelta(s["t"]), undelta(s[metric]),
+                                               strict=True)] for s in series}
     newest = max((p[-1][0] for p in points.values() if p), default=None)
     start = None
     if newest is not None and options["range"] in RANGE_DAYS:
-        start = newest - RANGE_DAYS[options["range"]] * 86400_000
+        start = newest - RANGE_DAYS[options["range"]] * 86400
 
     with rc_context({"font.size": 9, "axes.titlesize": 11}):
         fig = Figure(figsize=SIZE_INCHES, dpi=DPI, layout="constrained")
@@ -75,14 +78,14 @@ def render(doc: dict[str, Any], options: dict[str, Any], path: Path) -> None:
                 pts = [[p[0], 100.0 * (p[1] - base) / base] for p in pts] if base else []
             if not pts:
                 continue
-            when = [datetime.fromtimestamp(p[0] / 1000, UTC) for p in pts]
+            when = [datetime.fromtimestamp(p[0], UTC) for p in pts]
             style = "--" if s.get("status") in ("warn", "alarm") else "-"
             label = _text(s["name"]) + ("" if s.get("status", "ok") == "ok"
                                         else f" ({s['status']})")
             ax.plot(when, [p[1] for p in pts], linestyle=style, linewidth=1.4, label=label,
                     drawstyle="steps-post" if metric == "count" else "default")
             drawn += 1
-        failed = [datetime.fromtimestamp(r["at"] / 1000, UTC) for r in doc.get("runs", [])
+        failed = [datetime.fromtimestamp(r["at"], UTC) for r in doc.get("runs", [])
                   if not r.get("ok") and r.get("at") and (start is None or r["at"] >= start)]
         for i, when in enumerate(failed):
             ax.axvline(when, color="#c62828", linestyle=":", linewidth=1,

@@ -12,9 +12,12 @@ The site has
   count chart of selected series (one of them absent from the data) and a
   status table;
 * ``nohighcharts.html``: a page whose highstock.js is missing;
+* ``oldformat.html``: charts of a format-1 file and of a file without a format,
+  which must say which command rewrites them;
 * ``_static/scmmonitor/``: highstock.js and its modules from
   ``tests/js/node_modules/highcharts`` (run ``npm install`` in tests/js), our
-  js/css, and ``data/C.json`` / ``data/H1.json`` with generated data: three
+  script (the modules joined as the Sphinx build joins them) and css, and
+  ``data/C.json`` / ``data/H1.json`` in data format 2 with generated data: three
   series of 400 daily backups each of very different size, a series whose name
   is hostile HTML, a failed collection run whose error is hostile HTML, an
   alarmed (stale) series and a warned (shrunk) one.
@@ -36,6 +39,10 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
+sys.path.insert(0, str(REPO))
+from sphinxcontrib_scmmonitor.checks import SEVERITY  # noqa: E402
+from sphinxcontrib_scmmonitor.sphinxext.assets import joined_script  # noqa: E402
+
 STATIC = REPO / "sphinxcontrib_scmmonitor" / "static"
 HIGHCHARTS = HERE / "node_modules" / "highcharts"
 HIGHCHARTS_FILES = ("highstock.js", "modules/exporting.js", "modules/accessibility.js")
@@ -52,7 +59,9 @@ def _series(name: str, end: float, base: float, growth: float, rng: random.Rando
             details: list[str] | None = None) -> dict[str, Any]:
     """PERIOD daily backups at 02:10 UTC ending ``stop_days`` before ``end``."""
     last_day = int((end - stop_days * DAY) // DAY) * DAY
-    data, count = [], []
+    times: list[int] = []
+    sizes: list[int] = []
+    counts: list[int] = []
     size = base
     for i in range(PERIOD):
         at = last_day - (PERIOD - 1 - i) * DAY + 2 * 3600 + 10 * 60
@@ -61,20 +70,31 @@ def _series(name: str, end: float, base: float, growth: float, rng: random.Rando
         if zero_at is not None and i == zero_at:
             value = 0
         if shrink_last and i == PERIOD - 1:
-            value = int(data[-1][1] * 0.45)
-        data.append([at * 1000, value])
-        count.append([at * 1000, min(i + 1, keep)])
+            value = int(sizes[-1] * 0.45)
+        times.append(at)
+        sizes.append(value)
+        counts.append(min(i + 1, keep))
     return {
-        "name": name, "status": status, "reasons": reasons or [], "details": details or [],
-        "data": data, "count": count,
-        "newest": data[-1][0], "size": data[-1][1], "previous_size": data[-2][1],
+        "name": name, "status": status, "retired": False,
+        "reasons": [{"reason": r, "level": SEVERITY[r], "detail": d, "at": [times[-1]]}
+                    for r, d in zip(reasons or [], details or [], strict=True)],
+        "t": delta(times), "size": delta(sizes), "count": delta(counts),
     }
+
+
+def delta(values: list[int]) -> list[int]:
+    """Format 2's delta columns: the first value, then each one's change."""
+    return [b - a for a, b in zip([0, *values], values, strict=False)]
+
+
+def iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
 def node_documents(now: float | None = None) -> dict[str, dict[str, Any]]:
     now = time.time() if now is None else now
     rng = random.Random(20121113)
-    generated = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 600))
+    generated = iso(now - 600)
     c_series = [
         _series("repos/env", now, 1.1 * 2**30, 0.0012, rng),
         _series("tracs/env", now, 42 * 2**20, 0.0009, rng, stop_days=3, status="alarm", keep=60,
@@ -84,8 +104,8 @@ def node_documents(now: float | None = None) -> dict[str, dict[str, Any]]:
                 details=["newest backup is -55 % against the previous one (limit 0.5x)"]),
     ]
     c_runs = [
-        {"at": int((now - 20 * DAY) * 1000), "ok": False, "error": HOSTILE_ERROR},
-        {"at": int((now - 3600) * 1000), "ok": True, "error": None},
+        {"at": int(now - 20 * DAY), "ok": False, "error": HOSTILE_ERROR},
+        {"at": int(now - 3600), "ok": True, "error": None},
     ]
     h1_series = [
         _series("repos/env", now, 1.3 * 2**30, 0.001, rng),
@@ -95,24 +115,24 @@ def node_documents(now: float | None = None) -> dict[str, dict[str, Any]]:
         {**_series("svn/oldproj", now, 2.1 * 2**30, 0.0004, rng, stop_days=90), "retired": True},
     ]
     h1_runs = [
-        {"at": int((now - 100 * DAY) * 1000), "ok": False, "error": "Authentication failed."},
-        {"at": int((now - 1800) * 1000), "ok": False,
+        {"at": int(now - 100 * DAY), "ok": False, "error": "Authentication failed."},
+        {"at": int(now - 1800), "ok": False,
          "error": "ssh: connect to hep1 port 22: timed out after 10 s"},
     ]
     return {
         "C": {
-            "format": 1, "node": "C", "hub": "cms02", "generated_at": generated,
-            "status": "alarm", "reasons": [],
-            "last_run": c_runs[-1]["at"], "last_good_run": c_runs[-1]["at"],
-            "series": c_series, "runs": c_runs,
+            "format": 2, "node": "C", "hub": "cms02", "source": None,
+            "generated_at": generated, "observed_at": iso(c_runs[-1]["at"]),
+            "status": "alarm", "reasons": [], "series": c_series, "runs": c_runs,
             "some_future_field": {"ignored": True},
         },
         "H1": {
-            "format": 1, "node": "H1", "hub": "cms02", "generated_at": generated,
+            "format": 2, "node": "H1", "hub": "cms02", "source": None,
+            "generated_at": generated, "observed_at": iso(now - 86400),
             "status": "warn",
-            "reasons": [{"reason": "unreachable",
-                         "detail": "ssh: connect to hep1 port 22: timed out after 10 s"}],
-            "last_run": h1_runs[-1]["at"], "last_good_run": int((now - 86400) * 1000),
+            "reasons": [{"reason": "unreachable", "level": SEVERITY["unreachable"],
+                         "detail": "ssh: connect to hep1 port 22: timed out after 10 s",
+                         "at": []}],
             "series": h1_series, "runs": h1_runs,
         },
     }
@@ -208,12 +228,16 @@ def make_site(outdir: str | Path, now: float | None = None,
     (static / "data").mkdir(parents=True, exist_ok=True)
     for name in HIGHCHARTS_FILES:
         shutil.copyfile(highcharts / name, static / name)
-    for name in ("scmmonitor.js", "scmmonitor.css"):
-        shutil.copyfile(STATIC / name, static / name)
+    (static / "scmmonitor.js").write_text(joined_script(), encoding="utf-8")
+    shutil.copyfile(STATIC / "scmmonitor.css", static / "scmmonitor.css")
     docs = node_documents(now)
     for node, doc in docs.items():
         (static / "data" / f"{node}.json").write_text(json.dumps(doc, separators=(",", ":")),
                                                       encoding="utf-8")
+    # written by an older scm-monitor (format 1), and a file with no format at all
+    (static / "data" / "OLD.json").write_text(json.dumps(
+        {"format": 1, "node": "OLD", "series": [{"name": "a", "data": [[0, 1]]}]}))
+    (static / "data" / "NOFMT.json").write_text(json.dumps({"node": "NOFMT", "series": []}))
     stale = (static / "data" / "Z.json")
     if stale.exists():
         stale.unlink()
@@ -248,6 +272,10 @@ def make_site(outdir: str | Path, now: float | None = None,
         page("No Highcharts", "", chart_div(0, "C", "", title="cms01"),
              highcharts="not-installed/"), encoding="utf-8")
 
+    (out / "oldformat.html").write_text(
+        page("Old data files", "", chart_div(0, "OLD", "", title="format 1")
+             + chart_div(1, "NOFMT", "", title="no format")), encoding="utf-8")
+
     alarm = {"C": ["tracs/env", HOSTILE]}
     return {
         "index.html": {
@@ -281,6 +309,21 @@ def make_site(outdir: str | Path, now: float | None = None,
             "status": None,
             "allowed_404": ["/not-installed/highstock.js", "/not-installed/modules/exporting.js",
                             "/not-installed/modules/accessibility.js"],
+        },
+        "oldformat.html": {
+            "charts": {
+                "scmmonitor-chart-0": {"error": "unsupported data format 1 (this page's script "
+                                                "reads format 2). Rewrite the file in this "
+                                                "format with scm-monitor export --outdir "
+                                                "<html dir>."},
+                "scmmonitor-chart-1": {"error": "unsupported data format null (this page's "
+                                                "script reads format 2). Rewrite the file in "
+                                                "this format with scm-monitor export --outdir "
+                                                "<html dir>."},
+            },
+            "lazy": [],
+            "status": None,
+            "allowed_404": [],
         },
     }
 

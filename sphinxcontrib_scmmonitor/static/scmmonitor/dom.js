@@ -1,0 +1,44 @@
+// DOM building with textContent only: data never becomes markup.
+
+export function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) {
+    node.className = className;
+  }
+  if (text !== undefined && text !== null) {
+    node.textContent = String(text);
+  }
+  return node;
+}
+
+// parts: strings become text, {code: "..."} becomes <code>
+export function appendParts(parent, parts) {
+  parts.forEach((part) => {
+    if (part && typeof part === "object" && "code" in part) {
+      parent.appendChild(el("code", null, part.code));
+    } else {
+      parent.appendChild(document.createTextNode(String(part)));
+    }
+  });
+  return parent;
+}
+
+export function clear(node) {
+  while (node.firstChild) {
+    node.removeChild(node.firstChild);
+  }
+}
+
+// A data-* list: JSON (what the directives write) or space/comma separated words
+export function parseList(text) {
+  if (!text) {
+    return [];
+  }
+  try {
+    const value = JSON.parse(text);
+    if (Array.isArray(value)) {
+      return value.filter((v) => typeof v === "string" && v !== "");
+    }
+  } catch (e) { /* fall through: a plain space separated list */ }
+  return String(text).split(/[\s,]+/).filter(Boolean);
+}

@@ -1,0 +1,299 @@
+// The Highcharts Stock options of one chart: series, flags, axes, ticks and
+// accessibility texts. Every string handed to Highcharts is escaped: its SVG
+// text renderer parses a subset of HTML.
+
+import {
+  BYTE_UNITS, a11yText, esc, humanBytes, isNum, signedPercent, thousands, utcDate,
+} from "./format.js";
+import { points, seriesMark, totalPoints } from "./series.js";
+
+export const RANGES = ["1m", "3m", "6m", "1y", "all"];
+
+const BUTTONS = [
+  { type: "month", count: 1, text: "1m", title: "Show 1 month" },
+  { type: "month", count: 3, text: "3m", title: "Show 3 months" },
+  { type: "month", count: 6, text: "6m", title: "Show 6 months" },
+  { type: "year", count: 1, text: "1y", title: "Show 1 year" },
+  { type: "all", text: "All", title: "Show everything" },
+];
+
+// Ticks at round binary units on a linear byte axis: 0, 200 MB, 400 MB, ...
+// (returns the ticks and the unit their labels use)
+export function byteTicks(min, max, length) {
+  const top = Math.max(Math.abs(min), Math.abs(max));
+  let unit = 1;
+  let index = 0;
+  while (top / unit >= 1024 && index < BYTE_UNITS.length - 1) {
+    unit *= 1024;
+    index += 1;
+  }
+  let lo = min / unit;
+  let hi = max / unit;
+  if (hi - lo <= 0) {
+    hi = lo + 1;
+    lo = Math.max(0, lo - 1);
+  }
+  const target = Math.max(2, Math.round((length || 300) / 60));
+  const raw = (hi - lo) / target;
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  const norm = raw / magnitude;
+  let step = (norm <= 1 ? 1 : norm <= 2 ? 2 : norm <= 2.5 ? 2.5 : norm <= 5 ? 5 : 10) * magnitude;
+  if (index === 0) {
+    step = Math.max(1, Math.round(step));
+  }
+  const ticks = [];
+  for (let k = Math.floor(lo / step); k <= Math.ceil(hi / step) && ticks.length < 50; k += 1) {
+    ticks.push(Number((k * step).toPrecision(12)) * unit);
+  }
+  let decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  if (step / 10 ** -decimals % 1 !== 0) {
+    decimals += 1;   // 2.5, 0.25 ...
+  }
+  return { ticks, unit: { size: unit, name: BYTE_UNITS[index], decimals } };
+}
+
+// Ticks at powers of two on a logarithmic byte axis: 1 MB, 32 MB, 1 GB, ...
+// (Highcharts hands log axes their min/max and ticks in log10 space.)
+export function logByteTicks(min, max, length) {
+  const l2 = Math.log10(2);
+  const lo = min / l2;
+  const hi = max / l2;
+  const target = Math.max(2, Math.round((length || 300) / 50));
+  const steps = [1, 2, 5, 10, 20, 30];
+  const step = steps.find((s) => (hi - lo) / s <= target) || steps[steps.length - 1];
+  const first = Math.floor(lo / step) * step;
+  let last = Math.ceil(hi / step) * step;
+  if (last === first) {
+    last = first + step;
+  }
+  const ticks = [];
+  for (let n = first; n <= last; n += step) {
+    ticks.push(n * l2);
+  }
+  return ticks;
+}
+
+// Highcharts calls these with the axis as `this`
+function byteTickPositioner(min, max) {
+  if (!isNum(min) || !isNum(max)) {
+    return undefined;
+  }
+  const { ticks, unit } = byteTicks(min, max, this.len);
+  this.scmmonitorUnit = unit;
+  return ticks;
+}
+
+function logTickPositioner(min, max) {
+  if (!isNum(min) || !isNum(max)) {
+    return undefined;
+  }
+  this.scmmonitorUnit = null;
+  return logByteTicks(min, max, this.len);
+}
+
+function byteLabel() {
+  const unit = this.axis.scmmonitorUnit;
+  if (this.value === 0) {
+    return "0";
+  }
+  if (unit) {
+    return esc(`${(this.value / unit.size).toFixed(unit.decimals)} ${unit.name}`);
+  }
+  return esc(humanBytes(this.value, true));
+}
+
+function navigatorOptions(series, count) {
+  const lines = series.filter((s) => s.type === "line");
+  if (!lines.length) {
+    return { enabled: true };
+  }
+  const what = lines.length === 1 ? lines[0].custom.scmmonitorName
+    : `${count ? "backups kept" : "backup size"}, total of ${lines.length} series`;
+  return {
+    enabled: true,
+    series: {
+      data: totalPoints(lines.map((s) => s.dataTable.columns)),
+      name: esc(what),
+      custom: { scmmonitorA11y: a11yText(what) },
+      dataGrouping: { enabled: false },
+      turboThreshold: 0,
+    },
+  };
+}
+
+function lineSeries(s, { count, percent, log }) {
+  const mark = seriesMark(s);
+  const shownName = s.name + mark.suffix;
+  return {
+    type: "line",
+    name: esc(shownName),
+    dataTable: { columns: points(s, count ? "count" : "size", log) },
+    dashStyle: mark.dashed ? (mark.status === "alarm" ? "Dash" : "ShortDash") : "Solid",
+    lineWidth: mark.dashed ? 3 : 1.5,
+    className: `scmmonitor-series-${mark.status}`,
+    custom: { scmmonitorA11y: a11yText(shownName), scmmonitorName: shownName },
+    showInNavigator: false,
+    turboThreshold: 0,
+    dataGrouping: { enabled: false },
+    marker: { enabled: false, radius: 3 },
+    tooltip: {
+      pointFormatter() {
+        let text = `${esc(shownName)}: <b>`;
+        if (count) {
+          text += `${esc(thousands(this.y) + (this.y === 1 ? " backup" : " backups"))}</b>`;
+        } else {
+          const bytes = `${esc(humanBytes(this.y))}</b> (${esc(thousands(this.y))} bytes)`;
+          text += percent && isNum(this.change)
+            ? `${esc(signedPercent(this.change, 1))}</b> \u00b7 <b>${bytes}` : bytes;
+        }
+        return `<span style="color:${esc(this.color)}">\u25cf</span> ${text}<br/>`;
+      },
+    },
+  };
+}
+
+function flagSeries(failed) {
+  return {
+    type: "flags",
+    name: esc("failed collection runs"),
+    data: failed.map((r) => ({ x: r.at, title: "!", text: esc(r.error || "collection failed") })),
+    shape: "squarepin",
+    color: "#b71c1c",
+    fillColor: "#ffebee",
+    style: { color: "#b71c1c", fontWeight: "bold" },
+    className: "scmmonitor-failed-runs",
+    custom: { scmmonitorA11y: "failed collection runs" },
+    y: -28,
+    clip: false,        // a failed run at the right edge stays visible
+    turboThreshold: 0,
+    showInNavigator: false,
+    tooltip: {
+      pointFormatter() {
+        return `<b>${esc("collection failed")}</b>: ${this.text}<br/>`;
+      },
+    },
+    accessibility: {
+      point: {
+        descriptionFormatter(point) {
+          const run = failed[point.index];
+          return `collection failed ${utcDate(point.x)}: ` +
+            a11yText(run && run.error ? run.error : "no detail");
+        },
+      },
+    },
+  };
+}
+
+function subtitle(doc) {
+  let text = `generated ${doc.generatedAt === null ? doc.generatedText : utcDate(doc.generatedAt)}` +
+    ` \u00b7 status: ${doc.status}`;
+  if (doc.reasons.length) {
+    text += ` (${doc.reasons.map((r) => r.reason).join(", ")})`;
+  }
+  return text;
+}
+
+function yAxis({ count, percent, log }) {
+  let title;
+  let formatter;
+  if (percent) {
+    title = count ? "change of backup count" : "change of backup size";
+    formatter = function percentLabel() { return esc(signedPercent(this.value, 0)); };
+  } else if (count) {
+    title = "backups kept";
+    formatter = function countLabel() { return esc(thousands(this.value)); };
+  } else {
+    title = "backup size";
+    formatter = byteLabel;
+  }
+  return {
+    type: log ? "logarithmic" : "linear",
+    opposite: false,
+    allowDecimals: !count || percent,
+    min: count && !percent && !log ? 0 : undefined,
+    showLastLabel: true,
+    title: { text: esc(title), useHTML: false },
+    labels: { useHTML: false, formatter, align: "right", x: -6 },
+    tickPositioner: (percent || count) ? undefined : (log ? logTickPositioner : byteTickPositioner),
+  };
+}
+
+function accessibility(cfg, { count, percent }) {
+  return {
+    enabled: true,
+    description: esc(`Backup ${count ? "counts" : "sizes"} of node ${cfg.node} over time`),
+    point: {
+      // The defaults read the (HTML-escaped) series name; use the plain one
+      descriptionFormatter(point) {
+        const custom = point.series.options.custom;
+        const value = count ? `${thousands(point.y)} backups`
+          : humanBytes(point.y) + (percent && isNum(point.change)
+            ? `, ${signedPercent(point.change, 1)}` : "");
+        return `${utcDate(point.x)}, ${value}. ` +
+          `${custom && custom.scmmonitorA11y ? custom.scmmonitorA11y : ""}.`;
+      },
+    },
+    series: {
+      descriptionFormatter(s) {
+        const custom = s.options && s.options.custom;
+        if (!custom || !custom.scmmonitorA11y) {
+          return "";
+        }
+        const n = s.options.dataTable && s.options.dataTable.columns
+          ? s.options.dataTable.columns.x.length : (s.options.data || []).length;
+        const what = s.type === "flags" ? (n === 1 ? " failed run" : " failed runs")
+          : ` ${count ? "points" : "backups"}`;
+        return `${s.options.isInternal ? "overview: " : ""}${custom.scmmonitorA11y}, ${n}${what}.`;
+      },
+    },
+  };
+}
+
+// cfg: the container's settings (chartConfig); doc: the decoded document; chosen: its series
+export function chartOptions(cfg, doc, chosen) {
+  const how = { log: cfg.scale === "log", percent: cfg.scale === "percent", count: cfg.metric === "count" };
+  const series = chosen.map((s) => lineSeries(s, how));
+  const failed = doc.runs.filter((r) => !r.ok).sort((a, b) => a.at - b.at);
+  if (failed.length) {
+    series.push(flagSeries(failed));
+  }
+  const title = cfg.title || (doc.hub ? `${doc.hub} backups on ${cfg.node}` : `backups on ${cfg.node}`);
+  return {
+    chart: { height: null, spacingTop: 12, style: { fontFamily: "inherit" } },
+    time: { timezone: "UTC" },
+    title: { text: esc(title), useHTML: false },
+    subtitle: { text: esc(subtitle(doc)), useHTML: false },
+    credits: { enabled: false },
+    legend: { enabled: true, useHTML: false },
+    rangeSelector: {
+      buttons: BUTTONS.map((b) => Object.assign({}, b)),   // Highcharts may change what it is given
+      selected: RANGES.indexOf(cfg.range),
+      inputEnabled: false,
+    },
+    navigator: navigatorOptions(series, how.count),
+    scrollbar: { enabled: true },
+    tooltip: { useHTML: false, split: true, xDateFormat: "%Y-%m-%d %H:%M UTC" },
+    xAxis: {
+      type: "datetime",
+      ordinal: false,     // a gap in the backups must show as a gap
+      labels: { useHTML: false },
+    },
+    yAxis: yAxis(how),
+    plotOptions: {
+      series: { compare: how.percent ? "percent" : undefined, dataLabels: { useHTML: false }, animation: false },
+      flags: { useHTML: false },
+    },
+    exporting: {
+      fallbackToExportServer: false,
+      filename: `scmmonitor-${String(cfg.node).replace(/[^A-Za-z0-9_.-]/g, "_")}`,
+      buttons: {
+        contextButton: {
+          menuItems: ["viewFullscreen", "printChart", "separator", "downloadPNG", "downloadSVG"],
+        },
+      },
+    },
+    accessibility: accessibility(cfg, how),
+    lang: { accessibility: { legend: { legendItem: "Show {item.options.custom.scmmonitorA11y}" } } },
+    series,
+  };
+}

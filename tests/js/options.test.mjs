@@ -1,0 +1,37 @@
+// Unit tests of static/scmmonitor/options.js: ticks and the chart's options
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { byteTicks, chartOptions, logByteTicks } from "../../sphinxcontrib_scmmonitor/static/scmmonitor/options.js";
+
+test("byteTicks lands on round binary units", () => {
+  const { ticks, unit } = byteTicks(0, 1000 * 2 ** 20, 300);
+  assert.equal(unit.name, "MB");
+  assert.deepEqual(ticks.map((t) => t / 2 ** 20), [0, 200, 400, 600, 800, 1000]);
+});
+
+test("logByteTicks steps in powers of two", () => {
+  const ticks = logByteTicks(Math.log10(2 ** 20), Math.log10(2 ** 30), 300);
+  assert.deepEqual(ticks.map((t) => Math.round(t / Math.log10(2))), [20, 22, 24, 26, 28, 30]);
+});
+
+const DOC = { hub: "cms02", generatedAt: Date.UTC(2026, 0, 1), generatedText: "", status: "warn",
+  reasons: [{ reason: "unreachable" }],
+  runs: [{ at: 5000, ok: false, error: "<script>x</script>" }, { at: 9000, ok: true, error: null }] };
+const CFG = { node: "C", title: "", metric: "size", scale: "log", range: "6m", series: [] };
+const SERIES = [{ name: "<b>n</b>", status: "alarm", retired: false, reasons: [{ reason: "stale" }],
+  x: [1000, 2000], size: [0, 4], count: [1, 2] }];
+
+test("chartOptions: escaped names, failed runs as flags, the range and scale asked for", () => {
+  const o = chartOptions(CFG, DOC, SERIES);
+  assert.equal(o.title.text, "cms02 backups on C");
+  assert.match(o.subtitle.text, /^generated 2026-01-01 00:00 UTC \u00b7 status: warn \(unreachable\)$/);
+  assert.equal(o.rangeSelector.selected, 2);
+  assert.equal(o.yAxis.type, "logarithmic");
+  const [line, flags] = o.series;
+  assert.equal(line.name, "&lt;b&gt;n&lt;/b&gt; \u2716 stale");
+  assert.equal(line.dashStyle, "Dash");
+  assert.deepEqual(line.dataTable.columns, { x: [1000, 2000], y: [null, 4] });
+  assert.deepEqual(flags.data, [{ x: 5000, title: "!", text: "&lt;script&gt;x&lt;/script&gt;" }]);
+  assert.deepEqual(o.navigator.series.data, [[1000, 0], [2000, 4]]);
+});
