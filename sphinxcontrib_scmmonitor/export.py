@@ -199,4 +199,7 @@ def export(settings: Settings, store: Store, outdir: str | os.PathLike[str],
         path = folder / f"{name}.json"
         write_document(path, doc)
         written.append(path)
+    from .pictures import rewrite  # lazily: only a built site's manifest lists pictures
+
+    rewrite(outdir, settings, store, nodes=[p.stem for p in written], now=now)
     return written

@@ -35,7 +35,7 @@ from sqlalchemy import create_engine, text
 from sphinxcontrib_scmmonitor import cli, config
 from sphinxcontrib_scmmonitor.collect import collect_all, collect_node
 from sphinxcontrib_scmmonitor.collect.local import LocalLister
-from sphinxcontrib_scmmonitor.store import Store, db
+from sphinxcontrib_scmmonitor.store import Store, StoreError, engine
 from tests.helpers.backups import (
     HOSTILE_NAMES,
     build_tree,
@@ -498,7 +498,7 @@ def test_garbage_and_a_cut_off_record_are_counted_and_mark_nothing_gone(node, tm
 
 @pytest.fixture
 def short_busy_timeout(monkeypatch: pytest.MonkeyPatch) -> float:
-    monkeypatch.setattr(db, "BUSY_TIMEOUT_S", 1.5)
+    monkeypatch.setattr(engine, "BUSY_TIMEOUT_S", 1.5)
     return 1.5
 
 
@@ -566,7 +566,7 @@ def test_a_lock_taken_during_the_listing_never_leaves_a_half_written_run(
     before = present(db_path)
 
     try:
-        with pytest.raises(db.StoreError, match="stayed locked"):
+        with pytest.raises(StoreError, match="stayed locked"):
             collect_node(store, settings.node("C"), lister=lister)
     finally:
         assert lister.other is not None
@@ -616,15 +616,15 @@ def test_collector_sigkilled_mid_listing_leaves_a_consistent_store_and_the_next_
 _DIE_MID_WRITE = """\
 import os, signal, sys
 from sphinxcontrib_scmmonitor import cli
-from sphinxcontrib_scmmonitor.store import db
+from sphinxcontrib_scmmonitor.store import writes
 
-real, batches = db._insert_rows, []
+real, batches = writes._insert_rows, []
 def insert_then_die(*args, **kwargs):
     real(*args, **kwargs)
     batches.append(1)
     if len(batches) == 2:
         os.kill(os.getpid(), signal.SIGKILL)
-db._insert_rows = insert_then_die
+writes._insert_rows = insert_then_die
 sys.exit(cli.main(sys.argv[1:]))
 """
 

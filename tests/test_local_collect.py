@@ -44,7 +44,7 @@ def test_collect_stores_exact_byte_sizes_and_utc_times(tmp_path, tree, capsys) -
     stored = present(tmp_path / "store.db")
     assert {p: (s, a) for p, (s, a, _m) in stored.items()} == files
     for path, (_s, _a, mtime) in stored.items():
-        assert mtime == os.stat(path).st_mtime
+        assert mtime == os.stat(path).st_mtime_ns // 10**9  # whole seconds, as SFTP has
     # sparse: the disk holds almost nothing, the store has the real byte size
     big = next(p for p in files if p.endswith(b"env.tar.gz") and b"tracs" in p)
     assert os.stat(big).st_blocks * 512 < 1_000_000 < files[big][0]
@@ -112,7 +112,7 @@ def test_other_date_layout(tmp_path) -> None:
     assert path.endswith(b"/git/gitea/2024-02-29_2359/gitea.tar.gz")
     cfg = write_config(tmp_path, {"C": {"root": str(root), "date_layout": "%Y-%m-%d_%H%M"}})
     assert collect(cfg) == 0
-    assert present(tmp_path / "store.db") == {path: (5, when, when + 123.456789)}
+    assert present(tmp_path / "store.db") == {path: (5, when, when + 123)}  # whole seconds
 
 
 def test_empty_root_is_a_good_collection_of_nothing(tmp_path) -> None:
@@ -197,3 +197,19 @@ def test_only_the_nodes_named_are_collected(tmp_path, tree) -> None:
     assert collect(cfg, "H1") == 0
     db = tmp_path / "store.db"
     assert runs(db, "C") == [] and len(runs(db, "H1")) == 1
+
+
+def test_a_spring_forward_night_keeps_two_backups_apart(tmp_path) -> None:
+    """Folders 02:30 (a time the clocks skipped) and 03:30 on 2026-03-29 in Berlin: two
+    backups at two UTC times, not one point of double size."""
+    root = tmp_path / "berlin"
+    for folder in ("2026/03/29/023000", "2026/03/29/033000"):
+        (root / "svn" / folder).mkdir(parents=True)
+        (root / "svn" / folder / "svn.tar.gz").write_bytes(b"x" * 100)
+    cfg = write_config(tmp_path, {"B": {"root": str(root), "timezone": "Europe/Berlin"}})
+
+    assert collect(cfg) == 0
+
+    stored = sorted(a for _s, a, _m in present(tmp_path / "store.db").values())
+    assert stored == [int(datetime(2026, 3, 29, 1, 0, tzinfo=UTC).timestamp()),
+                      int(datetime(2026, 3, 29, 1, 30, tzinfo=UTC).timestamp())]

@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 import sphinxcontrib_scmmonitor
 from sphinxcontrib_scmmonitor import cli, config, notify, status
 from sphinxcontrib_scmmonitor.checks import evaluate
+from sphinxcontrib_scmmonitor.collect.remote import framed_body
 from sphinxcontrib_scmmonitor.collect.ssh import listing_command
 from sphinxcontrib_scmmonitor.store import Store
 from tests.helpers.backups import HOSTILE_NAMES, build_tree, plant, today_at, write_config
@@ -103,10 +104,11 @@ def test_trusting_a_first_seen_key_logs_a_warning_and_stores_exactly_that_key(
 
 def _run_listing(shell: str, root: str, pattern: str, cwd: Path) -> bytes:
     """What the node's login shell does with the command the collector sends."""
-    proc = subprocess.run([shell, "-c", listing_command(root, pattern)], cwd=cwd,
+    command, script = listing_command(root, pattern)
+    proc = subprocess.run([shell, "-c", command], cwd=cwd, input=script.encode(),
                           capture_output=True, timeout=30, check=False)
     assert proc.returncode in (0, 98), proc.stderr  # 98: root missing, said so
-    return proc.stdout
+    return framed_body(proc.stdout)
 
 
 INJECTIONS = ["$(touch {m}/p1)", "`touch {m}/p2`", "'; touch {m}/p3; '", '"; touch {m}/p4; "',

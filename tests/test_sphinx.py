@@ -128,13 +128,16 @@ def test_html_pages_carry_chart_containers_that_find_their_json(
     front = charts(out / "index.html")
     assert [c["id"] for c in front] == ["scmmonitor-chart-0", "scmmonitor-chart-1"]
     c_chart = front[0]
+    picture = c_chart.pop("data-scm-picture")
+    assert re.fullmatch(r"_static/scmmonitor/pictures/[0-9a-f]{16}\.svg", picture)
+    assert (out / picture).is_file()
     assert c_chart == {
         "class": "scmmonitor-chart", "id": "scmmonitor-chart-0", "data-scm-node": "C",
         "data-scm-src": "_static/scmmonitor/data/C.json",
         "data-scm-title": "cms02 backups on cms01", "data-scm-height": "500px",
         # no :series: -> the hub's select
         "data-scm-series": '["repos/env","tracs/env"]', "data-scm-metric": "size",
-        "data-scm-scale": "linear", "data-scm-range": "1y"}
+        "data-scm-scale": "linear", "data-scm-range": "1y", "data-scm-render": "interactive"}
     h1_chart = front[1]
     assert h1_chart["data-scm-title"] == "cms02 backups on H1"  # the default title
     assert json.loads(h1_chart["data-scm-series"]) == ["repos/env", HOSTILE]
@@ -148,8 +151,15 @@ def test_html_pages_carry_chart_containers_that_find_their_json(
         "data-scm-base": "../../_static/scmmonitor/data/"}]
     assert assert_data_urls_resolve(out) == 7
 
-    # the container holds a message until the script draws: no blank box without JS
-    assert "Loading backup chart for node C\u2026</p></div>" in (out / "index.html").read_text()
+    # the container holds the picture, sized, until the script draws: no blank box without JS
+    # (the contract changed: it held a "Loading" message before there were pictures)
+    img = re.search(r'<img class="scmmonitor-picture" src="([^"]+)" width="900" height="500" '
+                    r'alt="Backup chart: cms02 backups on cms01 \(node C, size, linear scale, '
+                    r'range 1y; repos/env, tracs/env\)" /></div>', (out / "index.html").read_text())
+    assert img and img.group(1) == picture
+    assert "Loading" not in (out / "index.html").read_text()
+    assert charts(out / "nodes" / "deep" / "page.html")[0]["data-scm-picture"].startswith(
+        "../../_static/scmmonitor/pictures/")
 
 
 @pytest.mark.sphinx("html", testroot="scmmonitor", srcdir="scm-html-childless")
@@ -359,19 +369,26 @@ def test_man_and_texinfo_build_with_the_tables(
     assert "repos/env" in output.read_text()
 
 
-def test_pictures_are_deterministic(tmp_path: Path) -> None:
+def test_png_pictures_are_deterministic(tmp_path: Path) -> None:
     require_matplotlib()
-    doc = {"series": [{"name": "repos/env", "status": "ok",  # format 2: delta columns
-                       "t": [1_700_000_000] + [86_400] * 8, "size": [1000] + [1] * 8,
-                       "count": [1] * 9}],
-           "runs": [{"at": 1_700_000_000 + 86_400, "ok": False, "error": "timed out"}]}
-    options = {"node": "C", "title": "$x$ _under", "height": "400px", "series": [],
-               "metric": "size", "scale": "linear", "range": "all"}
-    images.render(doc, options, tmp_path / "a.png")
-    images.render(doc, options, tmp_path / "b.png")
-    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
-    assert images.file_name(options) == images.file_name(dict(options))
-    assert images.file_name(options) != images.file_name({**options, "scale": "log"})
+    from sphinxcontrib_scmmonitor.checks import NodeStatus
+    from sphinxcontrib_scmmonitor.pictures import ChartOptions
+    from sphinxcontrib_scmmonitor.store import NodeData, RunInfo, SeriesData
+
+    start = 1_700_000_000
+    data = NodeData(name="C", hub="cms02", series=[SeriesData(
+        name="repos/env", raw_name=b"repos/env",
+        backups=[(start + i * 86_400, 1000 + i, None) for i in range(9)])],
+        runs=[RunInfo(start + 86_400, start + 86_410, "failed", "timed out", None, 0, 0)])
+    status = NodeStatus(node="C", hub="cms02")
+    options = ChartOptions(node="C", title="$x$ _under", range="all")
+    images.render(data, status, options, tmp_path / "a.png")
+    images.render(data, status, options, tmp_path / "b.png")
+    png = (tmp_path / "a.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and png == (tmp_path / "b.png").read_bytes()
+    assert images.file_name(options) == images.file_name(ChartOptions(**options.__dict__))
+    assert images.file_name(options) != images.file_name(
+        ChartOptions(**{**options.__dict__, "scale": "log"}))
 
 
 # --- mistakes: warnings with file and line, and the page still builds ---------------------------
@@ -452,6 +469,10 @@ def test_a_bad_config_is_one_warning_and_the_pages_still_build(
     assert len(charts(out / "index.html")) == 2
     assert "no status at build time" in (out / "nodes/deep/page.html").read_text()
     assert not (out / "_static/scmmonitor/data").exists()
+    # each chart's picture says why it has no data, rather than being a broken image
+    for chart in charts(out / "index.html"):
+        svg = (out / chart["data-scm-picture"]).read_text()
+        assert "no backup data" in svg and "nodes.C.hots: unknown key" in svg
 
 
 # --- incremental and parallel builds ------------------------------------------------------------

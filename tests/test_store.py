@@ -107,14 +107,25 @@ def test_store_refuses_a_bad_url() -> None:
         Store("no url at all")
 
 
+def upgrade_to(url: str, revision: str) -> None:
+    """The schema as an older release left it: Alembic's own upgrade up to ``revision``."""
+    from alembic import command
+
+    store = Store(url)
+    with store.engine.begin() as conn:
+        command.upgrade(store._alembic_config(conn), revision)
+    store.close()
+
+
 def test_an_older_schema_is_refused_until_upgraded(tmp_path) -> None:
-    db = tmp_path / "old.db"
-    with sqlite3.connect(db) as conn:
-        conn.execute("create table alembic_version (version_num varchar(32) primary key)")
-        conn.execute("insert into alembic_version values ('0000_older')")
-    store = Store(f"sqlite:///{db}")
-    with pytest.raises(StoreError, match="run `scm-monitor db upgrade` first"):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade_to(url, "0001")
+    store = Store(url)
+    with pytest.raises(StoreError, match=r"has schema 0001, this version needs .*: run "
+                                         r"`scm-monitor db upgrade` first"):
         store.ensure_schema()
+    assert store.upgrade() == ("0001", head_revision())
+    store.ensure_schema()
     store.close()
 
 

@@ -31,6 +31,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
                          frozenset({str, PurePath, type(None)}))
     # False: never draw PNG pictures for LaTeX/epub, always the newest-backup table
     app.add_config_value("scmmonitor_images", True, "env", frozenset({bool}))
+    # "interactive": pictures with Highcharts on top; "static": pictures only, no script
+    app.add_config_value("scmmonitor_render", events.RENDER_MODES[0], "html", frozenset({str}))
 
     table = (visit_children, depart_nothing)
     app.add_node(scmmonitor_chart, html=(html_visit_chart, depart_nothing),
@@ -41,6 +43,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("scm-backup-chart", BackupChart)
     app.add_directive("scm-backup-status", BackupStatus)
 
+    app.connect("config-inited", events.config_inited)
     app.connect("builder-inited", events.builder_inited)
     app.connect("env-get-outdated", events.env_get_outdated)
     app.connect("env-before-read-docs", events.env_before_read_docs)
@@ -50,4 +53,4 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("html-page-context", events.html_page_context)
     app.connect("build-finished", events.build_finished)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True,
-            "env_version": 1}
+            "env_version": 2}

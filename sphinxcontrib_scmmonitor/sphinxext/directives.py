@@ -12,17 +12,25 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from ..config import NODE_NAME_RE
+from ..pictures import ChartOptions, css_px
+from ..pictures.options import METRICS, RANGES, SCALES
 from . import data
 from .nodes import scmmonitor_chart, scmmonitor_status
 
 logger = logging.getLogger(__name__)
 
-METRICS = ("size", "count")
-SCALES = ("linear", "log", "percent")
-RANGES = ("1m", "3m", "6m", "1y", "all")
 DEFAULTS = {"metric": "size", "scale": "linear", "range": "1y", "height": "400px"}
 #: CSS lengths the page's script accepts (a bare number means pixels)
 HEIGHT_RE = re.compile(r"\d+(\.\d+)?(px|em|rem|vh|pt|cm|mm|in)?\Z")
+
+
+def note_picture(directive: SphinxDirective, options: ChartOptions) -> None:
+    """Remember the page's charts: the build's picture manifest lists them all."""
+    env = directive.env
+    if not hasattr(env, "scmmonitor_pictures"):
+        env.scmmonitor_pictures = {}  # type: ignore[attr-defined]
+    pages: dict[str, list[ChartOptions]] = env.scmmonitor_pictures  # type: ignore[attr-defined]
+    pages.setdefault(env.docname, []).append(options)
 
 
 def note_doc(directive: SphinxDirective, kind: str) -> None:
@@ -113,11 +121,17 @@ class BackupChart(_DataDirective):
         series = (self.options.get("series") or "").split()
         if not series and node_settings is not None:
             series = list(node_settings.select)
+        height = self.height()
+        metric, scale = self.choice("metric", METRICS), self.choice("scale", SCALES)
+        range_ = self.choice("range", RANGES)
+        picture = ChartOptions(node=name, title=title, series=tuple(series), metric=metric,
+                               scale=scale, range=range_, height=css_px(height))
         chart = scmmonitor_chart(
-            node=name, title=title, height=self.height(), series=series,
-            metric=self.choice("metric", METRICS), scale=self.choice("scale", SCALES),
-            range=self.choice("range", RANGES), support_smartquotes=False)
+            node=name, title=title, height=height, series=series, metric=metric, scale=scale,
+            range=range_, picture=picture.file_name(), picture_width=picture.width,
+            picture_height=picture.height, support_smartquotes=False)
         self.set_source_info(chart)
+        note_picture(self, picture)
         # childless: the fallback table is attached at write time, and only for builders
         # that show it (HTML draws from the JSON, so reading the store here would be waste)
         note_doc(self, "chart")

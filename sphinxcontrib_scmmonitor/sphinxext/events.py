@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from docutils import nodes
 from sphinx.util import logging
 
+from .. import pictures
 from ..export import ExportError, export
 from ..store import StoreError
 from . import assets, data
@@ -18,12 +19,15 @@ from .visitors import is_live_html
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
+    from sphinx.config import Config
     from sphinx.environment import BuildEnvironment
 
 logger = logging.getLogger(__name__)
 
 #: after the theme's scripts, in this order (deferred scripts run in document order)
 SCRIPT_PRIORITY = 700
+#: ``scmmonitor_render``: pictures with Highcharts on top, or pictures only (no script)
+RENDER_MODES = ("interactive", "static")
 
 
 def _docs(env: BuildEnvironment) -> dict[str, set[str]]:
@@ -32,9 +36,30 @@ def _docs(env: BuildEnvironment) -> dict[str, set[str]]:
     return env.scmmonitor_docs  # type: ignore[attr-defined,no-any-return]
 
 
+def _pictures(env: BuildEnvironment) -> dict[str, list[pictures.ChartOptions]]:
+    if not hasattr(env, "scmmonitor_pictures"):
+        env.scmmonitor_pictures = {}  # type: ignore[attr-defined]
+    return env.scmmonitor_pictures  # type: ignore[attr-defined,no-any-return]
+
+
+def config_inited(app: Sphinx, config: Config) -> None:
+    """A bad ``scmmonitor_render`` is one warning, and the default."""
+    mode = config.scmmonitor_render
+    if mode not in RENDER_MODES:
+        logger.warning("scmmonitor_render = %r in conf.py is not one of %s; using %r",
+                       mode, ", ".join(map(repr, RENDER_MODES)), RENDER_MODES[0],
+                       type="scmmonitor", subtype="config")
+        config.scmmonitor_render = RENDER_MODES[0]
+
+
+def interactive(app: Sphinx) -> bool:
+    """Pages that load Highcharts and our script (static mode: pictures only)."""
+    return is_live_html(app.builder) and app.config.scmmonitor_render == "interactive"
+
+
 def builder_inited(app: Sphinx) -> None:
     build = data.load(app)
-    if is_live_html(app.builder):
+    if interactive(app):
         build.highcharts, problem = assets.locate(app.config.scmmonitor_highcharts,
                                                   Path(app.confdir))
         if problem:
@@ -48,6 +73,7 @@ def env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[str]
 def env_purge_doc(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
     for docs in _docs(env).values():
         docs.discard(docname)
+    _pictures(env).pop(docname, None)
 
 
 def env_merge_info(app: Sphinx, env: BuildEnvironment, docnames: Set[str],
@@ -55,6 +81,11 @@ def env_merge_info(app: Sphinx, env: BuildEnvironment, docnames: Set[str],
     theirs = _docs(other)
     for kind, docs in _docs(env).items():
         docs.update(theirs.get(kind, set()) & set(docnames))
+    their_pictures = _pictures(other)
+    ours = _pictures(env)
+    for docname in docnames:
+        if docname in their_pictures:
+            ours[docname] = their_pictures[docname]
 
 
 def env_get_outdated(app: Sphinx, env: BuildEnvironment, added: Set[str], changed: Set[str],
@@ -92,11 +123,17 @@ def doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None
 
 def html_page_context(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
                       doctree: nodes.document | None) -> None:
-    """Our scripts on the pages that use a directive only (added per page, as Sphinx allows)."""
+    """Our scripts on the pages that use a directive only (added per page, as Sphinx allows).
+
+    Static mode: the stylesheet only; the pictures and tables need no script.
+    """
     if doctree is None or not is_live_html(app.builder):
         return
     has_chart = next(iter(doctree.findall(scmmonitor_chart)), None) is not None
     if not has_chart and next(iter(doctree.findall(scmmonitor_status)), None) is None:
+        return
+    if not interactive(app):
+        app.add_css_file(f"{assets.STATIC_DIR}/{assets.OWN_CSS}")
         return
     priority = SCRIPT_PRIORITY
     build = data.get(app.env)
@@ -110,14 +147,26 @@ def html_page_context(app: Sphinx, pagename: str, templatename: str, context: di
 
 
 def build_finished(app: Sphinx, exception: BaseException | None) -> None:
-    """Export every node's JSON and copy the scripts (HTML builders, successful builds)."""
+    """Write the picture manifest, export every node's JSON and pictures, copy the scripts.
+
+    HTML builders, successful builds. The manifest comes first: the export
+    redraws what it lists, as ``scm-monitor export`` does later.
+    """
     build = data.get(app.env)
     try:
         if exception is not None or not is_live_html(app.builder):
             return
         assets.copy_assets(Path(app.outdir), build.highcharts)
+        try:
+            pictures.write_manifest(app.outdir, _pictures(app.env))
+        except ExportError as exc:
+            logger.warning("scmmonitor: could not write the picture manifest: %s", exc,
+                           type="scmmonitor", subtype="export")
+            return
         if build.settings is None:
-            return  # the config warning was given at the start
+            # the config warning was given at the start; the pictures say so too
+            _placeholders(app, f"no backup data ({build.error})")
+            return
         try:
             settings = build.settings
             build.read(lambda store: export(settings, store, app.outdir))
@@ -125,5 +174,13 @@ def build_finished(app: Sphinx, exception: BaseException | None) -> None:
             logger.warning("scmmonitor: could not export the charts' data into %s: %s",
                            Path(app.outdir, "_static", "scmmonitor", "data"), exc,
                            type="scmmonitor", subtype="export")
+            _placeholders(app, "no backup data at build time (the store could not be read)")
     finally:
         build.close()
+
+
+def _placeholders(app: Sphinx, message: str) -> None:
+    try:
+        pictures.placeholder(app.outdir, message)
+    except ExportError as exc:
+        logger.warning("scmmonitor: %s", exc, type="scmmonitor", subtype="export")

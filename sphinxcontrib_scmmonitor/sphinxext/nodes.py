@@ -9,7 +9,9 @@ class scmmonitor_chart(nodes.General, nodes.Element):
     """One node's backup chart.
 
     Attributes: ``node``, ``title``, ``height``, ``series`` (list), ``metric``,
-    ``scale``, ``range``, and ``support_smartquotes=False`` (names are data). It is
+    ``scale``, ``range``, ``picture`` (the picture's file name, a hash of the chart's
+    options), ``picture_width`` and ``picture_height`` (px), and
+    ``support_smartquotes=False`` (names are data). It is
     childless in the stored doctree; on ``doctree-resolved`` builders that cannot
     run the page's script get the build-time fallback (a table of the newest
     backup per series) as its children.

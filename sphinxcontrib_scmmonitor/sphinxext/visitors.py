@@ -14,6 +14,7 @@ from docutils import nodes
 from sphinx.util import logging
 
 from ..export import DATA_DIR
+from ..pictures import PICTURE_DIR, ChartOptions, MatplotlibMissing
 from ..store import StoreError
 from . import data, images
 from .nodes import scmmonitor_chart, scmmonitor_status
@@ -36,21 +37,39 @@ def is_live_html(builder: Builder) -> bool:
     return builder.format == "html" and not is_epub(builder)
 
 
-def chart_options(node: scmmonitor_chart) -> dict[str, Any]:
-    return {key: node[key] for key in ("node", "title", "height", "series", "metric", "scale",
-                                       "range")}
+def picture_options(node: scmmonitor_chart) -> ChartOptions:
+    """The chart's options as its directive settled them (the picture is named by them)."""
+    return ChartOptions(node=node["node"], title=node["title"], series=tuple(node["series"]),
+                        metric=node["metric"], scale=node["scale"], range=node["range"],
+                        height=node["picture_height"], width=node["picture_width"])
 
 
-def data_base(translator: SphinxTranslator) -> str:
-    """``_static/scmmonitor/data/`` relative to the page being written (html, dirhtml,
+def static_base(translator: SphinxTranslator) -> str:
+    """``_static/scmmonitor/`` relative to the page being written (html, dirhtml,
     singlehtml, at any depth); worked out once per page, which may hold many charts."""
-    base: str | None = getattr(translator, "_scmmonitor_data_base", None)
+    base: str | None = getattr(translator, "_scmmonitor_static_base", None)
     if base is None:
         builder = translator.builder
         page = Path(builder.get_outfilename(builder.current_docname))  # type: ignore[attr-defined]
-        rel = os.path.relpath(Path(builder.outdir, *DATA_DIR), page.parent)
-        base = translator._scmmonitor_data_base = Path(rel).as_posix() + "/"  # type: ignore[attr-defined]
+        rel = os.path.relpath(Path(builder.outdir, *DATA_DIR[:-1]), page.parent)
+        base = translator._scmmonitor_static_base = Path(rel).as_posix() + "/"  # type: ignore[attr-defined]
     return base
+
+
+def data_base(translator: SphinxTranslator) -> str:
+    """``_static/scmmonitor/data/`` relative to the page being written."""
+    return static_base(translator) + DATA_DIR[-1] + "/"
+
+
+def picture_url(translator: SphinxTranslator, node: scmmonitor_chart) -> str:
+    return static_base(translator) + PICTURE_DIR[-1] + "/" + node["picture"]
+
+
+def alt_text(node: scmmonitor_chart) -> str:
+    """What the picture shows, in words: the chart's title and options."""
+    series = ", ".join(node["series"]) if node["series"] else "every series"
+    return (f"Backup chart: {node['title']} (node {node['node']}, {node['metric']}, "
+            f"{node['scale']} scale, range {node['range']}; {series})")
 
 
 def render_image(translator: SphinxTranslator, node: scmmonitor_chart) -> str | None:
@@ -61,13 +80,15 @@ def render_image(translator: SphinxTranslator, node: scmmonitor_chart) -> str | 
     if (not builder.config.scmmonitor_images or build.settings is None
             or name not in build.settings.nodes or not images.available()):
         return None
-    options = chart_options(node)
+    options = picture_options(node)
     fname = images.file_name(options)
     if fname not in build.rendered:
         try:
-            doc = build.document(name, time.time())
-            images.render(doc, options, Path(builder.outdir, builder.imagedir, fname))
-        except (StoreError, OSError, ValueError) as exc:
+            now = time.time()
+            images.render(build.node_data(name), build.node_status(name, now), options,
+                          Path(builder.outdir, builder.imagedir, fname),
+                          build.settings.node(name))
+        except (StoreError, OSError, ValueError, MatplotlibMissing) as exc:
             logger.warning("scm-backup-chart: cannot draw the picture of node %s (%s); "
                            "showing the table instead", name, exc, location=node,
                            type="scmmonitor", subtype="image")
@@ -96,22 +117,28 @@ def html_visit_chart(self: SphinxTranslator, node: scmmonitor_chart) -> None:
         if uri is None:
             return  # the fallback table (the node's children) is written instead
         self.body.append(f'<div class="scmmonitor-picture"><img src="{_attr(uri)}" '  # type: ignore[attr-defined]
-                         f'alt="{_attr(node["title"])}" /></div>\n')
+                         f'alt="{_attr(alt_text(node))}" /></div>\n')
         raise nodes.SkipNode
     # ids unique per output page: a singlehtml page holds every document's charts
     index = getattr(self, "_scmmonitor_charts", 0)
     self._scmmonitor_charts = index + 1  # type: ignore[attr-defined]
     name = node["node"]
     src = data_base(self) + name + ".json"
+    picture = picture_url(self, node)
+    mode = self.builder.config.scmmonitor_render
+    # the picture is the chart until the script draws on top (interactive), or for good
+    # (static); its size is given so nothing moves when it arrives
     self.body.append(  # type: ignore[attr-defined]
         f'<div class="scmmonitor-chart" id="scmmonitor-chart-{index}"'
         f' data-scm-node="{_attr(name)}" data-scm-src="{_attr(src)}"'
         f' data-scm-title="{_attr(node["title"])}" data-scm-height="{_attr(node["height"])}"'
         f" data-scm-series='{_json_attr(node['series'])}'"
         f' data-scm-metric="{_attr(node["metric"])}" data-scm-scale="{_attr(node["scale"])}"'
-        f' data-scm-range="{_attr(node["range"])}">'
-        f'<p class="scmmonitor-message">Loading backup chart for node {html.escape(name)}\u2026'
-        "</p></div>\n")
+        f' data-scm-range="{_attr(node["range"])}" data-scm-picture="{_attr(picture)}"'
+        f' data-scm-render="{_attr(mode)}">'
+        f'<img class="scmmonitor-picture" src="{_attr(picture)}"'
+        f' width="{node["picture_width"]}" height="{node["picture_height"]}"'
+        f' alt="{_attr(alt_text(node))}" /></div>\n')
     raise nodes.SkipNode
 
 
