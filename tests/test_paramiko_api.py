@@ -1,6 +1,6 @@
 """The paramiko names outside its public API that the pipelined SFTP walk relies on.
 
-collect/ssh.py's ``_PipelinedWalk`` keeps many READDIR requests in flight, which
+collect/sftp.py's ``PipelinedWalk`` keeps many READDIR requests in flight, which
 paramiko's public ``SFTPClient`` cannot do. It uses paramiko's request and reply
 machinery directly. pyproject.toml pins paramiko to the versions this was tested
 with; when a new paramiko changes these names, this test says which one, before
@@ -18,7 +18,7 @@ import paramiko.sftp
 import pytest
 from packaging.requirements import Requirement
 
-from sphinxcontrib_scmmonitor.collect import ssh
+from sphinxcontrib_scmmonitor.collect import sftp
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,7 +44,7 @@ def test_the_sftp_message_numbers_exist_and_are_the_protocols(name: str) -> None
     expected = {"CMD_OPENDIR": 11, "CMD_READDIR": 12, "CMD_CLOSE": 4, "CMD_STATUS": 101,
                 "CMD_HANDLE": 102, "CMD_NAME": 104}[name]
     assert getattr(paramiko.sftp, name) == expected
-    assert getattr(ssh, name) == expected  # the walk uses these very objects
+    assert getattr(sftp, name) == expected  # the walk uses these very objects
 
 
 def test_the_request_and_reply_methods_the_walk_calls_exist() -> None:
@@ -64,5 +64,5 @@ def test_paramiko_hands_replies_to_the_requests_owner_by_the_name_the_walk_defin
     # _async_request(fileobj, ...): the walk is that fileobj
     source = inspect.getsource(paramiko.SFTPClient._read_response)
     assert "_async_response(" in source, "paramiko no longer calls _async_response"
-    walk = inspect.signature(ssh._PipelinedWalk._async_response)
+    walk = inspect.signature(sftp.PipelinedWalk._async_response)
     assert list(walk.parameters) == ["self", "t", "msg", "num"], walk
