@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .checks import NAGIOS_WORDS, NodeStatus, Report, human_age, human_size, printable
-from .export import iso
+from .checks import NAGIOS_WORDS, NodeStatus, Report
+from .text import escape_controls as printable
+from .text import human_age, human_size
+from .text import iso_utc as iso
 
 FORMATS = ("text", "json", "rst", "prometheus")
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..config import NodeSettings, Settings
-from ..store import NodeData, RunInfo, SeriesData, Store
+from ..text import escape_controls, human_age, human_size  # re-exported: home is text.py
 from .reasons import (
     ALARM,
     EXIT_CODES,
@@ -32,6 +32,9 @@ from .reasons import (
     Reason,
     worst,
 )
+
+if TYPE_CHECKING:  # the CLI's exit-status table imports checks: --help must not load SQLAlchemy
+    from ..store import NodeData, RunInfo, SeriesData, Store
 
 __all__ = ["ALARM", "EXIT_CODES", "LEVELS", "NAGIOS_WORDS", "OK", "SEVERITY", "UNKNOWN", "WARN",
            "NodeStatus", "Reason", "Report", "SeriesStatus", "check_node", "evaluate",
@@ -355,17 +358,8 @@ def shown(raw: bytes) -> str:
 
 
 def printable(value: str) -> str:
-    """Text with every non-printable character (newline, ESC, CR, TAB...) as \\xNN.
-
-    Remote names may carry them: written out like this they can neither drive a
-    terminal nor pass for two lines, in any output.
-    """
-    return "".join(c if c.isprintable() else _escape(c) for c in value)
-
-
-def _escape(c: str) -> str:
-    n = ord(c)
-    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
+    """Text with every non-printable character as \\xNN (the one rule: text.py)."""
+    return escape_controls(value)
 
 
 def _iso(at: float) -> str:
@@ -374,27 +368,3 @@ def _iso(at: float) -> str:
 
 def _ago(seconds: float) -> str:
     return human_age(seconds)
-
-
-def human_age(seconds: float) -> str:
-    """3 min, 5 h, 2 d: ages for people."""
-    seconds = max(0.0, seconds)
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 48 * 3600:
-        return f"{seconds / 3600:.0f} h"
-    return f"{seconds / 86400:.0f} d"
-
-
-def human_size(size: int | None) -> str:
-    """1.5 GB (1024-based, as du -h)."""
-    if size is None:
-        return "-"
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(value) < 1024 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError  # pragma: no cover
