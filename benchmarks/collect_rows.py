@@ -56,7 +56,7 @@ def row1(ctx: Context) -> RowResult:
     row = RowResult(1, "collect one node: 20,000 tarballs in 100 series over ssh")
     root, node = _node(ctx)
     ssh = ctx.ssh_argv()
-    find_cmd = listing_command(str(root), node.pattern)
+    find_cmd, find_script = listing_command(str(root), node.pattern)
     old_cmd = f"find {shlex.quote(str(root))} -name '*.gz' -exec du --block-size=1M {{}} \\;"
 
     def collect() -> float:
@@ -69,9 +69,10 @@ def row1(ctx: Context) -> RowResult:
             raise RuntimeError(f"collect went wrong: {result}")
         return dt
 
-    def run_ssh(command: str) -> float:
+    def run_ssh(command: str, script: str = "") -> float:
         t0 = time.perf_counter()
-        subprocess.run([*ssh, command], stdout=subprocess.DEVNULL, check=True)
+        subprocess.run([*ssh, command], input=script.encode(), stdout=subprocess.DEVNULL,
+                       check=True)
         return time.perf_counter() - t0
 
     def collect_sftp() -> float:
@@ -92,13 +93,15 @@ def row1(ctx: Context) -> RowResult:
             raise RuntimeError(f"SFTP walk found {n} files")
         return dt
 
-    listing = subprocess.run([*ssh, find_cmd], capture_output=True, check=True).stdout
+    listing = subprocess.run([*ssh, find_cmd], input=find_script.encode(),
+                             capture_output=True, check=True).stdout
     row.facts.append(("listing size", f"{len(listing):,} bytes ({len(listing) / FILES:.0f} "
                                       "bytes a file)"))
     collect()  # warm-up: page cache, sshd's first fork, imports
     variants = {
         "scm-monitor collect_node (ssh + find, parse, store)": collect,
-        "floor: plain OpenSSH, same find command, > /dev/null": lambda: run_ssh(find_cmd),
+        "floor: plain OpenSSH, same find command, > /dev/null":
+            lambda: run_ssh(find_cmd, find_script),
         "old way: ssh find -exec du --block-size=1M": lambda: run_ssh(old_cmd),
         "paramiko SFTP walk (listdir_attr recursion)": sftp_walk,
         "  scm-monitor collect_node on a node without GNU find (pipelined SFTP walk)":

@@ -166,14 +166,14 @@ def _kill_all(pids: list[int]) -> None:
 
 
 def _config_lines(folder: Path, port: int, host_key: Path, authorized: Path,
-                  path_prefix: Path | None, sftp: str) -> list[str]:
+                  path_prefix: Path | None, sftp: str, log_level: str) -> list[str]:
     lines = [
         "ListenAddress 127.0.0.1", f"Port {port}", f"HostKey {host_key}",
         f"PidFile {folder / 'sshd.pid'}", f"AuthorizedKeysFile {authorized}",
         "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no",
         # pytest's temporary folders are not root-only the way StrictModes wants
         "StrictModes no", "PermitRootLogin prohibit-password", f"Subsystem sftp {sftp}",
-        "LogLevel VERBOSE", "PrintMotd no", "PrintLastLog no", "UseDNS no",
+        f"LogLevel {log_level}", "PrintMotd no", "PrintLastLog no", "UseDNS no",
         # tests open many connections at once, some of them left silent on purpose
         "MaxStartups 100:30:200", "MaxSessions 50",
     ]
@@ -186,10 +186,12 @@ def _config_lines(folder: Path, port: int, host_key: Path, authorized: Path,
 
 
 def start_sshd(tmpdir: Path, *, extra_config: str = "", path_prefix: Path | None = None,
-               host_key_type: str = "ed25519", sftp: str = "internal-sftp") -> SshServer:
+               host_key_type: str = "ed25519", sftp: str = "internal-sftp",
+               log_level: str = "VERBOSE") -> SshServer:
     """Start ``sshd -D`` on a free loopback port with fresh host and user keys in ``tmpdir``.
 
     ``sftp`` is the SFTP subsystem's command (e.g. a real sftp-server run as another user).
+    ``log_level`` ``DEBUG1`` makes sshd log each forwarded connection (a jump host's).
 
     Returns once the port answers with an ``SSH-2.0`` banner; raises RuntimeError with
     sshd's log when it does not within ``START_TIMEOUT_S``.
@@ -209,7 +211,8 @@ def start_sshd(tmpdir: Path, *, extra_config: str = "", path_prefix: Path | None
     for _attempt in range(3):
         port = free_port()
         config = folder / "sshd_config"
-        lines = _config_lines(folder, port, host_key, authorized, path_prefix, sftp)
+        lines = _config_lines(folder, port, host_key, authorized, path_prefix, sftp,
+                              log_level)
         config.write_text("\n".join(lines) + "\n" + extra_config + "\n")
         known = folder / "known_hosts"
         known.write_text(f"[127.0.0.1]:{port} {pub}\n")  # the bracket form for a port != 22

@@ -21,13 +21,13 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.sphinx_site import HOSTILE, add_backup, collect, make_backups, write_config
 from tests.js.check_page import (
     check_charts,
     check_status,
     open_page,
     serve,
 )
-from tests.test_sphinx import HOSTILE, add_backup, collect, make_backups, write_config
 
 pytestmark = pytest.mark.browser
 

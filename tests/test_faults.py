@@ -35,7 +35,16 @@ from sqlalchemy import create_engine, text
 from sphinxcontrib_scmmonitor import cli, config
 from sphinxcontrib_scmmonitor.collect import collect_all, collect_node
 from sphinxcontrib_scmmonitor.collect.local import LocalLister
-from sphinxcontrib_scmmonitor.store import Store, db
+from sphinxcontrib_scmmonitor.store import Store, StoreError, engine
+from tests.helpers.backups import (
+    HOSTILE_NAMES,
+    build_tree,
+    plant,
+    present,
+    runs,
+    today_at,
+    write_config,
+)
 from tests.privileges import as_nobody
 from tests.sshd import (
     SSHD,
@@ -47,17 +56,6 @@ from tests.sshd import (
     sshd_available,
     start_sshd,
 )
-from tests.test_local_collect import (
-    build_tree,
-    plant,
-    present,
-    runs,
-    today_at,
-    write_config,
-)
-from tests.test_store_backends import HOSTILE_NAMES
-
-pytest_plugins = ("tests.pg",)
 
 #: Stands in for GNU find on a test node; reads what to do from ``mode`` at every run.
 FAKE_FIND = """\
@@ -169,20 +167,6 @@ def many_files(root: Path, count: int, per_folder: int = 100) -> set[bytes]:
             path.touch()
             paths.add(os.fsencode(path))
     return paths
-
-
-@pytest.fixture
-def shared_dir() -> Iterator[Path]:
-    """A folder `nobody` may enter (pytest's own tmp is private to root)."""
-    folder = Path(tempfile.mkdtemp(prefix="scm-fault-"))
-    folder.chmod(0o755)
-    try:
-        yield folder
-    finally:
-        for dirpath, dirnames, _files in os.walk(folder):
-            for d in dirnames:
-                os.chmod(os.path.join(dirpath, d), 0o755)
-        shutil.rmtree(folder)
 
 
 # --- 1. the node's port is closed --------------------------------------------------------------
@@ -514,7 +498,7 @@ def test_garbage_and_a_cut_off_record_are_counted_and_mark_nothing_gone(node, tm
 
 @pytest.fixture
 def short_busy_timeout(monkeypatch: pytest.MonkeyPatch) -> float:
-    monkeypatch.setattr(db, "BUSY_TIMEOUT_S", 1.5)
+    monkeypatch.setattr(engine, "BUSY_TIMEOUT_S", 1.5)
     return 1.5
 
 
@@ -582,7 +566,7 @@ def test_a_lock_taken_during_the_listing_never_leaves_a_half_written_run(
     before = present(db_path)
 
     try:
-        with pytest.raises(db.StoreError, match="stayed locked"):
+        with pytest.raises(StoreError, match="stayed locked"):
             collect_node(store, settings.node("C"), lister=lister)
     finally:
         assert lister.other is not None
@@ -632,15 +616,15 @@ def test_collector_sigkilled_mid_listing_leaves_a_consistent_store_and_the_next_
 _DIE_MID_WRITE = """\
 import os, signal, sys
 from sphinxcontrib_scmmonitor import cli
-from sphinxcontrib_scmmonitor.store import db
+from sphinxcontrib_scmmonitor.store import writes
 
-real, batches = db._insert_rows, []
+real, batches = writes._insert_rows, []
 def insert_then_die(*args, **kwargs):
     real(*args, **kwargs)
     batches.append(1)
     if len(batches) == 2:
         os.kill(os.getpid(), signal.SIGKILL)
-db._insert_rows = insert_then_die
+writes._insert_rows = insert_then_die
 sys.exit(cli.main(sys.argv[1:]))
 """
 
@@ -816,7 +800,7 @@ def test_a_reader_during_a_big_collection_sees_the_old_or_the_new_data_never_an_
                  "{cfg}: defaults.max_age_hour: unknown key (did you mean 'max_age_hours'?)",
                  id="typo"),
     pytest.param('[hubs.h]\n[nodes.C]\nhub = "h"\nhost = "local"\nroot = "/srv"\nport = "22"\n',
-                 "{cfg}: nodes.C.port: must be a int, got string '22'", id="wrong-type"),
+                 "{cfg}: nodes.C.port: must be an integer, got string '22'", id="wrong-type"),
     pytest.param('[hubs.h]\n[nodes."a/b"]\nhub = "h"\nhost = "local"\nroot = "/srv"\n',
                  "{cfg}: nodes.a/b: bad node name 'a/b': must match "
                  "[A-Za-z0-9][A-Za-z0-9_.-]* (node names become file names)", id="slash"),
@@ -836,10 +820,14 @@ def test_a_bad_config_is_one_clear_line_and_exit_2(toml, expected, tmp_path) -> 
     for command in (["collect"], ["export", "--outdir", str(tmp_path / "html")], ["status"]):
         proc = scm_monitor("-c", str(cfg), *command, cwd=tmp_path)
         out, err = proc.communicate(timeout=60)
-        assert proc.returncode == 2, (command, err)
-        assert err.startswith("scm-monitor: config error: " + expected.format(cfg=cfg))
-        assert err.count("\n") == 1 and "Traceback" not in err
-        assert out == ""
+        # status is a Nagios plugin: UNKNOWN (3), said on its one stdout line (docs/cli.rst)
+        plugin = command == ["status"]
+        said, rest = (out, err) if plugin else (err, out)
+        assert proc.returncode == (3 if plugin else 2), (command, out, err)
+        assert said.startswith(("SCM BACKUPS UNKNOWN: " if plugin else "scm-monitor: ")
+                               + "config error: " + expected.format(cfg=cfg))
+        assert said.count("\n") == 1 and "Traceback" not in said
+        assert rest == ""
     assert sorted(os.listdir(tmp_path)) == ["scmmonitor.toml"]  # no store, no html, no etc
 
 

@@ -15,6 +15,7 @@ import json
 import math
 import socket
 from datetime import datetime
+from decimal import Decimal
 from html.parser import HTMLParser
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,7 +27,7 @@ from sphinxcontrib_scmmonitor import config, export
 from sphinxcontrib_scmmonitor.checks import check_node
 from sphinxcontrib_scmmonitor.collect.listing import DateLayout, ListingParser
 from sphinxcontrib_scmmonitor.config import ConfigError, Settings
-from sphinxcontrib_scmmonitor.store import NodeData, RunInfo, SeriesData
+from sphinxcontrib_scmmonitor.store import BackupFile, NodeData, RunInfo, SeriesData
 
 HEAVY = settings(max_examples=4000, deadline=None, suppress_health_check=list(HealthCheck))
 MEDIUM = settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
@@ -76,7 +77,8 @@ def test_any_bytes_in_any_chunks_never_raise_and_every_record_is_accounted_for(p
     by_path = {f[2]: f for f in fields if len(f) == 3}
     for rec in records:
         size_b, mtime_b, path = by_path[rec.path]
-        assert rec.size == int(size_b) and rec.mtime == float(mtime_b)
+        # mtimes in whole seconds, floored as stat() does (docs/configuration.rst)
+        assert rec.size == int(size_b) and rec.mtime == math.floor(Decimal(mtime_b.decode()))
         assert path.startswith(ROOT + b"/") and 0 <= rec.size < 2**63
         assert math.isfinite(rec.mtime)
     stats = parser.stats
@@ -277,7 +279,8 @@ def test_export_round_trips_everything_ascending_and_never_breaks_out_of_html(
         "hub": "cms02", "host": "local", "root": "/b", "select": select}}}).node("C")
     data = NodeData(name="C", hub="cms02", runs=sorted(runs, key=lambda r: r.started_at),
                     series=[SeriesData(name=name, raw_name=name.encode(),
-                                       backups=sorted(b, key=lambda x: x[0]))
+                                       backups=[BackupFile(*x) for x in
+                                                sorted(b, key=lambda x: x[0])])
                             for name, b in sorted(series.items())])
     doc = export.node_document(node, data, check_node(node, data, now), now)
 
@@ -294,16 +297,17 @@ def test_export_round_trips_everything_ascending_and_never_breaks_out_of_html(
     missing = {name.strip("/") for name in select} - set(series) if listed else set()
     assert set(names) == set(series) | missing and len(names) == len(set(names))
     for out in back["series"]:
+        times = export.undelta(out["t"])
         if out["name"] not in series:
-            assert out["data"] == [] and "missing" in out["reasons"]
+            assert times == [] and "missing" in [r["reason"] for r in out["reasons"]]
             continue
         sums: dict[int, int] = {}
         for at, size, _gone in series[out["name"]]:
-            sums[at * 1000] = sums.get(at * 1000, 0) + size
-        assert out["data"] == [[t, v] for t, v in sorted(sums.items())]  # all in, summed
-        for column in ("data", "count"):
-            times = [t for t, _v in out[column]]
-            assert all(a < b for a, b in itertools.pairwise(times))  # strictly ascending
+            sums[at] = sums.get(at, 0) + size
+        # all in, summed per backup time (data format 2: delta-coded seconds)
+        assert list(zip(times, export.undelta(out["size"]), strict=True)) == sorted(sums.items())
+        assert len(export.undelta(out["count"])) == len(times)
+        assert all(a < b for a, b in itertools.pairwise(times))  # strictly ascending
     assert all(r["error"] is None or isinstance(r["error"], str) for r in back["runs"])
     # inlined in a page, the whole document stays one script element's text
     page = _ScriptData()

@@ -51,7 +51,7 @@ series_st = st.lists(component, min_size=1, max_size=4).map(b"/".join)
 moment = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2099, 12, 30))
 sizes = st.integers(min_value=0, max_value=2**63 - 1)
 mtimes = st.one_of(
-    st.floats(min_value=0, max_value=4e9, allow_nan=False, allow_infinity=False).map(repr),
+    st.integers(0, 4 * 10**9).map(str),  # what SFTP and stat() give
     st.tuples(st.integers(0, 4 * 10**9), st.integers(0, 10**10 - 1))
     .map(lambda t: f"{t[0]}.{t[1]:010d}"),  # what GNU find's %T@ prints
 )
@@ -91,7 +91,8 @@ def test_generated_listing_round_trips_exactly_into_records(files) -> None:
     records, parser = parse_all(listing_bytes(files))
 
     assert [(r.path, r.series, r.backup_at, r.size, r.mtime) for r in records] == [
-        (path, series, at, size, float(mtime)) for path, series, at, size, mtime in files]
+        (path, series, at, size, float(int(mtime.split(".")[0])))
+        for path, series, at, size, mtime in files]
     assert parser.stats.files_seen == len(files)
     assert parser.stats.unparsed == parser.stats.bad_records == 0
     assert not parser.stats.truncated
@@ -104,7 +105,7 @@ def test_hostile_names_are_kept_byte_for_byte() -> None:
 
     assert records == [Record(path=path, series=b"repos/\xfe\"'/env",
                               backup_at=calendar.timegm((2012, 11, 13, 16, 10, 2)),
-                              size=12345678, mtime=1352794202.5)]
+                              size=12345678, mtime=1352794202.0)]  # whole seconds
     assert parser.stats.bad_records == 0
 
 
@@ -405,3 +406,47 @@ def test_utc_layout_agrees_with_calendar_timegm_over_a_century() -> None:
     for days in range(0, 365 * 100, 97):
         dt = start + timedelta(days=days, seconds=days * 37 % 86400)
         assert layout.parse(dt.strftime(LAYOUT).encode()) == calendar.timegm(dt.timetuple())
+
+
+BERLIN = "Europe/Berlin"
+
+
+def test_spring_forward_folders_either_side_of_the_gap_stay_two_backups() -> None:
+    """2026-03-29 in Berlin: 02:00 CET jumps to 03:00 CEST, so 02:30 never happens. Read
+    with the old offset it would be 01:30 UTC, the same instant as 03:30 CEST."""
+    layout = DateLayout(LAYOUT, BERLIN)
+    before = layout.parse(b"2026/03/29/015959")
+    skipped = layout.parse(b"2026/03/29/023000")
+    after = layout.parse(b"2026/03/29/033000")
+    jump = int(datetime(2026, 3, 29, 1, 0, tzinfo=UTC).timestamp())  # 03:00 CEST
+
+    assert skipped == jump  # the instant the clocks jumped
+    assert after == jump + 1800
+    assert before < skipped < after
+    # the whole skipped hour: never earlier than what came before, never past 03:00:00
+    hour = [layout.parse(b"2026/03/29/02%02d%02d" % (m, s)) for m in range(60) for s in (0, 59)]
+    assert set(hour) == {jump}
+
+
+def test_fall_back_times_stay_distinct_and_ordered() -> None:
+    """2026-10-25 in Berlin: 02:00-02:59 happens twice; each folder keeps its own time."""
+    layout = DateLayout(LAYOUT, BERLIN)
+    times = [layout.parse(b"2026/10/25/%s" % t)
+             for t in (b"015959", b"020000", b"021500", b"024500", b"025959", b"030000")]
+
+    assert times == sorted(set(times))  # strictly ascending: none merged
+    assert times[1] == int(datetime(2026, 10, 25, 0, 0, tzinfo=UTC).timestamp())  # CEST
+    assert times[-1] == int(datetime(2026, 10, 25, 2, 0, tzinfo=UTC).timestamp())  # CET
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    (b"1352794202.9999999999", 1352794202),  # a float would round this up to ...203
+    (b"1352794202.0000000000", 1352794202),
+    (b"1352794202", 1352794202),
+    (b"0.5", 0),
+    (b"-1.5000000000", -2),  # before 1970: stat() floors
+])
+def test_find_mtimes_are_whole_seconds_the_way_stat_and_sftp_give_them(text, seconds) -> None:
+    path = ROOT + b"/s/2012/11/13/161002/f.gz"
+    records, _parser = parse_all(b"5\t" + text + b"\t" + path + b"\0")
+    assert [r.mtime for r in records] == [float(seconds)]

@@ -286,28 +286,36 @@ def test_export_after_collect_matches_the_design(sshd, tree, tmp_path) -> None:
     assert cli.main(["-c", str(cfg), "collect", "--export", str(html)]) == 0
 
     doc = json.loads((html / "_static/scmmonitor/data/C.json").read_text())
-    assert doc["format"] == 1 and doc["node"] == "C" and doc["hub"] == "cms02"
+    assert doc["format"] == 2 and doc["node"] == "C" and doc["hub"] == "cms02"
     assert doc["generated_at"].endswith("Z")
     by_name = {s["name"]: s for s in doc["series"]}
     assert set(by_name) == {"tracs/env", "svn/dybsvn", "repos/env"}
-    tracs = by_name["tracs/env"]["data"]
-    assert [t for t, _ in tracs] == sorted({t for t, _ in tracs})  # strictly ascending
-    assert [s for _, s in tracs] == [5_000_004, 5_000_003, 5_000_002, 5_000_001, 5_000_000]
+    from sphinxcontrib_scmmonitor.export import undelta
+
+    tracs = by_name["tracs/env"]
+    times = list(undelta(tracs["t"]))
+    assert times == sorted(set(times))  # strictly ascending
+    assert list(undelta(tracs["size"])) == [5_000_004, 5_000_003, 5_000_002, 5_000_001,
+                                            5_000_000]
     assert by_name["svn/dybsvn"]["status"] == "alarm"
-    assert by_name["svn/dybsvn"]["reasons"] == ["stale"]
+    assert [r["reason"] for r in by_name["svn/dybsvn"]["reasons"]] == ["stale"]
     assert by_name["tracs/env"]["status"] == "ok"
 
 
-def test_listing_command_quotes_hostile_roots_and_patterns() -> None:
-    cmd = listing_command("/srv/it's $(reboot)", "*.gz'; reboot; '")
-    # The whole script is one single-quoted word for the login shell, and inside it the
-    # root and pattern are single-quoted again: no expansion can happen at either level.
-    assert cmd.startswith("sh -c '")
-    assert "$(reboot)" in cmd
+def test_the_login_shell_sees_one_constant_command_whatever_the_root() -> None:
     import shlex
 
-    script = shlex.split(cmd)[2]
-    assert "root='/srv/it'\"'\"'s $(reboot)'" in script
+    from sphinxcontrib_scmmonitor.collect.remote import REMOTE_COMMAND
+
+    command, script = listing_command("/srv/it's $(reboot)", "*.gz'; reboot; '")
+    # no config value reaches the login shell: csh, fish and sh all read this the same
+    assert command == REMOTE_COMMAND == "exec /bin/sh -s"
+    assert listing_command("/other", "*")[0] == command
+    # the script for /bin/sh quotes root and pattern for sh, and is framed by markers
+    # made fresh for every run
+    assert "root=" + shlex.quote("/srv/it's $(reboot)") + "\n" in script
+    assert shlex.quote("*.gz'; reboot; '") in script
+    assert script != listing_command("/srv/it's $(reboot)", "*.gz'; reboot; '")[1]
 
 
 def test_live_progress_still_shows_the_whole_error_of_a_failed_node(sshd, tree, tmp_path,
@@ -320,3 +328,61 @@ def test_live_progress_still_shows_the_whole_error_of_a_failed_node(sshd, tree, 
 
     out = " ".join(capsys.readouterr().out.split())
     assert f"ssh-keyscan -p {sshd.port} -t ed25519 {sshd.host} >> {empty}" in out
+
+
+def test_switching_between_find_and_sftp_changes_no_backup(sshd, tree, tmp_path) -> None:
+    """find's %T@ has nanoseconds, SFTP whole seconds: compared as they come, every file
+    of a node listed once each way would be "changed". mtimes are kept in whole seconds."""
+    from tests.sshd import require_tool, start_sshd
+
+    for path in tree["files"]:
+        st = os.stat(path)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 987_654_321))
+    busybox = Path("/bin/busybox")
+    require_tool(None if busybox.exists() else "busybox not installed: apt-get install busybox")
+    bin_dir = tmp_path / "busybox-bin"
+    bin_dir.mkdir()
+    (bin_dir / "find").symlink_to(busybox)
+    no_find = start_sshd(tmp_path / "sshd-busybox", path_prefix=bin_dir)
+    try:
+        for server in (sshd, no_find, sshd):
+            cfg = write_config(tmp_path, {"C": ssh_node(server, tree["root"])})
+            assert cli.main(["-c", str(cfg), "collect"]) == 0
+    finally:
+        no_find.stop()
+
+    with sqlite3.connect(tmp_path / "store.db") as conn:
+        assert conn.execute("select method, added, changed, gone from runs order by id"
+                            ).fetchall() == [("find", len(tree["files"]), 0, 0),
+                                             ("sftp", 0, 0, 0), ("find", 0, 0, 0)]
+        mtimes = [m for (m,) in conn.execute("select mtime from backups")]
+    assert all(m == int(m) for m in mtimes)
+
+
+def test_bytes_printed_into_the_listing_fail_the_run_and_store_nothing(tree, tmp_path) -> None:
+    """A `find` that writes one byte around the counted stream (as a program started by an
+    rc file could, on the inherited stdout): "9" before the first record would have read
+    as 9 in front of its size. The end marker's count does not add up: failed, no data."""
+    from tests.sshd import require_tool, sshd_available, start_sshd
+
+    require_tool(sshd_available())
+    bin_dir = tmp_path / "polluting-bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "find"
+    fake.write_text('#!/bin/sh\n[ "$1" = /dev/null ] || printf 9 >&3\nexec /usr/bin/find "$@"\n')
+    fake.chmod(0o755)
+    server = start_sshd(tmp_path / "sshd-polluted", path_prefix=bin_dir)
+    try:
+        cfg = write_config(tmp_path, {"C": ssh_node(server, tree["root"])})
+        assert cli.main(["-c", str(cfg), "collect"]) == 1
+    finally:
+        server.stop()
+
+    with sqlite3.connect(tmp_path / "store.db") as conn:
+        (state, error), = conn.execute("select state, error from runs").fetchall()
+        assert conn.execute("select count(*) from backups").fetchone() == (0,)
+    assert state == "failed"
+    n = len(tree["files"]) + 1  # and the stray file
+    assert error.startswith(f"the output of the listing does not add up: the node wrote {n} "
+                            f"record(s) in ")
+    assert "something printed into it" in error

@@ -1,6 +1,6 @@
 """The same store behaviour on SQLite and on a real PostgreSQL server.
 
-Every test that takes ``backend_url`` (from ``tests/pg.py``) runs twice: on a
+Every test that takes ``backend_url`` (from tests/conftest.py) runs twice: on a
 SQLite file and on a fresh database of the throwaway PostgreSQL server (skipped
 locally without PostgreSQL, a failure under ``CI=true``). Tests read the tables back with
 plain SQL through SQLAlchemy, so they check what is stored, not what the store's
@@ -21,27 +21,18 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from sphinxcontrib_scmmonitor import cli
-from sphinxcontrib_scmmonitor.store import Changes, Record, Store
-from tests.test_local_collect import DAY, build_tree, plant, today_at, write_config
-from tests.test_store import head_revision
-
-pytest_plugins = ("tests.pg",)
+from sphinxcontrib_scmmonitor.store import BackupFile, Changes, Record, Store
+from tests.helpers.backups import (
+    DAY,
+    HOSTILE_NAMES,
+    build_tree,
+    plant,
+    today_at,
+    write_config,
+)
+from tests.helpers.store import head_revision
 
 HEAD = head_revision()
-#: file names a backup node may really hold: not UTF-8, control characters, shell and HTML
-HOSTILE_NAMES: tuple[bytes, ...] = (
-    b"env-\xff\xfe.tar.gz",
-    b"latin1-\xe9t\xe9.tar.gz",
-    b"new\nline.tar.gz",
-    b"tab\there.tar.gz",
-    b"quote'single\".tar.gz",
-    b"$(touch pwned).tar.gz",
-    b"semi;colon;reboot.tar.gz",
-    b"`id`.tar.gz",
-    b"<script>alert(1)<\\script>.tar.gz",
-    b"back\\slash.tar.gz",
-    b"\x1b[31mred.tar.gz",
-)
 
 
 def query(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
@@ -156,7 +147,8 @@ def test_collect_stores_every_file_exactly(node_tree, backend_url) -> None:
     stored = present(backend_url)
     assert {p: (s, a) for p, (s, a, _m) in stored.items()} == files
     for path, (_s, _a, mtime) in stored.items():
-        assert mtime == os.stat(path).st_mtime  # a double round-trips exactly on both
+        # whole seconds (docs/configuration.rst), a double that round-trips on both
+        assert mtime == os.stat(path).st_mtime_ns // 10**9
     assert run_states(backend_url, "C") == [("ok", None)]
 
 
@@ -241,7 +233,10 @@ def test_node_data_round_trips_series_backups_and_runs(backend_url) -> None:
         [("repos/\\xff-odd", series_raw), ("tracs/env", b"tracs/env")]
     repos, tracs = data.series
     assert repos.totals() == [(at, 100)]
-    assert tracs.backups == [(at, 5 * 2**30, None), (at + DAY, 7, None)]
+    assert tracs.backups == [
+        BackupFile(at, 5 * 2**30, None, b"/r/tracs/env/2012/11/13/161002/env.tar.gz", 101),
+        BackupFile(at + DAY, 7, None, b"/r/tracs/env/2012/11/14/161002/env.tar.gz", 101)]
+    assert [b.path for b in repos.backups] == [records[2].path, records[3].path]
     assert [(r.started_at, r.finished_at, r.state, r.error, r.method, r.files_seen,
              r.unparsed, r.unparsed_sample) for r in data.runs] == [
         (100.0, 101.0, "ok", None, "local", 5, 1, "/r/stray.gz"),

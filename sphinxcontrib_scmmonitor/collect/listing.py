@@ -1,8 +1,9 @@
 """Bytes of a node's listing -> backup records.
 
 A listing is a stream of ``size TAB mtime TAB path NUL`` records (what GNU
-``find -printf '%s\\t%T@\\t%p\\0'`` writes). Paths stay bytes: names need not
-be UTF-8 and may hold tabs or newlines. The series is the part of the path
+``find -printf '%s\\t%T@\\t%p\\0'`` writes); mtimes are kept in whole
+seconds. Paths stay bytes: names need not be UTF-8 and may hold tabs or
+newlines. The series is the part of the path
 between the root and the dated folders, the date comes from ``date_layout``
 read in the node's time zone and is stored as UTC epoch seconds.
 """
@@ -13,10 +14,11 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..store import Record
+from ..text import escape_controls
 
 UNPARSED_SAMPLE = 10
 _DATE_CACHE = 10_000
@@ -86,7 +88,27 @@ class DateLayout:
             delta = dt - _EPOCH
             return delta.days * 86400 + delta.seconds
         # fold=0: an hour that repeats when clocks go back is read as its first occurrence
-        return int(dt.replace(tzinfo=self.zone).timestamp())
+        local = dt.replace(tzinfo=self.zone)
+        first = int(local.timestamp())
+        before, after = local.utcoffset(), dt.replace(tzinfo=self.zone, fold=1).utcoffset()
+        if before is not None and after is not None and before < after:
+            # A time the clocks skipped (02:30 on a spring-forward night): fold=0 would
+            # read it with the old offset, onto the same instant as 03:30, and two
+            # backups would merge into one of double size. Read as the instant the
+            # clocks jumped instead: after every time before the gap, before 03:00:01.
+            return self._jump_before(first, int((after - before).total_seconds()), after)
+        return first
+
+    def _jump_before(self, latest: int, gap: int, after: timedelta) -> int:
+        """The first second at or before ``latest`` from which the zone's offset is ``after``."""
+        lo, hi = latest - gap, latest  # the offset is the old one at lo, the new one at hi
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if datetime.fromtimestamp(mid, self.zone).utcoffset() == after:
+                hi = mid
+            else:
+                lo = mid
+        return hi
 
 
 def _compile(layout: str) -> tuple[re.Pattern[str] | None, list[str]]:
@@ -191,23 +213,44 @@ class ListingParser:
         size_b, mtime_b, path = fields
         try:
             size = int(size_b)
-            mtime = float(mtime_b)
         except ValueError:
             self.stats.bad_records += 1
             return None
-        if not 0 <= size <= _MAX_SIZE or not path.startswith(b"/") or not math.isfinite(mtime):
+        mtime = _whole_seconds(mtime_b)
+        if not 0 <= size <= _MAX_SIZE or not path.startswith(b"/") or mtime is None:
             self.stats.bad_records += 1
             return None
         return self.path_record(path, size, mtime)
 
     def path_record(self, path: bytes, size: int, mtime: float) -> Record | None:
-        """A record for one file found by any lister (find, SFTP, the local disk)."""
+        """A record for one file found by any lister (find, SFTP, the local disk).
+
+        ``mtime`` is kept in whole seconds, the precision every lister has (SFTP has no
+        more): a node listed once by find and once over SFTP keeps equal records.
+        """
         self.stats.files_seen += 1
         split = self.paths.split(path)
         if split is None:
             self.stats.note_unparsed(path)
             return None
-        return Record(path=path, series=split[0], backup_at=split[1], size=size, mtime=mtime)
+        return Record(path=path, series=split[0], backup_at=split[1], size=size,
+                      mtime=float(math.floor(mtime)))
+
+
+def _whole_seconds(text: bytes) -> int | None:
+    """find's ``%T@`` (``1352794202.5372351230``) as whole seconds, the way stat() floors.
+
+    Read from the digits, not through a float: a float rounds ``...202.9999999999`` up
+    to the next second, and SFTP would then disagree about an unchanged file.
+    """
+    whole, _, frac = text.partition(b".")
+    digits = whole[1:] if whole.startswith(b"-") else whole
+    if not digits.isdigit() or not digits.isascii() or (frac and not frac.isdigit()):
+        return None
+    seconds = int(whole)
+    if whole.startswith(b"-") and frac.strip(b"0"):
+        seconds -= 1
+    return seconds
 
 
 def display(raw: bytes) -> str:
@@ -220,9 +263,4 @@ def printable(raw: bytes) -> str:
 
     For messages and logs: a remote name can neither drive a terminal nor pass for two lines.
     """
-    return "".join(c if c.isprintable() else _escape(c) for c in display(raw))
-
-
-def _escape(c: str) -> str:
-    n = ord(c)
-    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
+    return escape_controls(display(raw))

@@ -66,7 +66,8 @@ class LocalLister(Lister):
                         stack.append(entry.path)
                     elif entry.is_file(follow_symlinks=False) and matches(entry.name, pattern):
                         st = entry.stat(follow_symlinks=False)
-                        rec = parser.path_record(entry.path, st.st_size, st.st_mtime)
+                        rec = parser.path_record(entry.path, st.st_size,
+                                                 st.st_mtime_ns // 1_000_000_000)
                         if rec is not None:
                             yield rec
                 except OSError as exc:

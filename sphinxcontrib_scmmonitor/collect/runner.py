@@ -3,7 +3,9 @@
 One thread per node (bounded pool), each with its own connection; a node's
 failure is stored as a failed run and never stops the others. A node that
 overruns its own time budget is aborted from here, so one stuck host cannot
-hold the whole collection.
+hold the whole collection. Each node is listed under its lease in the store:
+a second collector of the same node (a cron overlap) stops at once with a
+failed result naming the first (docs/operations.rst, "One collector per node").
 """
 
 from __future__ import annotations
@@ -13,15 +15,21 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..config import NodeSettings
-from ..store import ListingDiffer, Store, StoreError
+from ..store import ListingDiffer, NodeBusyError, StoreError
+
+if TYPE_CHECKING:  # the store's engine is loaded by whoever opens the store, not by importing us
+    from ..store import Store
 from .listing import DateLayout, ListingParser, display
 from .local import CollectError, Lister, LocalLister
 
 log = logging.getLogger(__name__)
 _PROGRESS_EVERY = 2000
+#: how long a lease outlives the node's budget: the final write may wait for another
+#: writer's lock (the store's busy timeout) on top of this
+LEASE_MARGIN_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -70,10 +78,31 @@ def collect_node(store: Store, node: NodeSettings, reporter: Reporter | None = N
     """List one node and store the result as one run; never raises for node trouble."""
     reporter = reporter or _Silent()
     reporter.started(node.name)
-    started = time.time()
     t0 = time.monotonic()
     node_id = store.ensure_node(node.name, node.hub)
-    run_id = store.start_run(node_id, started)
+    try:
+        lease = store.take_lease(node_id, node.name,
+                                 ttl=budget(node) + LEASE_MARGIN_S + store.busy_timeout)
+    except NodeBusyError as exc:  # no run of ours: the other collector's run is the one
+        result = NodeResult(node=node.name, ok=False, method="", files=0, unparsed=0,
+                            added=0, changed=0, gone=0, seconds=time.monotonic() - t0,
+                            error=str(exc))
+        reporter.finished(result)
+        return result
+    try:
+        result = _collect_leased(store, node, node_id, reporter, lister, t0)
+    finally:
+        try:
+            store.release_lease(node_id, lease)
+        except StoreError:  # e.g. locked: the lease expires by itself (see leases.py)
+            log.debug("node %s: lease not given back", node.name, exc_info=True)
+    reporter.finished(result)
+    return result
+
+
+def _collect_leased(store: Store, node: NodeSettings, node_id: int, reporter: Reporter,
+                    lister: Lister | None, t0: float) -> NodeResult:
+    run_id = store.start_run(node_id, time.time())
     lister = lister or make_lister(node)
     parser = ListingParser(node.root, DateLayout(node.date_layout, node.timezone))
     # reads one row per series now, and at the end only the rows of series that changed
@@ -110,16 +139,26 @@ def collect_node(store: Store, node: NodeSettings, reporter: Reporter | None = N
         message = message.encode("utf-8", "backslashreplace").decode("utf-8")
     sample = "\n".join(stats.unparsed_sample) or None
     names = {rec.series: display(rec.series) for rec in changes.added}
-    store.finish_run(node_id, run_id, changes=changes, complete=complete, ok=ok, error=message,
-                     method=lister.method or None, files_seen=stats.files_seen,
-                     unparsed=stats.unparsed, unparsed_sample=sample, now=time.time(),
-                     series_names=names)
-    result = NodeResult(node=node.name, ok=ok, method=lister.method, files=stats.files_seen,
-                        unparsed=stats.unparsed, added=len(changes.added),
-                        changed=len(changes.changed) + len(changes.returned),
-                        gone=len(changes.gone), seconds=time.monotonic() - t0, error=message)
-    reporter.finished(result)
-    return result
+    try:
+        store.finish_run(node_id, run_id, changes=changes, complete=complete, ok=ok,
+                         error=message, method=lister.method or None,
+                         files_seen=stats.files_seen, unparsed=stats.unparsed,
+                         unparsed_sample=sample, now=time.time(), series_names=names)
+    except StoreError as exc:
+        # the listing's changes are lost with their transaction; close the run as failed
+        # with the store's own message so it is not left "running" (if even that write
+        # fails, e.g. still locked, the next collection marks it interrupted)
+        store.finish_run(node_id, run_id, changes=None, complete=False, ok=False,
+                         error=str(exc), method=lister.method or None,
+                         files_seen=stats.files_seen, unparsed=stats.unparsed,
+                         unparsed_sample=sample, now=time.time())
+        return NodeResult(node=node.name, ok=False, method=lister.method,
+                          files=stats.files_seen, unparsed=stats.unparsed, added=0, changed=0,
+                          gone=0, seconds=time.monotonic() - t0, error=str(exc))
+    return NodeResult(node=node.name, ok=ok, method=lister.method, files=stats.files_seen,
+                      unparsed=stats.unparsed, added=len(changes.added),
+                      changed=len(changes.changed) + len(changes.returned),
+                      gone=len(changes.gone), seconds=time.monotonic() - t0, error=message)
 
 
 def budget(node: NodeSettings) -> float:

@@ -1,101 +1,115 @@
 """List a remote node's backups over SSH (paramiko).
 
-One command per node: GNU ``find`` prints NUL-separated records that are
-parsed while they stream in; stdout and stderr are drained together so a big
-listing can never deadlock. A node without GNU find is walked over SFTP
-instead, reading names as bytes. Host keys are always verified: an unknown
-key is refused unless ``trust_unknown_hosts`` is set, a changed key always.
+One framed script per node (collect/remote.py): GNU ``find`` prints
+NUL-separated records, which are parsed while they stream in and handed on
+once the end marker has proved the listing whole and unpolluted. A node
+without GNU find is walked over SFTP instead, reading names as bytes. The
+host is reached the way ``ssh`` would reach it (collect/sshconfig.py: jump
+hosts, ProxyCommand), and every host key on the way is verified
+(collect/knownhosts.py): an unknown key is refused unless
+``trust_unknown_hosts`` is set, a changed or revoked key always.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import select
 import shlex
 import time
-from collections import deque
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import paramiko
-from paramiko.sftp import (
-    CMD_CLOSE,
-    CMD_HANDLE,
-    CMD_NAME,
-    CMD_OPENDIR,
-    CMD_READDIR,
-    CMD_STATUS,
-)
-from paramiko.sftp_attr import SFTPAttributes
+from paramiko.sftp import SFTPError
 
 from ..config import NodeSettings
 from ..store import Record
+from .knownhosts import KnownHosts, fingerprint, host_name
 from .listing import ListingParser, printable
 from .local import CollectError, Lister, matches
+from .remote import REMOTE_COMMAND, ScriptTimeout, framed_script, run_script
+from .sftp import PipelinedWalk
+from .sshconfig import Target, expand_proxy_command, parse_jump, resolve
 
 log = logging.getLogger(__name__)
 
 EXIT_NO_GNU_FIND = 97
 EXIT_NO_ROOT = 98
-_STDERR_CAP = 16 * 1024
-_CHUNK = 256 * 1024
+_MAX_HOPS = 8
 
-# Runs under the login shell as `sh -c '<this>'`; root and pattern are quoted with
-# shlex.quote, so nothing from the config is ever interpreted by a shell.
-_SCRIPT = """\
-LC_ALL=C; export LC_ALL
+# Run by /bin/sh from stdin (never by the login shell); root and pattern are quoted with
+# shlex.quote for that sh, so nothing from the config is ever interpreted by a shell.
+_LISTING = """\
 root={root}
-if [ ! -d "$root" ]; then echo "backup root $root does not exist or is not a folder" >&2; \
-exit {no_root}; fi
-if find /dev/null -maxdepth 0 -printf '' >/dev/null 2>&1; then
-  exec find -H "$root" -type f -name {pattern} -printf '%s\\t%T@\\t%p\\0'
+if [ ! -d "$root" ]; then
+  echo "backup root $root does not exist or is not a folder" >&2; scm_done {no_root}
 fi
-exit {no_find}
+find /dev/null -maxdepth 0 -printf '' >/dev/null 2>&1 || scm_done {no_find}
+scm_run find -H "$root" -type f -name {pattern} -printf '%s\\t%T@\\t%p\\0'
 """
 
 
-def listing_command(root: str, pattern: str) -> str:
-    """The one remote command that lists a node (also used by the benchmarks)."""
-    script = _SCRIPT.format(root=shlex.quote(root), pattern=shlex.quote(pattern),
-                            no_root=EXIT_NO_ROOT, no_find=EXIT_NO_GNU_FIND)
-    return "sh -c " + shlex.quote(script)
+def listing_script(root: str, pattern: str) -> str:
+    """The body of the one remote script that lists a node (also used by the benchmarks).
+
+    It runs framed (collect/remote.py), as :data:`REMOTE_COMMAND` with the script on stdin.
+    """
+    return _LISTING.format(root=shlex.quote(root), pattern=shlex.quote(pattern),
+                           no_root=EXIT_NO_ROOT, no_find=EXIT_NO_GNU_FIND)
 
 
-class _RefuseUnknown(paramiko.MissingHostKeyPolicy):
-    """Refuse a first-seen host key with a message that says how to trust it."""
+def listing_command(root: str, pattern: str) -> tuple[str, str]:
+    """(command for the login shell, framed script for its stdin) that list a node."""
+    from .remote import Frame
 
-    def __init__(self, known_hosts: str) -> None:
+    return REMOTE_COMMAND, framed_script(listing_script(root, pattern), Frame.new())
+
+
+class _KnownHostsPolicy(paramiko.MissingHostKeyPolicy):
+    """Checks every host key itself: paramiko's client holds none, so it always asks here."""
+
+    trust = False
+
+    def __init__(self, known: KnownHosts, known_hosts: str, name: str) -> None:
+        self.known = known
         self.known_hosts = known_hosts
+        self.name = name  # as known_hosts names the host (HostKeyAlias applied)
 
     def missing_host_key(self, client: paramiko.SSHClient, hostname: str,
                          key: paramiko.PKey) -> None:
-        host, port = _split_host(hostname)
+        try:
+            expected = self.known.check(self.name, key)
+        except LookupError:
+            self.first_seen(key)
+            return
+        if expected is not None:
+            raise paramiko.BadHostKeyException(self.name, key, expected)
+
+    def first_seen(self, key: paramiko.PKey) -> None:
+        host, port = _split_host(self.name)
         scan = f"ssh-keyscan {'-p ' + port + ' ' if port else ''}-t {_short_type(key)} {host}"
         raise CollectError(
-            f"host key of {hostname} is not known ({key.get_name()} {_fingerprint(key)}); "
+            f"host key of {self.name} is not known ({key.get_name()} {fingerprint(key)}); "
             f"check it with the node's admin, then add it: `{scan} >> "
             f"{self.known_hosts or '~/.ssh/known_hosts'}` (or set trust_unknown_hosts = true "
             "for this node to accept it once)")
 
 
-class _TrustFirstSeen(paramiko.MissingHostKeyPolicy):
+class _RefuseUnknown(_KnownHostsPolicy):
+    """Refuse a first-seen host key with a message that says how to trust it."""
+
+
+class _TrustFirstSeen(_KnownHostsPolicy):
     """trust_unknown_hosts = true: accept a first-seen key, remember it, and say so."""
 
-    def __init__(self, known_hosts: str) -> None:
-        self.known_hosts = known_hosts
-
-    def missing_host_key(self, client: paramiko.SSHClient, hostname: str,
-                         key: paramiko.PKey) -> None:
-        path = Path(self.known_hosts or os.path.expanduser("~/.ssh/known_hosts"))
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        entry = paramiko.hostkeys.HostKeyEntry([hostname], key)
-        with open(path, "a", encoding="ascii") as fh:
-            fh.write(entry.to_line())
-        client.get_host_keys().add(hostname, key.get_name(), key)
+    def first_seen(self, key: paramiko.PKey) -> None:
+        try:
+            path = self.known.remember(self.known_hosts or "~/.ssh/known_hosts", self.name, key)
+        except OSError as exc:
+            raise CollectError(f"cannot remember the host key of {self.name} in "
+                               f"{self.known_hosts}: {exc.strerror or exc}") from None
         log.warning("trusted first-seen host key of %s (%s %s) and saved it to %s",
-                    hostname, key.get_name(), _fingerprint(key), path)
+                    self.name, key.get_name(), fingerprint(key), path)
 
 
 class SshLister(Lister):
@@ -104,11 +118,14 @@ class SshLister(Lister):
     def __init__(self, node: NodeSettings) -> None:
         super().__init__(node)
         self.client: paramiko.SSHClient | None = None
+        self.hops: list[paramiko.SSHClient] = []
+        #: bytes the login shell printed before the listing script started
+        self.shell_noise = 0
 
     def abort(self) -> None:
-        client = self.client
-        if client is not None:
-            client.close()
+        for client in [self.client, *self.hops]:
+            if client is not None:
+                client.close()
 
     def records(self, parser: ListingParser) -> Iterator[Record]:
         node = self.node
@@ -128,48 +145,114 @@ class SshLister(Lister):
                 if not self.problems:
                     self.problems.append(f"listing command exited with status {status}")
         finally:
-            client.close()
+            self.abort()
             self.client = None
+            self.hops = []
 
     # --- connecting
 
     def _connect(self) -> paramiko.SSHClient:
         node = self.node
-        opts = _ssh_config(node.host)
-        hostname = opts.get("hostname", node.host)
-        port = node.port or int(opts.get("port", 22))
-        user = node.user or opts.get("user") or _current_user()
-        keys = [node.identity_file] if node.identity_file else \
-            [os.path.expanduser(p) for p in opts.get("identityfile", [])]
-        keys = [k for k in keys if os.path.exists(k)] or None
-        client = paramiko.SSHClient()
-        for system in ("/etc/ssh/ssh_known_hosts", os.path.expanduser("~/.ssh/known_hosts")):
-            if os.path.exists(system):
-                client.load_system_host_keys(system)
-        if node.known_hosts and os.path.exists(node.known_hosts):
-            client.load_host_keys(node.known_hosts)
-        policy_cls = _TrustFirstSeen if node.trust_unknown_hosts else _RefuseUnknown
-        client.set_missing_host_key_policy(policy_cls(node.known_hosts))
+        target = resolve(node.host, user=node.user, port=node.port)
+        if node.identity_file:
+            target.identity_files = [node.identity_file]
+        # the node's own file first: a first-seen key is remembered there
+        known = KnownHosts.load([node.known_hosts, *target.known_hosts_files])
+        chain = self._jump_chain(target)
         sock: Any = None
-        if opts.get("proxycommand"):
-            sock = paramiko.ProxyCommand(opts["proxycommand"])
-        where = f"{user}@{hostname}:{port}"
+        for i, hop in enumerate(chain):
+            nxt = chain[i + 1] if i + 1 < len(chain) else target
+            # the first hop is reached directly or by its own ProxyCommand, the others
+            # through a channel of the one before (their own proxy settings do not apply)
+            client = self._open(hop, known, sock, via=chain[i - 1] if i else None)
+            self.hops.append(client)
+            sock = self._forward(client, hop, nxt)
+        return self._open(target, known, sock, via=chain[-1] if chain else None)
+
+    def _jump_chain(self, target: Target) -> list[Target]:
+        """The jump hosts in the order they are reached, each resolved like ``ssh -J`` does."""
+        chain: list[Target] = []
+        specs = list(target.proxy_jump)
+        while specs:
+            user, host, port = parse_jump(specs.pop(0))
+            hop = resolve(host, user=user, port=port)
+            if not chain and hop.proxy_jump:  # the first hop may itself be behind one
+                again = f"{user + '@' if user else ''}{host}{':' + str(port) if port else ''}"
+                specs = [*hop.proxy_jump, again, *specs]
+                if len(specs) > _MAX_HOPS:
+                    raise CollectError(f"ProxyJump of {target.host} loops or has more than "
+                                       f"{_MAX_HOPS} hops")
+                continue
+            chain.append(hop)
+            if len(chain) > _MAX_HOPS:
+                raise CollectError(f"ProxyJump of {target.host} has more than {_MAX_HOPS} hops")
+        return chain
+
+    def _proxy_command(self, target: Target) -> paramiko.ProxyCommand:
+        command = expand_proxy_command(target.proxy_command, target)
+        # as OpenSSH does it: `exec` the command under a shell (an explicit argv, not
+        # shell=True: the command comes from the operator's own ssh config)
+        try:
+            return paramiko.ProxyCommand("/bin/sh -c " + shlex.quote("exec " + command))
+        except Exception as exc:  # paramiko wraps the Popen error its own way
+            raise CollectError(f"ProxyCommand for {target.host} could not start: {exc}") \
+                from None
+
+    def _forward(self, hop_client: paramiko.SSHClient, hop: Target,
+                 nxt: Target) -> paramiko.Channel:
+        transport = hop_client.get_transport()
+        assert transport is not None
+        try:
+            return transport.open_channel("direct-tcpip", (nxt.hostname, nxt.port),
+                                          ("127.0.0.1", 0), timeout=self.node.connect_timeout)
+        except paramiko.ChannelException as exc:
+            raise CollectError(f"jump host {hop} could not reach {nxt.hostname}:{nxt.port} "
+                               f"({exc.text or exc.code})") from None
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise CollectError(f"jump host {hop} could not reach {nxt.hostname}:{nxt.port} "
+                               f"({exc or type(exc).__name__})") from None
+
+    def _open(self, target: Target, known: KnownHosts, sock: Any,
+              via: Target | None) -> paramiko.SSHClient:
+        node = self.node
+        if sock is None and target.proxy_command:
+            sock = self._proxy_command(target)
+        name = host_name(target.host_key_alias or target.hostname, target.port)
+        keys = [k for k in target.identity_files if os.path.exists(k)] or None
+        client = paramiko.SSHClient()
+        policy_cls = _TrustFirstSeen if node.trust_unknown_hosts else _RefuseUnknown
+        client.set_missing_host_key_policy(policy_cls(known, node.known_hosts, name))
+        preferred = known.key_types(name)
+
+        def transport_factory(s: Any, disabled_algorithms: Any = None) -> paramiko.Transport:
+            t = paramiko.Transport(s, disabled_algorithms=disabled_algorithms)
+            # ask for the key types known_hosts holds first, as ssh does
+            want = [k for k in preferred if k != "ssh-rsa"]
+            if "ssh-rsa" in preferred:
+                want += ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]
+            opts = t.get_security_options()
+            opts.key_types = ([k for k in want if k in opts.key_types]
+                              + [k for k in opts.key_types if k not in want])
+            return t
+
+        where = str(target) + (f" via {via}" if via else "")
         t = node.connect_timeout
         try:
-            client.connect(hostname, port=port, username=user, key_filename=keys, timeout=t,
-                           banner_timeout=t, auth_timeout=t, channel_timeout=t, sock=sock,
-                           allow_agent=True, look_for_keys=True)
+            client.connect(target.hostname, port=target.port, username=target.user,
+                           key_filename=keys, timeout=t, banner_timeout=t, auth_timeout=t,
+                           channel_timeout=t, sock=sock, allow_agent=not target.identities_only,
+                           look_for_keys=not target.identities_only,
+                           transport_factory=transport_factory)
         except CollectError:
             client.close()
             raise
         except paramiko.BadHostKeyException as exc:
             client.close()
-            host = f"[{hostname}]:{port}" if port != 22 else hostname
             raise CollectError(
-                f"host key of {host} has CHANGED (possible man-in-the-middle attack): it "
-                f"offered {exc.key.get_name()} {_fingerprint(exc.key)}, known_hosts has "
-                f"{_fingerprint(exc.expected_key)}; nothing was collected. If the change is "
-                f"legitimate, remove the old key with `ssh-keygen -R '{host}'` and add the "
+                f"host key of {name} has CHANGED (possible man-in-the-middle attack): it "
+                f"offered {exc.key.get_name()} {fingerprint(exc.key)}, known_hosts has "
+                f"{fingerprint(exc.expected_key)}; nothing was collected. If the change is "
+                f"legitimate, remove the old key with `ssh-keygen -R '{name}'` and add the "
                 "new one") from None
         except paramiko.AuthenticationException as exc:
             client.close()
@@ -185,6 +268,9 @@ class SshLister(Lister):
             if any(s in text.lower() for s in ("banner", "no existing session", "negotiat")):
                 text = (f"no SSH banner/handshake within {t:g} s (a firewall black hole, or "
                         "not an SSH server on that port?)")
+            elif "no authentication methods" in text.lower():
+                text = ("no key to log in with: set identity_file, an IdentityFile in "
+                        "~/.ssh/config, or load a key into ssh-agent")
             raise CollectError(f"SSH to {where} failed: {text}") from None
         except paramiko.ssh_exception.NoValidConnectionsError as exc:
             client.close()
@@ -192,9 +278,9 @@ class SshLister(Lister):
             reason = (os.strerror(first.errno) if getattr(first, "errno", None)
                       else str(first)).lower()
             raise CollectError(f"cannot connect to {where}: {reason}") from None
-        except OSError as exc:
+        except (OSError, EOFError) as exc:
             client.close()
-            reason = exc.strerror or str(exc)
+            reason = getattr(exc, "strerror", None) or str(exc) or "connection closed"
             raise CollectError(f"cannot connect to {where}: {reason}") from None
         return client
 
@@ -203,59 +289,40 @@ class SshLister(Lister):
     def _run_find(self, client: paramiko.SSHClient,
                   parser: ListingParser) -> Iterator[Record]:
         node = self.node
-        deadline = time.monotonic() + node.command_timeout
         transport = client.get_transport()
         assert transport is not None
-        chan = transport.open_session(timeout=node.connect_timeout)
+        # held until the end marker proves the listing whole and unpolluted: what a
+        # polluted listing said is never stored (the store holds every record anyway)
+        held: list[Record] = []
+
+        def on_data(data: bytes) -> None:
+            held.extend(parser.feed(data))
+
         try:
-            chan.exec_command(listing_command(node.root, node.pattern))
-            stderr = bytearray()
-            stdout_open = True
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    self.complete = False
-                    raise CollectError(f"listing timed out after {node.command_timeout:g} s "
-                                       f"({parser.stats.files_seen} files read so far)")
-                got = False
-                while chan.recv_stderr_ready():
-                    data = chan.recv_stderr(_CHUNK)
-                    if len(stderr) < _STDERR_CAP:
-                        stderr += data[:_STDERR_CAP - len(stderr)]
-                    got = True
-                # after EOF or close, recv() returns b"" at once when the buffer is empty
-                if stdout_open and (chan.recv_ready() or chan.eof_received or chan.closed):
-                    data = chan.recv(_CHUNK)
-                    if data:
-                        yield from parser.feed(data)
-                    else:
-                        stdout_open = False
-                    got = True
-                if got:
-                    continue
-                # Done only once stdout has reached EOF: sshd may send exit-status while
-                # the last of find's output is still in its pipe, so an exit status with
-                # an empty buffer is not the end (BENCHMARKS.md row 2: 16 nodes under
-                # 100 ms latency, one listing ended after 1,882 of 2,000 files, status 0).
-                if not stdout_open:
-                    if chan.exit_status_ready():  # also true once the channel is closed
-                        break
-                    chan.status_event.wait(min(remaining, 1.0))
-                    continue
-                select.select([chan], [], [], min(remaining, 1.0))
-            status = chan.recv_exit_status() if chan.exit_status_ready() else -1
-        finally:
-            chan.close()
+            result = run_script(transport, listing_script(node.root, node.pattern), on_data,
+                                timeout=node.command_timeout, open_timeout=node.connect_timeout,
+                                what="the listing")
+        except ScriptTimeout:
+            self.complete = False
+            parser.close()
+            yield from held
+            raise CollectError(f"listing timed out after {node.command_timeout:g} s "
+                               f"({parser.stats.files_seen} files read so far)") from None
+        self.shell_noise = result.noise
         parser.close()
-        # the node's stderr goes into the store, the terminal, cron mail and the charts:
-        # escape control characters per line, so a hostile node cannot drive a terminal
-        lines = [printable(line) for line in bytes(stderr).strip().splitlines()]
-        text = "; ".join(lines)
+        yield from held
+        text = "; ".join(result.stderr)
+        status = result.status
         if status == -1:
             self.complete = False
             self.problems.append("connection closed before the listing finished"
                                  + (f": {text}" if text else ""))
+        elif not result.ended:
+            self.complete = False
+            self.problems.append(f"the listing was cut off after {parser.stats.files_seen} "
+                                 "record(s): no end marker came")
         elif status not in (0, EXIT_NO_GNU_FIND) and text:
+            lines = result.stderr
             more = f" (+{len(lines) - 3} more lines)" if len(lines) > 3 else ""
             self.problems.append("; ".join(lines[:3]) + more)
         return status
@@ -266,7 +333,10 @@ class SshLister(Lister):
                    parser: ListingParser) -> Iterator[Record]:
         node = self.node
         deadline = time.monotonic() + node.command_timeout
-        sftp = client.open_sftp()
+        try:
+            sftp = client.open_sftp()
+        except (paramiko.SSHException, SFTPError, EOFError, OSError) as exc:
+            raise CollectError(self._sftp_broken(exc)) from None
         sftp.get_channel().settimeout(node.command_timeout)
         pattern = os.fsencode(node.pattern)
         root = node.root.encode("utf-8", "surrogateescape")
@@ -278,7 +348,7 @@ class SshLister(Lister):
                     from None
             if top.st_mode is None or not (top.st_mode & 0o040000):
                 raise CollectError(f"backup root {node.root} is not a folder")
-            walk = _PipelinedWalk(sftp, root)
+            walk = PipelinedWalk(sftp, root)
             for folder, entries in walk.folders():
                 if time.monotonic() > deadline:
                     self.complete = False
@@ -298,114 +368,20 @@ class SshLister(Lister):
                                                  float(attr.st_mtime or 0))
                         if rec is not None:
                             yield rec
+        except (paramiko.SSHException, SFTPError) as exc:
+            self.complete = False
+            raise CollectError(self._sftp_broken(exc)) from None
         finally:
             sftp.close()
 
-
-class _PipelinedWalk:
-    """Lists many folders over one SFTP channel with up to ``WINDOW`` requests in flight.
-
-    A folder costs OPENDIR, READDIR until EOF, CLOSE: four round trips or more.
-    One after the other that is ~4 RTT per folder (minutes for a tree of 40,000
-    dated folders 20 ms away); in flight together the walk waits for the
-    network about once per ``WINDOW`` requests. Names stay bytes: paramiko's own
-    ``listdir_attr`` decodes them as UTF-8 and raises on anything else, which
-    would lose a whole listing for one odd name.
-    """
-
-    WINDOW = 64
-
-    def __init__(self, sftp: paramiko.SFTPClient, root: bytes) -> None:
-        self.sftp = sftp
-        self.todo: deque[bytes] = deque([root])
-        #: request number -> (what was asked, folder, handle)
-        self.pending: dict[int, tuple[int, bytes, bytes]] = {}
-        self.replies: dict[int, tuple[int, paramiko.Message]] = {}
-        self.entries: dict[bytes, list[tuple[bytes, SFTPAttributes]]] = {}
-
-    def add(self, folder: bytes) -> None:
-        self.todo.append(folder)
-
-    def _async_response(self, t: int, msg: paramiko.Message, num: int) -> None:
-        # paramiko hands every reply to the object that sent the request
-        self.replies[num] = (t, msg)
-
-    def _send(self, t: int, folder: bytes, handle: bytes, *args: bytes) -> None:
-        num = self.sftp._async_request(self, t, *args)
-        self.pending[num] = (t, folder, handle)
-
-    def folders(self) -> Iterator[tuple[bytes, list[tuple[bytes, SFTPAttributes]] | OSError]]:
-        """(folder, its entries or the error listing it), as soon as each is complete."""
-        while self.todo or self.pending:
-            while self.todo and len(self.pending) < self.WINDOW:
-                folder = self.todo.popleft()
-                self._send(CMD_OPENDIR, folder, b"", folder)
-            while not self.replies:
-                self.sftp._read_response()
-            for num in sorted(self.replies):
-                t, msg = self.replies.pop(num)
-                asked, folder, handle = self.pending.pop(num)
-                done = self._handle(asked, folder, handle, t, msg)
-                if done is not None:
-                    yield folder, done
-
-    def _handle(self, asked: int, folder: bytes, handle: bytes, t: int,
-                msg: paramiko.Message) -> list[tuple[bytes, SFTPAttributes]] | OSError | None:
-        if asked == CMD_CLOSE:
-            return None  # its status does not change what was read
-        if t == CMD_STATUS:
-            try:
-                self.sftp._convert_status(msg)
-            except EOFError:  # READDIR at the end of the folder
-                return self._close(folder, handle)
-            except OSError as exc:
-                self._close(folder, handle)
-                return exc
-            return OSError(f"unexpected SFTP status reply to request {asked}")
-        if asked == CMD_OPENDIR and t == CMD_HANDLE:
-            handle = msg.get_binary()
-            self.entries[folder] = []
-            self._send(CMD_READDIR, folder, handle, handle)
-            return None
-        if asked == CMD_READDIR and t == CMD_NAME:
-            out = self.entries[folder]
-            for _ in range(msg.get_int()):
-                name = msg.get_string()
-                msg.get_string()  # longname, unused (and may not be UTF-8 either)
-                attr = SFTPAttributes._from_msg(msg)
-                if name not in (b".", b".."):
-                    out.append((name, attr))
-            self._send(CMD_READDIR, folder, handle, handle)
-            return None
-        self._close(folder, handle)
-        return OSError(f"unexpected SFTP reply {t} to request {asked}")
-
-    def _close(self, folder: bytes, handle: bytes) -> list[tuple[bytes, SFTPAttributes]]:
-        """Close the folder's handle, if it was opened; what was read of it."""
-        if handle:
-            self._send(CMD_CLOSE, folder, handle, handle)
-        return self.entries.pop(folder, [])
-
-
-def _ssh_config(host: str) -> dict[str, Any]:
-    path = os.path.expanduser("~/.ssh/config")
-    if not os.path.exists(path):
-        return {}
-    try:
-        return dict(paramiko.SSHConfig.from_path(path).lookup(host))
-    except (OSError, paramiko.ssh_exception.ConfigParseError) as exc:
-        log.warning("ignoring %s: %s", path, exc)
-        return {}
-
-
-def _current_user() -> str:
-    import getpass
-
-    return getpass.getuser()
-
-
-def _fingerprint(key: paramiko.PKey) -> str:
-    return key.fingerprint if hasattr(key, "fingerprint") else key.get_base64()[:16]
+    def _sftp_broken(self, exc: BaseException) -> str:
+        said = str(exc) or type(exc).__name__
+        noisy = (f"the login shell printed {self.shell_noise} bytes before the listing "
+                 "script ran, and " if self.shell_noise else "")
+        return (f"SFTP failed ({said}): {noisy}the node's SFTP server runs under the "
+                "account's login shell, so anything its rc files (.bashrc, .cshrc, "
+                "config.fish) print corrupts SFTP: make them print nothing for "
+                "non-interactive sessions")
 
 
 def _short_type(key: paramiko.PKey) -> str:

@@ -1,20 +1,42 @@
-"""The store: the history of every node's backups and collection runs (SQLAlchemy)."""
+"""The store: the history of every node's backups and collection runs.
 
-from .db import (
+The plain record types and the differ need no SQLAlchemy; :class:`Store` is
+imported on first use, so a pure parser that only builds :class:`Record`
+(``collect/listing.py``) never loads the database layer.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .ingest import Differ, ListingDiffer
+from .records import (
+    BackupFile,
     Changes,
-    Differ,
     Known,
-    ListingDiffer,
+    Lease,
+    NodeBusyError,
     NodeData,
     NodeOwnerError,
     Record,
     RunInfo,
     SeriesData,
     SeriesState,
-    Store,
     StoreError,
-    diff,
+    Verification,
 )
 
-__all__ = ["Changes", "Differ", "Known", "ListingDiffer", "NodeData", "NodeOwnerError",
-           "Record", "RunInfo", "SeriesData", "SeriesState", "Store", "StoreError", "diff"]
+if TYPE_CHECKING:
+    from .db import Store
+
+__all__ = ["BackupFile", "Changes", "Differ", "Known", "Lease", "ListingDiffer", "NodeBusyError",
+           "NodeData", "NodeOwnerError", "Record", "RunInfo", "SeriesData", "SeriesState",
+           "Store", "StoreError", "Verification"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Store":
+        from .db import Store
+
+        return Store
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

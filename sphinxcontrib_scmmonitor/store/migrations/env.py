@@ -3,10 +3,10 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from sphinxcontrib_scmmonitor.store.models import Base
+from sphinxcontrib_scmmonitor.store.tables import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def run_migrations_online() -> None:
@@ -17,7 +17,9 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    assert url, "the store always passes its URL"
+    engine = create_engine(url)
     with engine.begin() as conn:
         context.configure(connection=conn, target_metadata=target_metadata,
                           render_as_batch=True)

@@ -1,0 +1,139 @@
+"""The store's tables, as SQLAlchemy Core ``Table`` definitions (what Alembic compares with).
+
+Backup times are integer UTC epoch seconds (``*_at`` columns) and sizes are
+bytes: comparable across SQLite and PostgreSQL, free of zone ambiguity, and
+cheap to bulk-load. Paths and series names are kept as the raw bytes the node
+sent (file names need not be UTF-8); ``series.name`` is their display form.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+
+def _node_id() -> Column[int]:
+    return Column("node_id", Integer, ForeignKey("nodes.id", ondelete="CASCADE"), nullable=False)
+
+
+#: A backup node as last configured (name and hub come from scmmonitor.toml).
+nodes = Table(
+    "nodes", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("hub", String(200), nullable=False),
+)
+
+#: One backup series on one node, e.g. ``tracs/env``.
+series = Table(
+    "series", metadata,
+    Column("id", Integer, primary_key=True),
+    _node_id(),
+    Column("raw_name", LargeBinary, nullable=False),
+    Column("name", Text, nullable=False),
+    # How many files of the series are present in the store, and a digest of them
+    # (path, size, mtime, backup time), as of the last listing that changed them; NULL
+    # when unknown. A new listing with the same count and digest is skipped without
+    # reading the series' rows, so re-collecting costs O(changes), not O(files).
+    Column("listed_count", Integer, nullable=True),
+    Column("listed_digest", BigInteger, nullable=True),
+    UniqueConstraint("node_id", "raw_name"),
+)
+
+#: One backup file; never deleted, only marked gone when it leaves the node.
+backups = Table(
+    "backups", metadata,
+    Column("id", Integer, primary_key=True),
+    _node_id(),
+    Column("series_id", Integer, ForeignKey("series.id", ondelete="CASCADE"), nullable=False),
+    Column("path", LargeBinary, nullable=False),
+    Column("backup_at", BigInteger, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("mtime", Float, nullable=False),
+    Column("first_seen_at", BigInteger, nullable=False),
+    # When a listing last wrote this row (added, changed, came back). Not touched by
+    # listings that find it unchanged: a present row was last seen by its node's
+    # latest complete run (``runs``), which keeps re-collecting O(changes).
+    Column("last_seen_at", BigInteger, nullable=False),
+    Column("gone_at", BigInteger, nullable=True),
+    UniqueConstraint("node_id", "path"),
+    Index("ix_backups_series_at", "series_id", "backup_at"),
+)
+
+#: One collection attempt for one node: ``running`` while it goes on, then ``ok`` or
+#: ``failed``; a run found still ``running`` by a later collection was killed and
+#: becomes ``interrupted``.
+runs = Table(
+    "runs", metadata,
+    Column("id", Integer, primary_key=True),
+    _node_id(),
+    Column("started_at", Float, nullable=False),
+    Column("finished_at", Float, nullable=True),
+    Column("state", String(20), nullable=False),
+    Column("error", Text, nullable=True),
+    Column("method", String(40), nullable=True),
+    Column("files_seen", Integer, nullable=False, default=0),
+    Column("unparsed", Integer, nullable=False, default=0),
+    Column("unparsed_sample", Text, nullable=True),
+    Column("added", Integer, nullable=False, default=0),
+    Column("changed", Integer, nullable=False, default=0),
+    Column("gone", Integer, nullable=False, default=0),
+    Index("ix_runs_node_started", "node_id", "started_at"),
+)
+
+#: What the last alert mail for a hub said, so alerts go out on change, not every run.
+notifications = Table(
+    "notifications", metadata,
+    Column("hub", String(200), primary_key=True),
+    Column("status", String(20), nullable=False),
+    Column("fingerprint", Text, nullable=False),
+    Column("sent_at", Float, nullable=False),
+)
+
+#: Who is collecting a node now: one row per node while a collector runs, so a second
+#: one (a cron overlap) stops instead of writing the same rows (docs/operations.rst).
+leases = Table(
+    "leases", metadata,
+    Column("node_id", Integer, ForeignKey("nodes.id", ondelete="CASCADE"), primary_key=True),
+    Column("token", String(64), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("since", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
+#: What the content checks found for one backup file, and the size and mtime it had
+#: then: a file changed since is checked again, an unchanged one never twice.
+verifications = Table(
+    "verifications", metadata,
+    Column("backup_id", Integer, ForeignKey("backups.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("mtime", Float, nullable=False),
+    Column("sha256", String(64), nullable=True),
+    Column("gzip_ok", Boolean, nullable=True),
+    Column("gzip_error", Text, nullable=True),
+    Column("checked_at", BigInteger, nullable=False),
+)

@@ -1,0 +1,233 @@
+"""One collector per node: two real ``scm-monitor collect`` processes, a SIGKILLed one,
+and leases of other hosts, on SQLite and on PostgreSQL (docs/operations.rst)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from sphinxcontrib_scmmonitor import cli, config
+from sphinxcontrib_scmmonitor.collect import collect_node
+from sphinxcontrib_scmmonitor.collect.local import LocalLister
+from sphinxcontrib_scmmonitor.store import Store
+from tests.helpers.backups import build_tree
+from tests.sshd import SshServer, require_tool, sshd_available, start_sshd
+
+#: a `find` that waits while the gate file exists: the first collector is then surely
+#: listing (its lease taken) when the second starts, with no race on timing
+_GATED_FIND = """#!/bin/sh
+while [ -e {gate} ]; do sleep 0.05; done
+exec /usr/bin/find "$@"
+"""
+
+
+def query(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(text(sql), params)
+            return [tuple(r) for r in result] if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def gated(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """A real sshd whose `find` waits on a gate file, and a backup tree to list."""
+    require_tool(sshd_available())
+    bin_dir = tmp_path / "gated-bin"
+    bin_dir.mkdir()
+    gate = tmp_path / "gate"
+    find = bin_dir / "find"
+    find.write_text(_GATED_FIND.format(gate=gate))
+    find.chmod(0o755)
+    server = start_sshd(tmp_path / "sshd", path_prefix=bin_dir)
+    root = tmp_path / "backup"
+    files = build_tree(root)
+    try:
+        yield {"server": server, "gate": gate, "root": root, "files": files}
+    finally:
+        gate.unlink(missing_ok=True)
+        server.stop()
+
+
+def write_config(folder: Path, server: SshServer, root: Path, url: str) -> Path:
+    node = {"hub": "cms02", "host": server.host, "port": server.port, "user": server.user,
+            "identity_file": str(server.identity_file), "known_hosts": str(server.known_hosts),
+            "root": str(root), "connect_timeout": 5, "command_timeout": 60}
+    lines = [f"database = {json.dumps(url)}", "", "[hubs.cms02]", "", "[nodes.C]"]
+    lines += [f"{k} = {json.dumps(v)}" for k, v in node.items()]
+    path = folder / "scmmonitor.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def collector(cfg: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "sphinxcontrib_scmmonitor.cli", "-c",
+                             str(cfg), "collect", "--progress", "lines"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_lease(url: str, proc: subprocess.Popen[str]) -> tuple[int, str]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        try:
+            rows = query(url, "select pid, host from leases")
+        except Exception:  # the schema is still being created by the collector
+            rows = []
+        if rows:
+            return rows[0]
+        time.sleep(0.05)
+    raise AssertionError("the first collector never took its lease")
+
+
+def runs(url: str) -> list[tuple[str, str | None]]:
+    return query(url, "select state, error from runs order by id")
+
+
+def test_a_second_collector_of_the_same_node_stops_naming_the_first(
+        gated, backend_url, tmp_path) -> None:
+    cfg = write_config(tmp_path, gated["server"], gated["root"], backend_url)
+    gated["gate"].touch()
+    first = collector(cfg)
+    try:
+        assert wait_for_lease(backend_url, first) == (first.pid, socket.gethostname())
+
+        second = subprocess.run([sys.executable, "-m", "sphinxcontrib_scmmonitor.cli", "-c",
+                                 str(cfg), "collect", "--progress", "lines"],
+                                capture_output=True, text=True, timeout=120)
+        assert runs(backend_url) == [("running", None)]  # the second began no run
+    finally:
+        gated["gate"].unlink()
+    out, err = first.communicate(timeout=120)
+
+    assert first.returncode == 0, out + err
+    assert second.returncode == 1
+    assert (f"node C is being collected by pid {first.pid} on {socket.gethostname()} since "
+            in second.stdout)
+    assert "nothing was collected by this run" in second.stdout
+    assert "1 of 1 node(s) failed: C" in second.stderr
+    for word in ("Traceback", "IntegrityError", "INSERT", "[SQL", "parameters"):
+        assert word not in second.stdout + second.stderr
+    assert runs(backend_url) == [("ok", None)]
+    assert query(backend_url, "select count(*) from backups") == [(len(gated["files"]),)]
+    assert query(backend_url, "select count(*) from leases") == [(0,)]  # given back
+
+
+def test_the_lease_of_a_sigkilled_collector_expires_with_its_process(
+        gated, backend_url, tmp_path, capsys) -> None:
+    cfg = write_config(tmp_path, gated["server"], gated["root"], backend_url)
+    gated["gate"].touch()
+    killed = collector(cfg)
+    try:
+        pid, _host = wait_for_lease(backend_url, killed)
+        killed.kill()
+        killed.communicate(timeout=30)
+    finally:
+        gated["gate"].unlink()
+    assert query(backend_url, "select pid from leases") == [(pid,)]  # left behind
+
+    assert cli.main(["-c", str(cfg), "collect", "--progress", "lines"]) == 0
+
+    states = runs(backend_url)
+    assert [s for s, _e in states] == ["interrupted", "ok"]
+    assert query(backend_url, "select count(*) from backups") == [(len(gated["files"]),)]
+    assert query(backend_url, "select count(*) from leases") == [(0,)]
+
+
+def _local_config(tmp_path: Path, url: str) -> tuple[Path, int]:
+    root = tmp_path / "backup"
+    files = build_tree(root)
+    cfg = tmp_path / "local.toml"
+    cfg.write_text(f'database = {json.dumps(url)}\n\n[hubs.cms02]\n\n[nodes.C]\n'
+                   f'hub = "cms02"\nhost = "local"\nroot = {json.dumps(str(root))}\n')
+    return cfg, len(files)
+
+
+def _plant_lease(url: str, *, host: str, pid: int, since: float, expires_at: float) -> None:
+    store = Store(url)
+    store.ensure_schema()
+    node_id = store.ensure_node("C", "cms02")
+    store.close()
+    query(url, "insert into leases (node_id, token, pid, host, since, expires_at) "
+               "values (:n, 'other', :pid, :host, :since, :exp)",
+          n=node_id, pid=pid, host=host, since=since, exp=expires_at)
+
+
+def test_a_live_lease_of_another_host_is_respected_until_it_expires(
+        backend_url, tmp_path, capsys) -> None:
+    cfg, count = _local_config(tmp_path, backend_url)
+    since = 1_764_590_400.0  # 2025-12-01 12:00:00 UTC
+    _plant_lease(backend_url, host="backup-hub-2", pid=4242, since=since,
+                 expires_at=time.time() + 3600)
+
+    assert cli.main(["-c", str(cfg), "collect", "--progress", "lines"]) == 1
+    out = capsys.readouterr().out
+    assert ("node C is being collected by pid 4242 on backup-hub-2 since "
+            "2025-12-01 12:00:00 UTC") in out
+    assert runs(backend_url) == []
+
+    query(backend_url, "update leases set expires_at = :t", t=time.time() - 1)
+    assert cli.main(["-c", str(cfg), "collect", "--progress", "lines"]) == 0
+    assert runs(backend_url) == [("ok", None)]
+    assert query(backend_url, "select count(*) from backups") == [(count,)]
+    assert query(backend_url, "select count(*) from leases") == [(0,)]
+
+
+def test_a_lease_expires_after_the_budget_and_margin_even_for_a_live_pid(backend_url) -> None:
+    store = Store(backend_url)
+    store.ensure_schema()
+    node_id = store.ensure_node("C", "cms02")
+    # pid 1 is alive on this host, yet a lease this old protects nothing any more
+    query(backend_url, "insert into leases (node_id, token, pid, host, since, expires_at) "
+                       "values (:n, 't', 1, :host, 0, 100)", n=node_id, host=socket.gethostname())
+    token = store.take_lease(node_id, "C", ttl=50, now=1000.0)
+    lease = store.lease(node_id, "C")
+    assert lease is not None and (lease.pid, lease.since, lease.expires_at) == \
+        (os.getpid(), 1000.0, 1050.0)
+    store.release_lease(node_id, token)
+    assert store.lease(node_id, "C") is None
+    store.close()
+
+
+class _ListsEveryFileTwice(LocalLister):
+    """A node whose listing names each file twice (e.g. a bind mount inside the root)."""
+
+    def records(self, parser):  # type: ignore[no-untyped-def]
+        for rec in super().records(parser):
+            yield rec
+            yield rec
+
+
+def test_a_database_error_is_one_sentence_and_the_run_is_closed_failed(
+        backend_url, tmp_path) -> None:
+    cfg, _count = _local_config(tmp_path, backend_url)
+    settings = config.load(cfg)
+    store = Store(settings.database)
+    store.ensure_schema()
+
+    result = collect_node(store, settings.node("C"),
+                          lister=_ListsEveryFileTwice(settings.node("C")))
+    store.close()
+
+    assert not result.ok and result.error is not None
+    assert result.error.startswith(f"cannot write to database {store.safe_url}: ")
+    assert result.error.count("\n") == 0 and len(result.error) < 400
+    for word in ("INSERT", "COPY", "[SQL", "parameters", "Traceback", "DETAIL", "Key ("):
+        assert word not in result.error
+    assert "unique" in result.error.lower() or "UNIQUE" in result.error
+    [(state, error)] = runs(backend_url)
+    assert (state, error) == ("failed", result.error)  # closed, not left "running"
+    assert query(backend_url, "select count(*) from backups") == [(0,)]
+    assert query(backend_url, "select count(*) from leases") == [(0,)]

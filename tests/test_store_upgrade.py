@@ -1,0 +1,137 @@
+"""Stores of other versions: a 0.1.0 store upgrades keeping every row, a newer one is refused."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sphinxcontrib_scmmonitor import cli
+from sphinxcontrib_scmmonitor.store import Store
+from tests.helpers.store import head_revision
+
+#: written by 0.1.0 (tests/data/make-store-0.1.0.py): 3 nodes, gone files, failed runs, alerts
+STORE_0_1_0 = Path(__file__).parent / "data" / "store-0.1.0.sqlite"
+OLD_TABLES = ("nodes", "series", "backups", "runs", "notifications")
+
+
+def tables(db: Path) -> dict[str, list[tuple]]:
+    with sqlite3.connect(db) as conn:
+        names = [r[0] for r in conn.execute("select name from sqlite_master where type = "
+                                            "'table' order by name")]
+        return {t: sorted(conn.execute(f"select * from {t}").fetchall(), key=repr) for t in names}
+
+
+def write_config(folder: Path, url: str) -> Path:
+    cfg = folder / "scmmonitor.toml"
+    cfg.write_text(f'database = "{url}"\n\n[hubs.cms02]\n\n[hubs.hub2]\n\n'
+                   '[nodes.cms01]\nhub = "cms02"\nhost = "local"\nroot = "/nonexistent"\n\n'
+                   '[nodes.dyb]\nhub = "cms02"\nhost = "local"\nroot = "/nonexistent"\n\n'
+                   '[nodes."cms02-copy"]\nhub = "hub2"\nhost = "local"\n'
+                   'root = "/nonexistent"\n')
+    return cfg
+
+
+def scm_monitor(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "sphinxcontrib_scmmonitor.cli", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_db_upgrade_of_a_0_1_0_store_keeps_every_row_and_the_new_code_reads_it(
+        tmp_path) -> None:
+    db = tmp_path / "store.db"
+    shutil.copy(STORE_0_1_0, db)
+    before = tables(db)
+    assert before["alembic_version"] == [("0002",)]
+    assert {t: len(before[t]) for t in OLD_TABLES} == \
+        {"nodes": 3, "series": 9, "backups": 111, "runs": 13, "notifications": 2}
+    cfg = write_config(tmp_path, f"sqlite:///{db}")
+
+    done = scm_monitor("-c", str(cfg), "db", "upgrade")
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"sqlite:///{db}: schema upgraded from 0002 to {head_revision()}\n"
+    after = tables(db)
+    for table in OLD_TABLES:
+        assert after[table] == before[table], table
+    assert after["alembic_version"] == [(head_revision(),)]
+    assert after["leases"] == [] and after["verifications"] == []
+
+    store = Store(f"sqlite:///{db}")
+    store.ensure_schema(create=False)
+    dyb = store.node_data("dyb")
+    cms01 = store.node_data("cms01")
+    store.close()
+    assert [s.name for s in dyb.series] == ["repos/\\xff-odd", "svn/dybsvn", "tracs/env"]
+    assert sum(len(s.backups) for s in dyb.series) == 37
+    assert sum(b.gone_at is not None for s in cms01.series for b in s.backups) == 4
+    assert all(b.path.startswith(b"/") and b.first_seen_at for s in dyb.series
+               for b in s.backups)
+    assert [r.state for r in dyb.runs] == ["ok", "ok", "ok", "interrupted", "ok"]
+    # and every command that opens it works on the upgraded store
+    status = scm_monitor("-c", str(cfg), "status")
+    assert status.stdout.startswith("SCM BACKUPS ") and "Traceback" not in status.stderr
+
+
+@pytest.fixture
+def newer_store(backend_url: str, tmp_path: Path) -> tuple[str, Path]:
+    """A store whose schema a later release moved to a revision this one does not ship."""
+    store = Store(backend_url)
+    store.ensure_schema()
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("update alembic_version set version_num = '0099_future'")
+    store.close()
+    return backend_url, write_config(tmp_path, backend_url)
+
+
+def test_a_store_of_a_newer_version_is_refused_by_every_command(newer_store) -> None:
+    url, cfg = newer_store
+    said = "this database was written by a newer scm-monitor (revision 0099_future): " \
+           "upgrade the package"
+
+    upgrade = scm_monitor("-c", str(cfg), "db", "upgrade")
+    assert upgrade.returncode == 1
+    assert said in upgrade.stderr and upgrade.stderr.count("\n") == 1
+    assert "Can't locate revision" not in upgrade.stderr and "Traceback" not in upgrade.stderr
+
+    status = scm_monitor("-c", str(cfg), "status")
+    assert status.returncode == 3
+    assert status.stdout.startswith("SCM BACKUPS UNKNOWN: cannot read the store: ")
+    assert said in status.stdout
+
+    for command in (["collect"], ["notify", "--dry-run"], ["db", "rename-hub", "x", "hub2"]):
+        done = scm_monitor("-c", str(cfg), *command)
+        assert done.returncode != 0, command
+        assert said in done.stderr + done.stdout, command
+        assert "Traceback" not in done.stderr, command
+    # nothing was changed by any of them
+    store = Store(url)
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("select version_num from alembic_version").all() == \
+            [("0099_future",)]
+    store.close()
+
+
+def test_cli_db_upgrade_in_process_says_the_same(newer_store, capsys) -> None:
+    _url, cfg = newer_store
+    assert cli.main(["-c", str(cfg), "db", "upgrade"]) == 1
+    assert "written by a newer scm-monitor (revision 0099_future)" in capsys.readouterr().err
+
+
+def test_the_migrations_build_exactly_the_tables_the_code_declares(backend_url) -> None:
+    """Alembic's autogenerate finds nothing to add: tables.py and migrations/ agree."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from sphinxcontrib_scmmonitor.store.tables import metadata
+
+    store = Store(backend_url)
+    store.ensure_schema()
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    store.close()
+    assert diff == []
