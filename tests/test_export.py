@@ -226,6 +226,21 @@ def test_file_mode_is_0644_whatever_the_umask(tmp_path, collected) -> None:
     assert stat.S_IMODE(json_path(out).stat().st_mode) == 0o644
 
 
+@pytest.mark.parametrize("umask", [0o000, 0o077])
+def test_folders_the_export_makes_are_0755_whatever_the_umask(tmp_path, collected, umask) -> None:
+    cfg, _files = collected
+    out = tmp_path / "html"
+    out.mkdir()
+    old = os.umask(umask)
+    try:
+        assert run_export(cfg, out) == 0
+    finally:
+        os.umask(old)
+    # the web server (another user) must read them; nobody else may write into them
+    for folder in (out / "_static", out / "_static" / "scmmonitor", json_path(out).parent):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o755, folder
+
+
 def test_rewrite_replaces_the_file_and_leaves_no_temporary_files(tmp_path, collected) -> None:
     cfg, _files = collected
     out = tmp_path / "html"
