@@ -97,7 +97,7 @@ def example_docs(ctx: Context, base: Path) -> tuple[Timing, Timing]:
                 shutil.copytree(source, folder / name)
             else:
                 shutil.copy2(source, folder / name)
-    _run([sys.executable, "-m", "sphinxcontrib_scmmonitor.demo", "demo-backups"], with_ext)
+    _run([sys.executable, "-m", "sphinxcontrib_scmmonitor.cli.demo", "demo-backups"], with_ext)
     _run([sys.executable, "write_config.py", "demo-backups"], with_ext)
     _run([sys.executable, "-c", "import sys; from sphinxcontrib_scmmonitor.cli import main; "
           "sys.exit(main())", "-c", "scmmonitor.toml", "collect", "--progress", "lines"],

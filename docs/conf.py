@@ -1,7 +1,7 @@
 """Sphinx configuration of sphinxcontrib-scmmonitor's own documentation.
 
 The pages show real charts: before Sphinx reads anything, this file makes the
-demo backup tree (``sphinxcontrib_scmmonitor.demo``), writes a
+demo backup tree (``sphinxcontrib_scmmonitor.cli.demo``), writes a
 ``scmmonitor.toml`` for it (two ``local`` nodes, ``C`` and ``H1``) and
 collects it into a SQLite store, all in ``_build/demo`` (or
 ``$SCMMONITOR_DOCS_DEMO``), so ``sphinx-build -W docs docs/_build/html``
@@ -16,6 +16,7 @@ import fcntl
 import json
 import os
 import shutil
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,9 +33,11 @@ author = "sphinxcontrib-scmmonitor developers"
 copyright = "the sphinxcontrib-scmmonitor developers"
 release = version = __version__
 
+# _ext/docsgen.py: this project's own extension (not shipped in the package)
+sys.path.insert(0, str(HERE / "_ext"))
 extensions = [
     "sphinxcontrib_scmmonitor",  # the extension itself: the charts on these pages are real
-    "sphinxcontrib_scmmonitor.docsgen",  # config and CLI references generated from the code
+    "docsgen",  # config and CLI references and the exit statuses, generated from the code
 ]
 
 root_doc = "index"
@@ -66,8 +69,8 @@ def demo_config(folder: Path) -> Path:
     toml = folder / "scmmonitor.toml"
     stamp = folder / ".collected"
     from sphinxcontrib_scmmonitor import config
+    from sphinxcontrib_scmmonitor.cli.demo import make_demo_nodes
     from sphinxcontrib_scmmonitor.collect import collect_all
-    from sphinxcontrib_scmmonitor.demo import make_demo_nodes
     from sphinxcontrib_scmmonitor.store import Store
 
     with _locked(folder):

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .text import KIND_WORDS, with_article
+
 ENV_VAR = "SCMMONITOR_CONFIG"
 DEFAULT_FILE = "scmmonitor.toml"
 NODE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
@@ -58,7 +60,7 @@ class Key:
 
     @property
     def type_name(self) -> str:
-        return {"path": "string (path)", "list[str]": "list of strings"}.get(self.kind, self.kind)
+        return KIND_WORDS[self.kind]
 
 
 def _positive(value: Any) -> str | None:
@@ -445,8 +447,8 @@ def _value(path: Path | None, where: str, value: Any, key: Key) -> Any:
     else:  # pragma: no cover - schema bug
         raise AssertionError(kind)
     if not ok:
-        raise ConfigError(path, where, f"must be a {key.type_name}, got {_tname(value)} "
-                          f"{value!r}")
+        raise ConfigError(path, where, f"must be {with_article(key.type_name)}, "
+                          f"got {_tname(value)} {value!r}")
     if kind in ("str", "path") and "\x00" in value:
         raise ConfigError(path, where, "must not contain NUL characters")
     if key.check is not None and (problem := key.check(value)):

@@ -11,20 +11,21 @@ copy (level 9) is written beside it for web servers' ``gzip_static``.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import json
 import operator
 import os
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .atomic import WriteError, write_all
+from .atomic import write_atomic as write_atomic  # its old home: export.write_atomic
 from .checks import NodeStatus, Reason, SeriesStatus, check_node
 from .config import NodeSettings, Settings
 from .store import NodeData, SeriesData, Store
+from .text import iso_utc as iso
 
 FORMAT = 2
 DATA_DIR = ("_static", "scmmonitor", "data")
@@ -36,16 +37,12 @@ _FIRST, _SECOND, _THIRD = operator.itemgetter(0), operator.itemgetter(1), operat
 _HTML_SAFE = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"))
 
 
-class ExportError(Exception):
-    """The JSON could not be written; the previous file (if any) is intact."""
+#: the JSON could not be written; the previous file (if any) is intact
+ExportError = WriteError
 
 
 def data_dir(outdir: str | os.PathLike[str]) -> Path:
     return Path(outdir).joinpath(*DATA_DIR)
-
-
-def iso(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
 def hub_source(settings: Settings, hub: str) -> str | None:
@@ -180,59 +177,12 @@ def dumps(doc: dict[str, Any]) -> str:
     return text
 
 
-def write_atomic(path: Path, content: str | bytes, mode: int = 0o644) -> None:
-    """Write ``content`` to ``path`` by temp file + rename in the same folder.
-
-    Text is written as UTF-8: the JSON is ASCII anyway, but ``status --output
-    text`` may name "grüezi".
-    """
-    try:
-        data = content.encode("utf-8") if isinstance(content, str) else content
-    except UnicodeError as exc:
-        raise ExportError(f"cannot write {path}: {exc}; the previous file is unchanged") from None
-    _write_all({path: data}, mode)
-
-
 def write_document(path: Path, doc: dict[str, Any]) -> None:
     """``path`` and ``path.gz`` (the same bytes, gzip level 9): both or neither replaced."""
     raw = dumps(doc).encode("ascii")
     # mtime 0: the same data gives the same .gz, so a sync or a cache sees no change
-    _write_all({path: raw, path.with_name(path.name + ".gz"):
-                gzip.compress(raw, GZIP_LEVEL, mtime=0)})
-
-
-def _write_all(files: dict[Path, bytes], mode: int = 0o644) -> None:
-    """Every file written to a temp file and synced first, then all renamed into place.
-
-    Nothing is renamed until every temp file is complete, so a full disk leaves
-    all the old files as they were, and none with a stranger beside it.
-    """
-    temps: dict[Path, str] = {}
-    current: Path | None = None
-    try:
-        for path, data in files.items():
-            current = path
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise ExportError(f"cannot create {path.parent}: {exc.strerror}") from None
-            fd, temps[path] = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                                               dir=path.parent)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(temps[path], mode)
-        for path in files:
-            current = path
-            os.replace(temps.pop(path), path)
-    except OSError as exc:
-        raise ExportError(f"cannot write {current}: {exc.strerror or exc}; "
-                          "the previous file is unchanged") from None
-    finally:
-        for tmp in temps.values():
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    write_all({path: raw, path.with_name(path.name + ".gz"):
+               gzip.compress(raw, GZIP_LEVEL, mtime=0)})
 
 
 def export(settings: Settings, store: Store, outdir: str | os.PathLike[str],

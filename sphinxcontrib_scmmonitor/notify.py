@@ -27,8 +27,9 @@ from urllib.parse import urlsplit
 from . import status as status_mod
 from .checks import ALARM, NAGIOS_WORDS, OK, WARN, NodeStatus, Report, evaluate, worst
 from .config import HubSettings, Settings
-from .export import iso
 from .store import Store
+from .text import escape_controls
+from .text import iso_utc as iso
 
 log = logging.getLogger("scmmonitor.notify")
 
@@ -174,7 +175,7 @@ def text_body(hub: HubSettings, report: Report, kind: str, why: str) -> str:
 
 def _h(value: str) -> str:
     """Escape for HTML; control characters (remote names may hold them) written as \\xNN."""
-    return html.escape(status_mod._printable(value), quote=True)
+    return html.escape(escape_controls(value), quote=True)
 
 
 def _safe_link(url: str) -> str | None:

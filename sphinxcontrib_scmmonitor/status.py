@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .checks import NAGIOS_WORDS, NodeStatus, Report, human_age, human_size
-from .export import iso
+from .checks import NAGIOS_WORDS, NodeStatus, Report
+from .text import escape_controls as _printable
+from .text import human_age, human_size
+from .text import iso_utc as iso
 
 FORMATS = ("text", "json", "rst", "prometheus")
 
@@ -62,11 +64,6 @@ def text(report: Report) -> str:
     lines.append("")
     lines.append(f"checked {iso(report.generated_at)}")
     return "\n".join(lines) + "\n"
-
-
-def _printable(value: str) -> str:
-    """Remote names may carry control characters: never let them drive a terminal."""
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in value)
 
 
 def as_json(report: Report) -> str:

@@ -1,15 +1,28 @@
-"""Shared fixtures: real sshd servers and silent sockets on 127.0.0.1; Sphinx's test roots."""
+"""Every shared fixture, one per thing: real sshd and PostgreSQL servers, silent sockets,
+folders another user may enter, Sphinx's test roots and the docs' own extension.
+
+The servers themselves are started by plain helpers (tests/sshd.py, tests/pg.py) that
+scripts and benchmarks use too; this file only decides how long each one lives.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
+from tests.pg import ENV_URL, PgServer, external_server, postgres_available, start_postgres
 from tests.sshd import BlackHole, SshServer, require_tool, sshd_available, start_sshd
 
 pytest_plugins = ("sphinx.testing.fixtures",)
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
@@ -17,20 +30,28 @@ def rootdir() -> Path:
     return Path(__file__).parent / "roots"
 
 
-@pytest.fixture(scope="session")
-def sshd_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
+# --- sshd -----------------------------------------------------------------------------------------
+
+
+def _serve_sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
     require_tool(sshd_available())
     server = start_sshd(tmp_path_factory.mktemp("sshd"))
-    yield server
-    server.stop()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def sshd_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
+    """One sshd for the whole session: for tests that only read through it."""
+    yield from _serve_sshd(tmp_path_factory)
 
 
 @pytest.fixture
 def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
-    require_tool(sshd_available())
-    server = start_sshd(tmp_path_factory.mktemp("sshd"))
-    yield server
-    server.stop()
+    """An sshd of the test's own: for tests that change its configuration or kill it."""
+    yield from _serve_sshd(tmp_path_factory)
 
 
 @pytest.fixture
@@ -38,3 +59,69 @@ def black_hole() -> Iterator[BlackHole]:
     hole = BlackHole()
     yield hole
     hole.close()
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PgServer]:
+    """One PostgreSQL server for the whole session."""
+    require_tool(postgres_available())
+    if os.environ.get(ENV_URL):
+        yield external_server(os.environ[ENV_URL])
+        return
+    server = start_postgres()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres: PgServer) -> str:
+    """A fresh, empty database on the session's server, as a SQLAlchemy URL."""
+    return postgres.create_database()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty store's URL, once a SQLite file and once a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+# --- files ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A folder the `nobody` user may enter (pytest's own tmp is private to root).
+
+    0755: tests that let `nobody` write there open up what they need themselves.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="scm-shared-"))
+    folder.chmod(0o755)
+    try:
+        yield folder
+    finally:
+        # a test may have taken the permissions away to provoke an error
+        for dirpath, dirnames, _files in os.walk(folder):
+            for d in dirnames:
+                os.chmod(os.path.join(dirpath, d), 0o755)
+        shutil.rmtree(folder)
+
+
+# --- the docs -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def docsgen() -> ModuleType:
+    """docs/_ext/docsgen.py, the docs' own Sphinx extension (not part of the package)."""
+    path = ROOT / "docs" / "_ext" / "docsgen.py"
+    spec = importlib.util.spec_from_file_location("docsgen", path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,8 +1,7 @@
-"""A throwaway PostgreSQL server on 127.0.0.1 for the store's tests (and a pytest plugin).
+"""A throwaway PostgreSQL server on 127.0.0.1 for the store's tests, scripts and benchmarks.
 
-Test modules that need it say ``pytest_plugins = ("tests.pg",)``: pytest registers
-this module once as a plugin, so the session-scoped ``postgres`` cluster is started
-once however many modules use it, and ``tests/conftest.py`` stays untouched.
+The tests get it through the ``postgres``, ``pg_url`` and ``backend_url`` fixtures of
+tests/conftest.py: one session-scoped server however many modules use it.
 
 The cluster is Debian's ``postgresql`` (``/usr/lib/postgresql/<version>/bin``),
 initialised into a fresh folder, listening on 127.0.0.1 at a free port and on a
@@ -33,7 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.sshd import free_port, require_tool
+from tests.sshd import free_port
 
 ENV_URL = "SCMMONITOR_TEST_POSTGRES"
 BIN_GLOB = "/usr/lib/postgresql/*/bin"
@@ -59,7 +58,7 @@ def postgres_available() -> str | None:
     try:
         import psycopg  # noqa: F401
     except ImportError:
-        return "psycopg is not installed: pip install -e '.[test]'"
+        return "psycopg is not installed: pip install -e '.[dev]'"
     if bindir() is None:
         return f"no PostgreSQL server in {BIN_GLOB}: apt-get install postgresql"
     if not shutil.which("setpriv"):
@@ -210,42 +209,6 @@ def external_server(url: str) -> PgServer:
     parsed = make_url(url)
     return PgServer(host=parsed.host or "127.0.0.1", port=parsed.port or 5432,
                     user=parsed.username or "postgres", password=parsed.password or "")
-
-
-# --- pytest plugin --------------------------------------------------------------------------
-
-try:
-    import pytest
-except ImportError:  # pragma: no cover - used as a plain module outside pytest
-    pytest = None  # type: ignore[assignment]
-
-if pytest is not None:
-
-    @pytest.fixture(scope="session")
-    def postgres() -> Iterator[PgServer]:
-        """One PostgreSQL server for the whole session."""
-        require_tool(postgres_available())
-        if os.environ.get(ENV_URL):
-            yield external_server(os.environ[ENV_URL])
-            return
-        server = start_postgres()
-        try:
-            yield server
-        finally:
-            server.stop()
-
-    @pytest.fixture
-    def pg_url(postgres: PgServer) -> str:
-        """A fresh, empty database on the session's server, as a SQLAlchemy URL."""
-        return postgres.create_database()
-
-    @pytest.fixture(params=["sqlite", pytest.param("postgresql",
-                                                   marks=pytest.mark.postgres)])
-    def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-        """An empty store's URL, once a SQLite file and once a new PostgreSQL database."""
-        if request.param == "sqlite":
-            return f"sqlite:///{tmp_path / 'store.db'}"
-        return str(request.getfixturevalue("pg_url"))
 
 
 @contextlib.contextmanager

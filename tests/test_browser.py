@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.sphinx_site import HOSTILE, add_backup, collect, make_backups, write_config
 from tests.js.check_page import (
     CHROMIUM,
     check_charts,
@@ -29,7 +30,6 @@ from tests.js.check_page import (
     open_page,
     serve,
 )
-from tests.test_sphinx import HOSTILE, add_backup, collect, make_backups, write_config
 
 pytestmark = pytest.mark.browser
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sphinxcontrib_scmmonitor import cli
-from tests.test_local_collect import DAY, collect, plant, today_at, write_config
+from tests.helpers.backups import DAY, collect, plant, today_at, write_config
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -193,3 +193,13 @@ def test_installed_script_collects_exports_and_reports_without_a_tty(tmp_path) -
     status = subprocess.run([script, "-c", str(cfg), "status", "C"], capture_output=True,
                             text=True, timeout=60)
     assert status.returncode == 0, status.stdout
+
+
+def test_help_loads_neither_the_store_nor_ssh() -> None:
+    """--help and config errors answer at once: the store, SSH and rich load per command."""
+    probe = ("import sys; from sphinxcontrib_scmmonitor import cli; cli.build_parser(); "
+             "print(sorted({m.split('.')[0] for m in sys.modules} & "
+             "{'sqlalchemy', 'alembic', 'paramiko', 'rich', 'sphinx'}))")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert proc.stdout.strip() == "[]"

@@ -18,12 +18,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from docutils.nodes import make_id
 
-from sphinxcontrib_scmmonitor import cli, config, docsgen
+from sphinxcontrib_scmmonitor import cli, config
 from sphinxcontrib_scmmonitor.checks import SEVERITY
+from sphinxcontrib_scmmonitor.cli import exits
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -76,7 +78,7 @@ def test_docs_pages_show_real_charts_of_the_demo(built: Path) -> None:
     assert "scmmonitor.js" in index  # the extension's own script, no inline script
 
 
-def test_config_reference_lists_every_key_of_the_schema(built: Path) -> None:
+def test_config_reference_lists_every_key_of_the_schema(built: Path, docsgen: ModuleType) -> None:
     raw = (built / "configuration.html").read_text(encoding="utf-8")
     text = page_text(built / "configuration.html")
     for key in config.SCHEMA:
@@ -87,33 +89,31 @@ def test_config_reference_lists_every_key_of_the_schema(built: Path) -> None:
             assert docsgen.LEVEL_TABLES[level].replace("``", "") in text
 
 
-def test_config_reference_keys_are_exactly_the_loader_keys() -> None:
+def test_config_reference_keys_are_exactly_the_loader_keys(docsgen: ModuleType) -> None:
     rst = docsgen.config_reference_rst()
     documented = set(re.findall(r"^\.\. _conf-([a-z_]+):$", rst, re.MULTILINE))
     assert documented == set(config.KEYS)
 
 
-def test_cli_reference_lists_every_subcommand_and_option(built: Path) -> None:
+def test_cli_reference_lists_every_subcommand_and_option(built: Path, docsgen: ModuleType) -> None:
     raw = (built / "cli.html").read_text(encoding="utf-8")
     text = page_text(built / "cli.html")
     parser = cli.build_parser()
     names = docsgen.cli_commands(parser)
     assert {"init", "collect", "export", "status", "notify", "db", "db upgrade"} <= set(names)
-    for name, summary, sub in docsgen._subcommands(parser):
+    for name, summary, sub in docsgen.subcommands(parser):
         assert f'id="{make_id("cli-" + name)}"' in raw, f"{name} has no section"
         assert f"scm-monitor {name}" in text
         assert fold(summary)[1:40] in text, f"{name}: help missing"  # [1:]: capitalised
         if sub.epilog:
             for line in sub.epilog.splitlines():
                 assert fold(line).strip() in text, f"{name}: epilog line {line!r}"
-        for action in sub._actions:
-            if isinstance(action, argparse._HelpAction | argparse._SubParsersAction):
-                continue
+        for action in sub.arguments:
             for option in action.option_strings:
                 assert option in text, f"{name}: {option}"
             if action.help and action.help != argparse.SUPPRESS:
                 assert fold(action.help)[:30] in text, f"{name}: help of {action.dest}"
-    for name in docsgen.EXIT_STATUSES:
+    for name in exits.EXIT_STATUSES:
         assert name in names, f"exit statuses documented for unknown command {name}"
 
 
@@ -147,14 +147,30 @@ def test_no_page_embeds_raw_html() -> None:
         assert ".. raw::" not in rst.read_text(), rst
 
 
-def test_generator_escapes_help_text() -> None:
-    assert docsgen._escape("a *b* `c` --force") == "a \\*b\\* \\`c\\` ``--force``"
+def test_generator_escapes_help_text(docsgen: ModuleType) -> None:
+    assert docsgen.escape_rst("a *b* `c` --force") == "a \\*b\\* \\`c\\` ``--force``"
 
 
-def test_every_command_help_has_examples() -> None:
+def test_every_command_help_has_examples(docsgen: ModuleType) -> None:
     parser = cli.build_parser()
     assert "scm-monitor" in (parser.epilog or "")
-    for name, _, sub in docsgen._subcommands(parser):
+    for name, _, sub in docsgen.subcommands(parser):
         example = re.compile(rf"scm-monitor (-c \S+ )?{name.split()[0]}\b")
         assert sub.epilog and example.search(sub.epilog), \
             f"`scm-monitor {name} --help` shows no example"
+
+
+def test_every_command_documents_its_exit_statuses(built: Path, docsgen: ModuleType) -> None:
+    text = page_text(built / "cli.html")
+    parser = cli.build_parser()
+    leaves = {name for name, _, sub in docsgen.subcommands(parser) if not sub.commands}
+    assert leaves == set(exits.EXIT_STATUSES), "a command without documented exit statuses"
+    for name, summary, _ in docsgen.subcommands(parser):
+        if name in exits.EXIT_STATUSES:
+            assert exits.summary(name) in summary, f"{name}: --help hides its exit statuses"
+    # literals become their own HTML elements: compare without white space
+    squashed = re.sub(r"\s", "", text)
+    for name, statuses in exits.EXIT_STATUSES.items():
+        for status in statuses:
+            assert re.sub(r"\s|``", "", status.meaning) in squashed, f"{name}: {status}"
+    assert all(re.sub(r"\s", "", e.meaning) in squashed for e in exits.COMMON)

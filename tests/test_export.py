@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from sphinxcontrib_scmmonitor import cli, config, export
 from sphinxcontrib_scmmonitor.checks import SEVERITY, check_node
 from sphinxcontrib_scmmonitor.store import NodeData, RunInfo, SeriesData
-from tests.test_local_collect import DAY, build_tree, collect, plant, today_at, write_config
+from tests.helpers.backups import DAY, build_tree, collect, plant, today_at, write_config
 
 ISO_Z = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\Z")
 

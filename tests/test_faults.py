@@ -36,6 +36,15 @@ from sphinxcontrib_scmmonitor import cli, config
 from sphinxcontrib_scmmonitor.collect import collect_all, collect_node
 from sphinxcontrib_scmmonitor.collect.local import LocalLister
 from sphinxcontrib_scmmonitor.store import Store, StoreError, engine
+from tests.helpers.backups import (
+    HOSTILE_NAMES,
+    build_tree,
+    plant,
+    present,
+    runs,
+    today_at,
+    write_config,
+)
 from tests.privileges import as_nobody
 from tests.sshd import (
     SSHD,
@@ -47,17 +56,6 @@ from tests.sshd import (
     sshd_available,
     start_sshd,
 )
-from tests.test_local_collect import (
-    build_tree,
-    plant,
-    present,
-    runs,
-    today_at,
-    write_config,
-)
-from tests.test_store_backends import HOSTILE_NAMES
-
-pytest_plugins = ("tests.pg",)
 
 #: Stands in for GNU find on a test node; reads what to do from ``mode`` at every run.
 FAKE_FIND = """\
@@ -169,20 +167,6 @@ def many_files(root: Path, count: int, per_folder: int = 100) -> set[bytes]:
             path.touch()
             paths.add(os.fsencode(path))
     return paths
-
-
-@pytest.fixture
-def shared_dir() -> Iterator[Path]:
-    """A folder `nobody` may enter (pytest's own tmp is private to root)."""
-    folder = Path(tempfile.mkdtemp(prefix="scm-fault-"))
-    folder.chmod(0o755)
-    try:
-        yield folder
-    finally:
-        for dirpath, dirnames, _files in os.walk(folder):
-            for d in dirnames:
-                os.chmod(os.path.join(dirpath, d), 0o755)
-        shutil.rmtree(folder)
 
 
 # --- 1. the node's port is closed --------------------------------------------------------------
@@ -816,7 +800,7 @@ def test_a_reader_during_a_big_collection_sees_the_old_or_the_new_data_never_an_
                  "{cfg}: defaults.max_age_hour: unknown key (did you mean 'max_age_hours'?)",
                  id="typo"),
     pytest.param('[hubs.h]\n[nodes.C]\nhub = "h"\nhost = "local"\nroot = "/srv"\nport = "22"\n',
-                 "{cfg}: nodes.C.port: must be a int, got string '22'", id="wrong-type"),
+                 "{cfg}: nodes.C.port: must be an integer, got string '22'", id="wrong-type"),
     pytest.param('[hubs.h]\n[nodes."a/b"]\nhub = "h"\nhost = "local"\nroot = "/srv"\n',
                  "{cfg}: nodes.a/b: bad node name 'a/b': must match "
                  "[A-Za-z0-9][A-Za-z0-9_.-]* (node names become file names)", id="slash"),

@@ -22,8 +22,8 @@ import pytest
 from sphinxcontrib_scmmonitor import cli, config
 from sphinxcontrib_scmmonitor.checks import evaluate
 from sphinxcontrib_scmmonitor.store import Store
+from tests.helpers.backups import plant, write_config
 from tests.sshd import SshServer, closed_port
-from tests.test_local_collect import plant, write_config
 
 HOUR = 3600
 DAY = 24 * HOUR

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from sphinxcontrib_scmmonitor import cli, config, init
+from sphinxcontrib_scmmonitor import cli, config
+from sphinxcontrib_scmmonitor.cli import init, probe
 from sphinxcontrib_scmmonitor.config import SCHEMA
 
 DAY = 86400
@@ -247,7 +248,7 @@ def test_probe_with_a_relative_root_is_a_usage_error(tmp_path: Path, capsys) -> 
     ("local", ("", "local", 0)),
 ])
 def test_split_target(target: str, expected: tuple[str, str, int]) -> None:
-    assert init.split_target(target) == expected
+    assert probe.split_target(target) == expected
 
 
 def test_implausible_dates_do_not_win_the_layout_vote() -> None:
@@ -255,7 +256,7 @@ def test_implausible_dates_do_not_win_the_layout_vote() -> None:
     # "%Y%m%d" would read the time folder 150214 as the year 1502: it must not count
     files = [(f"/b/s/2024/03/0{d}/150214/s.gz".encode(), 10, 0.0) for d in range(1, 8)]
 
-    result = init.analyse(files, root)
+    result = probe.analyse(files, root)
 
     assert result.layout == "%Y/%m/%d/%H%M%S"
     assert result.layout_counts["%Y%m%d"] == 0
@@ -266,17 +267,17 @@ def test_files_of_one_folder_are_one_backup() -> None:
     files = [(b"/b/svn/2024/03/01/010203/a.gz", 10, 0.0),
              (b"/b/svn/2024/03/01/010203/b.gz", 5, 0.0)]
 
-    (series,) = init.analyse(files, "/b").series
+    (series,) = probe.analyse(files, "/b").series
 
     assert (series.backups, series.files, series.newest_size) == (1, 2, 15)
 
 
 def test_control_characters_in_names_never_reach_the_terminal(capsys) -> None:
     files = [(b"/b/evil\x1b[2J\n/2024/03/01/010203/a.gz", 10, 0.0)]
-    result = init.analyse(files, "/b")
+    result = probe.analyse(files, "/b")
     result.host = "local"
 
-    init.report(result, sys.stdout)
+    probe.report(result, sys.stdout)
 
     out = capsys.readouterr().out
     assert "\x1b" not in out and "evil\\x1b[2J\\x0a" in out
@@ -286,7 +287,7 @@ def test_odd_names_are_shown_but_not_proposed() -> None:
     files = [(b"/b/ok/2024/03/01/010203/a.gz", 10, 0.0),
              (b"/b/bad\xff/2024/03/01/010203/a.gz", 10, 0.0)]
 
-    result = init.analyse(files, "/b")
+    result = probe.analyse(files, "/b")
 
     assert [s.name for s in result.series] == ["bad\\xff", "ok"]
     assert result.select == ["ok"]
@@ -380,3 +381,15 @@ def test_probe_of_a_node_without_gnu_find_uses_sftp(tree, tmp_path, monkeypatch,
     captured = capsys.readouterr()
     assert "via sftp" in captured.err
     assert 'select = ["repos/env", "svn/dybsvn", "tracs/env"]' in captured.out
+
+
+def test_a_file_that_cannot_be_written_exits_2_not_the_probe_failures_1(tmp_path, capsys) -> None:
+    from sphinxcontrib_scmmonitor.cli import exits
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    target = blocker / "scmmonitor.toml"
+    assert cli.main(["init", str(target)]) == exits.USAGE == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"scm-monitor init: cannot create {blocker}: ")
+    assert not target.exists() and blocker.read_text() == ""

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from sphinxcontrib_scmmonitor import cli
+from tests.helpers.backups import build_tree
 from tests.sshd import keygen
-from tests.test_local_collect import build_tree
 from tests.test_ssh_collect import ssh_node, write_config
 
 

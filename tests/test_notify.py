@@ -34,8 +34,8 @@ from sphinxcontrib_scmmonitor import cli, config, notify
 from sphinxcontrib_scmmonitor.checks import NodeStatus, Reason, SeriesStatus
 from sphinxcontrib_scmmonitor.collect import collect_all
 from sphinxcontrib_scmmonitor.store import Store
+from tests.helpers.backups import plant, toml
 from tests.sshd import closed_port, free_port
-from tests.test_local_collect import plant, toml
 
 HOUR = 3600
 DAY = 24 * HOUR

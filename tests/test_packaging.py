@@ -1,5 +1,8 @@
 """Release packaging: sdist and wheel contents, ``twine check``, and the wheel in a clean venv.
 
+The first tests read the packaging metadata only (what is declared must exist, one
+Highcharts pin); the ones marked ``slow`` build the sdist and wheel.
+
 The wheel is installed into a fresh ``python -m venv`` (its dependencies come
 from the package index) and run from a folder outside the source tree, so
 nothing can be imported from the checkout by accident: a demo tree is probed
@@ -15,8 +18,10 @@ import subprocess
 import sys
 import tarfile
 import time
+import tomllib
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,7 +30,6 @@ from sphinxcontrib_scmmonitor import __version__
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "sphinxcontrib_scmmonitor"
 
-pytestmark = pytest.mark.slow
 
 
 def run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
@@ -40,6 +44,51 @@ def clean_env(**extra: str) -> dict[str, str]:
            if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "SCMMONITOR_CONFIG")}
     env.update(extra)
     return env
+
+
+def pyproject() -> dict[str, Any]:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def test_package_data_and_manifest_name_only_what_exists() -> None:
+    for pattern in pyproject()["tool"]["setuptools"]["package-data"]["sphinxcontrib_scmmonitor"]:
+        assert list(PACKAGE.glob(pattern)), f"package-data {pattern!r} matches no file"
+    for line in (ROOT / "MANIFEST.in").read_text().splitlines():
+        words = line.split()
+        if words and words[0] in ("graft", "include"):
+            for name in words[1:]:
+                assert (ROOT / name).exists(), f"MANIFEST.in: {line!r} names nothing"
+
+
+def test_the_test_extra_is_the_dev_extra_under_its_old_name() -> None:
+    extras = pyproject()["project"]["optional-dependencies"]
+    assert extras["test"] == ["sphinxcontrib-scmmonitor[dev]"]
+    dev = " ".join(extras["dev"])
+    for tool in ("pytest", "ruff", "mypy", "types-paramiko", "build", "twine"):
+        assert tool in dev, tool
+
+
+#: the one Highcharts pin: `make demo` installs it; the docs and the JS harness follow it
+HIGHCHARTS_PIN = ROOT / "example_docs" / "package.json"
+
+
+def test_one_highcharts_version_everywhere() -> None:
+    pinned = json.loads(HIGHCHARTS_PIN.read_text())["dependencies"]["highcharts"]
+    assert pinned[0].isdigit(), f"{HIGHCHARTS_PIN}: pin an exact version, not {pinned!r}"
+    manifests = [p for p in ROOT.glob("**/package*.json")
+                 if "node_modules" not in p.parts and "_build" not in p.parts]
+    assert len(manifests) >= 3
+    for path in manifests:
+        doc = json.loads(path.read_text())
+        declared = {**doc.get("dependencies", {}), **doc.get("devDependencies", {})}
+        locked = doc.get("packages", {}).get("node_modules/highcharts", {}).get("version")
+        for found in (declared.get("highcharts"), locked):
+            assert found in (None, pinned), \
+                f"{path.relative_to(ROOT)} has Highcharts {found}, {HIGHCHARTS_PIN.name} {pinned}"
+        # a lock file's root entry repeats its package.json's dependencies
+        root_entry = doc.get("packages", {}).get("", {})
+        for deps in (root_entry.get("dependencies", {}), root_entry.get("devDependencies", {})):
+            assert deps.get("highcharts", pinned) == pinned, path
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +115,7 @@ def only(folder: Path, pattern: str) -> Path:
     return found
 
 
+@pytest.mark.slow
 def test_wheel_carries_every_package_file(dist: Path) -> None:
     wheel = only(dist, f"sphinxcontrib_scmmonitor-{__version__}-py3-none-any.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -89,6 +139,7 @@ def test_wheel_carries_every_package_file(dist: Path) -> None:
         zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
+@pytest.mark.slow
 def test_sdist_carries_package_docs_and_tests(dist: Path) -> None:
     sdist = only(dist, f"sphinxcontrib_scmmonitor-{__version__}.tar.gz")
     prefix = f"sphinxcontrib_scmmonitor-{__version__}/"
@@ -98,18 +149,20 @@ def test_sdist_carries_package_docs_and_tests(dist: Path) -> None:
     missing = package_files() - names
     assert not missing, f"not in the sdist: {sorted(missing)}"
     for needed in ("pyproject.toml", "README.md", "tox.ini", "docs/conf.py", "docs/index.rst",
-                   "tests/test_packaging.py"):
+                   "docs/_ext/docsgen.py", "tests/test_packaging.py", "tests/helpers/backups.py"):
         assert needed in names, needed
     assert not [n for n in names if "/_build/" in n or "node_modules" in n
                 or n.endswith((".pyc", ".db"))]
 
 
+@pytest.mark.slow
 def test_twine_check_passes(dist: Path) -> None:
     files = sorted(str(p) for p in dist.iterdir())
     proc = run([sys.executable, "-m", "twine", "check", "--strict", *files], timeout=120)
     assert proc.stdout.count("PASSED") == len(files)
 
 
+@pytest.mark.slow
 def test_version_comes_from_one_place(dist: Path) -> None:
     wheel = only(dist, "*.whl")
     with zipfile.ZipFile(wheel) as zf:
@@ -119,6 +172,7 @@ def test_version_comes_from_one_place(dist: Path) -> None:
         .split("\n[")[0]
 
 
+@pytest.mark.slow
 def test_wheel_in_a_fresh_venv_runs_the_main_job(dist: Path, tmp_path: Path) -> None:
     wheel = only(dist, "*.whl")
     venv = tmp_path / "venv"
@@ -139,7 +193,7 @@ def test_wheel_in_a_fresh_venv_runs_the_main_job(dist: Path, tmp_path: Path) -> 
     assert run([str(scm), "--version"], cwd=work, env=env).stdout.strip() == \
         f"scm-monitor {__version__}"
 
-    run([str(py), "-c", "from pathlib import Path; from sphinxcontrib_scmmonitor.demo import "
+    run([str(py), "-c", "from pathlib import Path; from sphinxcontrib_scmmonitor.cli.demo import "
          "make_demo_nodes; make_demo_nodes(Path('backups').resolve(), days=60)"],
         cwd=work, env=env, timeout=300)
     toml = work / "scmmonitor.toml"

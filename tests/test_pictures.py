@@ -22,8 +22,9 @@ from sphinxcontrib_scmmonitor import cli, pictures
 from sphinxcontrib_scmmonitor.checks import NodeStatus, Reason, SeriesStatus
 from sphinxcontrib_scmmonitor.pictures.style import PALETTE
 from sphinxcontrib_scmmonitor.store import NodeData, RunInfo, SeriesData
+from tests.helpers.sphinx_site import HOSTILE, add_backup, collect
 from tests.test_browser import highcharts  # noqa: F401 - the fixture: Highcharts from npm
-from tests.test_sphinx import HOSTILE, Backups, add_backup, collect
+from tests.test_sphinx import Backups
 
 SVG = "{http://www.w3.org/2000/svg}"
 ROOT = Path(__file__).resolve().parent

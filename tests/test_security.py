@@ -32,11 +32,8 @@ from sphinxcontrib_scmmonitor.checks import evaluate
 from sphinxcontrib_scmmonitor.collect.remote import framed_body
 from sphinxcontrib_scmmonitor.collect.ssh import listing_command
 from sphinxcontrib_scmmonitor.store import Store
+from tests.helpers.backups import HOSTILE_NAMES, build_tree, plant, today_at, write_config
 from tests.sshd import require_tool
-from tests.test_local_collect import build_tree, plant, today_at, write_config
-from tests.test_store_backends import HOSTILE_NAMES
-
-pytest_plugins = ("tests.pg",)
 
 PACKAGE = Path(sphinxcontrib_scmmonitor.__file__).parent
 SOURCES = sorted(PACKAGE.rglob("*.py"))

@@ -17,7 +17,7 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from sphinxcontrib_scmmonitor.demo import SERIES, make_demo_nodes, make_demo_tree
+from sphinxcontrib_scmmonitor.cli.demo import SERIES, make_demo_nodes, make_demo_tree
 from tests.sshd import BlackHole, SshServer, closed_port, require_tool, sshd_available, start_sshd
 
 NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
@@ -263,7 +263,7 @@ def test_demo_is_reproducible_and_naive_now_means_utc(tmp_path: Path) -> None:
 
 def test_demo_command_line_writes_both_nodes(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
-    done = subprocess.run([sys.executable, "-m", "sphinxcontrib_scmmonitor.demo",
+    done = subprocess.run([sys.executable, "-m", "sphinxcontrib_scmmonitor.cli.demo",
                            str(tmp_path / "demo"), "--days", "40", "--now", "2026-11-28T12:00:00Z"],
                           capture_output=True, text=True, check=True, timeout=120, env=env)
     summary = json.loads(done.stdout)

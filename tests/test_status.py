@@ -22,7 +22,7 @@ from sphinxcontrib_scmmonitor import cli, config, status
 from sphinxcontrib_scmmonitor.checks import Report, evaluate
 from sphinxcontrib_scmmonitor.collect import collect_all
 from sphinxcontrib_scmmonitor.store import Store
-from tests.test_local_collect import plant, write_config
+from tests.helpers.backups import plant, write_config
 
 HOUR = 3600
 DAY = 24 * HOUR

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import stat
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 
 import pytest
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 
 from sphinxcontrib_scmmonitor import cli, config
 from sphinxcontrib_scmmonitor.store import Store, StoreError
-from tests.privileges import as_nobody
-from tests.test_local_collect import (
+from tests.helpers.backups import (
     DAY,
     build_tree,
     collect,
@@ -30,17 +23,10 @@ from tests.test_local_collect import (
     today_at,
     write_config,
 )
+from tests.helpers.store import head_revision
+from tests.privileges import as_nobody
 
 VENV_BIN = Path(sys.executable).parent
-
-
-def head_revision() -> str:
-    cfg = Config()
-    cfg.set_main_option("script_location",
-                        str(resources.files("sphinxcontrib_scmmonitor.store") / "migrations"))
-    head = ScriptDirectory.from_config(cfg).get_current_head()
-    assert head
-    return head
 
 
 def dump(db: Path, table: str, *, without: tuple[str, ...] = ()) -> list[tuple]:
@@ -306,20 +292,6 @@ def test_start_run_then_a_new_collection_marks_the_first_interrupted(tmp_path, n
 
 
 # --- a partial listing marks nothing gone ------------------------------------------------------
-
-
-@pytest.fixture
-def shared_dir() -> Iterator[Path]:
-    """A folder outside pytest's private tmp (which is 0700 root) that nobody may write."""
-    folder = Path(tempfile.mkdtemp(prefix="scm-partial-"))
-    folder.chmod(0o777)
-    try:
-        yield folder
-    finally:
-        for dirpath, dirnames, _files in os.walk(folder):
-            for d in dirnames:
-                os.chmod(os.path.join(dirpath, d), 0o755)
-        shutil.rmtree(folder)
 
 
 def test_partial_listing_marks_nothing_gone_and_stores_what_it_could_read(shared_dir) -> None:

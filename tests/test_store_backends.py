@@ -1,6 +1,6 @@
 """The same store behaviour on SQLite and on a real PostgreSQL server.
 
-Every test that takes ``backend_url`` (from ``tests/pg.py``) runs twice: on a
+Every test that takes ``backend_url`` (from tests/conftest.py) runs twice: on a
 SQLite file and on a fresh database of the throwaway PostgreSQL server (skipped
 locally without PostgreSQL, a failure under ``CI=true``). Tests read the tables back with
 plain SQL through SQLAlchemy, so they check what is stored, not what the store's
@@ -22,26 +22,17 @@ from sqlalchemy import create_engine, inspect, text
 
 from sphinxcontrib_scmmonitor import cli
 from sphinxcontrib_scmmonitor.store import BackupFile, Changes, Record, Store
-from tests.test_local_collect import DAY, build_tree, plant, today_at, write_config
-from tests.test_store import head_revision
-
-pytest_plugins = ("tests.pg",)
+from tests.helpers.backups import (
+    DAY,
+    HOSTILE_NAMES,
+    build_tree,
+    plant,
+    today_at,
+    write_config,
+)
+from tests.helpers.store import head_revision
 
 HEAD = head_revision()
-#: file names a backup node may really hold: not UTF-8, control characters, shell and HTML
-HOSTILE_NAMES: tuple[bytes, ...] = (
-    b"env-\xff\xfe.tar.gz",
-    b"latin1-\xe9t\xe9.tar.gz",
-    b"new\nline.tar.gz",
-    b"tab\there.tar.gz",
-    b"quote'single\".tar.gz",
-    b"$(touch pwned).tar.gz",
-    b"semi;colon;reboot.tar.gz",
-    b"`id`.tar.gz",
-    b"<script>alert(1)<\\script>.tar.gz",
-    b"back\\slash.tar.gz",
-    b"\x1b[31mred.tar.gz",
-)
 
 
 def query(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:

@@ -20,10 +20,8 @@ from sphinxcontrib_scmmonitor import cli, config
 from sphinxcontrib_scmmonitor.collect import collect_node
 from sphinxcontrib_scmmonitor.collect.local import LocalLister
 from sphinxcontrib_scmmonitor.store import Store
+from tests.helpers.backups import build_tree
 from tests.sshd import SshServer, require_tool, sshd_available, start_sshd
-from tests.test_local_collect import build_tree
-
-pytest_plugins = ("tests.pg",)
 
 #: a `find` that waits while the gate file exists: the first collector is then surely
 #: listing (its lease taken) when the second starts, with no race on timing

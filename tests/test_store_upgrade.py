@@ -12,9 +12,7 @@ import pytest
 
 from sphinxcontrib_scmmonitor import cli
 from sphinxcontrib_scmmonitor.store import Store
-from tests.test_store import head_revision
-
-pytest_plugins = ("tests.pg",)
+from tests.helpers.store import head_revision
 
 #: written by 0.1.0 (tests/data/make-store-0.1.0.py): 3 nodes, gone files, failed runs, alerts
 STORE_0_1_0 = Path(__file__).parent / "data" / "store-0.1.0.sqlite"

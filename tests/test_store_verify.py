@@ -7,8 +7,6 @@ import time
 
 from sphinxcontrib_scmmonitor.store import Changes, Record, Store, Verification
 
-pytest_plugins = ("tests.pg",)
-
 AT = 1_764_000_000
 A = b"/r/svn/dybsvn/2025/11/24/010000/dybsvn.tar.gz"
 B = b"/r/svn/dybsvn/2025/11/25/010000/dybsvn.tar.gz"

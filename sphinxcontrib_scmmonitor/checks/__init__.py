@@ -13,9 +13,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..config import NodeSettings, Settings
-from ..store import NodeData, Store
+from ..text import human_age, human_size  # re-exported: their home is text.py
 from .reasons import (
     ALARM,
     EXIT_CODES,
@@ -28,6 +29,9 @@ from .reasons import (
     Reason,
     worst,
 )
+
+if TYPE_CHECKING:  # the CLI's exit-status table imports checks: --help must not load SQLAlchemy
+    from ..store import NodeData, Store
 
 __all__ = ["ALARM", "EXIT_CODES", "LEVELS", "NAGIOS_WORDS", "OK", "SEVERITY", "UNKNOWN", "WARN",
            "NodeStatus", "Reason", "Report", "SeriesStatus", "check_node", "evaluate",
@@ -160,27 +164,3 @@ def _check_series(node: NodeSettings, name: str, totals: list[tuple[int, int]],
 
 def _ago(seconds: float) -> str:
     return human_age(seconds)
-
-
-def human_age(seconds: float) -> str:
-    """3 min, 5 h, 2 d: ages for people."""
-    seconds = max(0.0, seconds)
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 48 * 3600:
-        return f"{seconds / 3600:.0f} h"
-    return f"{seconds / 86400:.0f} d"
-
-
-def human_size(size: int | None) -> str:
-    """1.5 GB (1024-based, as du -h)."""
-    if size is None:
-        return "-"
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(value) < 1024 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError  # pragma: no cover

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..store import Record
+from ..text import escape_controls
 
 UNPARSED_SAMPLE = 10
 _DATE_CACHE = 10_000
@@ -262,9 +263,4 @@ def printable(raw: bytes) -> str:
 
     For messages and logs: a remote name can neither drive a terminal nor pass for two lines.
     """
-    return "".join(c if c.isprintable() else _escape(c) for c in display(raw))
-
-
-def _escape(c: str) -> str:
-    n = ord(c)
-    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
+    return escape_controls(display(raw))

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
+from ..atomic import write_atomic
 
 #: Highstock and the modules the page's script uses, in loading order
 HIGHCHARTS_FILES = ("highstock.js", "modules/exporting.js", "modules/accessibility.js")
@@ -163,10 +164,8 @@ def _write_if_changed(path: Path, text: str) -> None:
         if path.read_bytes() == data:
             return
     except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+        pass
+    write_atomic(path, data)
 
 
 def copy_assets(outdir: Path, highcharts: Highcharts | None) -> None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 
 from .. import pictures
+from ..atomic import write_atomic
 from ..checks import NodeStatus
 from ..config import NodeSettings
 from ..store import NodeData
@@ -23,13 +21,4 @@ def file_name(options: pictures.ChartOptions) -> str:
 def render(data: NodeData, status: NodeStatus, options: pictures.ChartOptions, path: Path,
            node: NodeSettings | None = None) -> None:
     """Draw the chart as a PNG and write it atomically (a reader never sees half a file)."""
-    content = pictures.png(data, status, options, node)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    write_atomic(path, pictures.png(data, status, options, node))

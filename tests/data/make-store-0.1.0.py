@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sphinxcontrib_scmmonitor import cli
 from sphinxcontrib_scmmonitor.store import Store
-from tests.test_local_collect import plant, write_config
+from tests.helpers.backups import plant, write_config
 
 T0 = 1_764_000_000  # 2025-11-24
 DAY = 86400

@@ -1,14 +1,14 @@
-"""Reference pages generated from the code itself, so the docs can never drift.
+"""A local Sphinx extension of this project's docs: reference pages generated from the code.
 
 ``.. scmmonitor-config-reference::`` renders every key of :data:`config.SCHEMA`
-(type, default, the tables where it may be set, help) and
-``.. scmmonitor-cli-reference::`` renders every sub-command of
-:func:`cli.build_parser` (usage, arguments, epilog examples). Both build
-reStructuredText and hand it to the parser, so the same text is also
-available to tests and to ``python -m sphinxcontrib_scmmonitor.docsgen``.
+(type, default, the tables where it may be set, help),
+``.. scmmonitor-cli-reference::`` every sub-command of :func:`cli.build_parser`
+(usage, arguments, epilog examples, exit statuses) and
+``.. scmmonitor-exit-statuses::`` the table of :data:`cli.exits.EXIT_STATUSES`.
+They build reStructuredText and hand it to the parser, so the same text is also
+available to the tests and to ``python docs/_ext/docsgen.py config|cli|exits``.
 
-This is a documentation helper for this project's own ``docs/``; it is not
-part of the ``sphinxcontrib_scmmonitor`` extension users load.
+docs/conf.py loads it from ``docs/_ext``; it is not part of the package users install.
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ import contextlib
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import cli
-from . import config as config_mod
+from sphinxcontrib_scmmonitor import cli, text
+from sphinxcontrib_scmmonitor import config as config_mod
+from sphinxcontrib_scmmonitor.cli import exits
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -47,56 +49,22 @@ GROUPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
      "``[A-Za-z0-9][A-Za-z0-9_.-]*``: it becomes a file name and part of a URL."),
 )
 
-#: How each kind of value is called in the reference (TOML's own words).
-TYPE_WORDS = {"str": "string", "int": "integer", "float": "number", "bool": "boolean",
-              "path": "string (path)",
-              "list[str]": "list of strings"}
-
 #: Column width used for argparse's usage lines, so the pages do not depend on the terminal.
 HELP_WIDTH = 80
-
-#: Nagios-style meaning of each command's exit statuses (the contract of DESIGN.md).
-EXIT_STATUSES: dict[str, tuple[tuple[int, str], ...]] = {
-    "init": ((0, "the file was written (or printed)"),
-             (1, "``--probe`` could not list the node; nothing was written"),
-             (2, "the file exists (give ``--force``), or a usage error")),
-    "collect": ((0, "every node was collected"),
-                (1, "some node failed (the others are stored), or the export failed"),
-                (2, "usage or configuration error")),
-    "export": ((0, "every JSON file was written"), (2, "usage, configuration or write error")),
-    "status": ((0, "OK"), (1, "WARNING"), (2, "CRITICAL"),
-               (3, "UNKNOWN (the store cannot be read)")),
-    "notify": ((0, "mail sent, or nothing to send"), (1, "sending failed"),
-               (2, "usage or configuration error")),
-    "db upgrade": ((0, "the schema is up to date"), (1, "the upgrade failed"),
-                   (2, "usage or configuration error")),
-}
-
 
 # --- configuration reference ---------------------------------------------------------------------
 
 
-def toml_value(value: Any) -> str:
-    """A Python default written the way it would be in scmmonitor.toml."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    return repr(value)
-
-
 def type_text(key: config_mod.Key) -> str:
-    return TYPE_WORDS.get(key.kind, key.type_name)
+    return key.type_name
 
 
 def default_text(key: config_mod.Key) -> str:
     if key.required:
         return "required"
     if key.default in ("", [], 0) and key.kind != "bool":
-        return f"``{toml_value(key.default)}`` (unset)"
-    return f"``{toml_value(key.default)}``"
+        return f"``{text.toml_value(key.default)}`` (unset)"
+    return f"``{text.toml_value(key.default)}``"
 
 
 def config_keys() -> list[str]:
@@ -136,13 +104,13 @@ def config_reference_rst() -> str:
 def _key_rst(key: config_mod.Key) -> list[str]:
     example_table = {"top": "", "defaults": "[defaults]", "hub": "[hubs.cms02]",
                      "node": "[nodes.C]"}[key.levels[0] if key.levels[0] != "top" else "top"]
-    example_value = toml_value(key.default) if not key.required else {
+    example_value = text.toml_value(key.default) if not key.required else {
         "hub": '"cms02"', "host": '"cms01.example.org"',
         "root": '"/data/var/scm/backup/cms02"'}.get(key.name, '"..."')
     if key.name == "port":
         example_value = "2222"
     lines = [f".. _conf-{key.name}:", "", f"``{key.name}``", "~" * (len(key.name) + 4), "",
-             _escape(key.help), "",
+             escape_rst(key.help), "",
              f":type: {type_text(key)}",
              f":default: {default_text(key)}",
              ":may be set in: " + ", ".join(LEVEL_TABLES[lv] for lv in key.levels),
@@ -169,25 +137,17 @@ def _columns(width: int) -> Iterator[None]:
             os.environ["COLUMNS"] = old
 
 
-def _subcommands(parser: argparse.ArgumentParser,
-                 prefix: str = "") -> Iterator[tuple[str, str, argparse.ArgumentParser]]:
+def subcommands(parser: cli.Parser, prefix: str = "") -> Iterator[tuple[str, str, cli.Parser]]:
     """(full name, one-line help, parser) for every sub-command, depth first."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            helps = {a.dest: a.help or "" for a in action._choices_actions}
-            for name, sub in action.choices.items():
-                full = f"{prefix} {name}".strip()
-                yield full, helps.get(name, ""), sub
-                yield from _subcommands(sub, full)
+    for name, summary, sub in parser.commands:
+        full = f"{prefix} {name}".strip()
+        yield full, summary, sub
+        yield from subcommands(sub, full)
 
 
-def cli_commands(parser: argparse.ArgumentParser | None = None) -> list[str]:
+def cli_commands(parser: cli.Parser | None = None) -> list[str]:
     """Every sub-command's full name (``collect``, ``db``, ``db upgrade``, ...)."""
-    return [name for name, _, _ in _subcommands(parser or cli.build_parser())]
-
-
-def _has_subcommands(parser: argparse.ArgumentParser) -> bool:
-    return any(isinstance(a, argparse._SubParsersAction) for a in parser._actions)
+    return [name for name, _, _ in subcommands(parser or cli.build_parser())]
 
 
 def _indent(text: str, prefix: str = "   ") -> list[str]:
@@ -197,7 +157,7 @@ def _indent(text: str, prefix: str = "   ") -> list[str]:
 _OPTION = re.compile(r"(?<![\w`-])(--?[A-Za-z][\w-]*)")
 
 
-def _escape(text: str) -> str:
+def escape_rst(text: str) -> str:
     """Help text as inline reStructuredText: markup shown literally, options as code."""
     for ch in ("\\", "*", "`", "|", "_"):
         text = text.replace(ch, "\\" + ch)
@@ -205,33 +165,59 @@ def _escape(text: str) -> str:
     return _OPTION.sub(r"``\1``", text)
 
 
-def _arguments_rst(parser: argparse.ArgumentParser) -> list[str]:
-    formatter = parser._get_formatter()
+def invocation(action: argparse.Action) -> str:
+    """How an argument is written: ``-c, --config CONFIG``, ``--format {text,json}``, ``NODE``."""
+    if action.metavar is not None:
+        metavar = action.metavar
+    elif action.choices is not None:
+        metavar = "{" + ",".join(map(str, action.choices)) + "}"
+    else:
+        metavar = action.dest if not action.option_strings else action.dest.upper()
+    words = " ".join(metavar) if isinstance(metavar, tuple) else metavar
+    if not action.option_strings:
+        return words
+    names = ", ".join(action.option_strings)
+    return names if action.nargs == 0 else f"{names} {words}"
+
+
+def _arguments_rst(parser: cli.Parser) -> list[str]:
     out: list[str] = []
-    for action in parser._actions:
-        if isinstance(action, argparse._HelpAction | argparse._SubParsersAction):
-            continue
-        # argparse's own spelling ("--format {text,json}", "NODE ...") matches --help exactly
-        names = formatter._format_action_invocation(action)
+    for action in parser.arguments:
+        names = invocation(action)
         if not action.option_strings and action.nargs == "*":
             names = f"[{names} ...]"
         elif not action.option_strings and action.nargs == "?":
             names = f"[{names}]"
-        detail = _escape(action.help or "") if action.help != argparse.SUPPRESS else ""
+        detail = escape_rst(action.help or "") if action.help != argparse.SUPPRESS else ""
         extras: list[str] = []
         if action.required and action.option_strings:
             extras.append("required")
-        default = action.default
-        if (default not in (None, False, argparse.SUPPRESS, [])
-                and not isinstance(action, argparse._VersionAction)):
-            extras.append(f"default ``{default}``")
+        if action.default not in (None, False, argparse.SUPPRESS, []):
+            extras.append(f"default ``{action.default}``")
         if extras:
             detail = (detail + " " if detail else "") + "(" + "; ".join(extras) + ")"
         out += [f"``{names}``", f"   {detail or '(no description)'}", ""]
     return out
 
 
-def cli_reference_rst(parser: argparse.ArgumentParser | None = None) -> str:
+def _exit_rst(statuses: Sequence[exits.Exit]) -> list[str]:
+    return [f"``{e.code}``\n   {e.meaning}\n" for e in statuses]
+
+
+def exit_statuses_rst() -> str:
+    """Every command's exit statuses in one table (the top of docs/cli.rst)."""
+    out = [".. list-table::", "   :header-rows: 1", "   :widths: 22 78", "",
+           "   * - command", "     - exit status"]
+    for name, statuses in exits.EXIT_STATUSES.items():
+        out += [f"   * - :ref:`{name} <cli-{name.replace(' ', '-')}>`"]
+        out += [f"     {'-' if i == 0 else ' '} * ``{e.code}`` {e.meaning}"
+                for i, e in enumerate(statuses)]
+    out += ["", "Every command: " + "; ".join(f"``{e.code}`` {e.meaning}" for e in exits.COMMON)
+            + ".", ""]
+    return "\n".join(out)
+
+
+def cli_reference_rst(parser: cli.Parser | None = None) -> str:
     """The command-line reference as reStructuredText."""
     parser = parser or cli.build_parser()
     out: list[str] = []
@@ -241,29 +227,27 @@ def cli_reference_rst(parser: argparse.ArgumentParser | None = None) -> str:
         out += ["", "Global options", "^^^^^^^^^^^^^^", "",
                 "They go before the command (``-c`` and ``-v`` are accepted after it too).", ""]
         out += _arguments_rst(parser)
-        for name, summary, sub in _subcommands(parser):
+        for name, summary, sub in subcommands(parser):
             anchor = "cli-" + name.replace(" ", "-")
             title = f"scm-monitor {name}"
             out += [f".. _{anchor}:", "", title, "-" * len(title), ""]
             if summary:
-                out += [_escape(summary[0].upper() + summary[1:]) + ".", ""]
+                out += [escape_rst(summary[0].upper() + summary[1:]) + ".", ""]
             if sub.description:
-                out += [_escape(sub.description), ""]
+                out += [escape_rst(sub.description), ""]
             out += [".. code-block:: text", "", *_indent(sub.format_usage().strip()), ""]
-            if _has_subcommands(sub):
+            if sub.commands:
                 out += ["Actions: " + ", ".join(
-                    f":ref:`{n.split()[-1]} <cli-{n.replace(' ', '-')}>`"
-                    for n, _, _ in _subcommands(sub, name) if n.count(" ") == name.count(" ") + 1),
-                    ""]
+                    f":ref:`{n} <cli-{name.replace(' ', '-')}-{n}>`"
+                    for n, _, _ in sub.commands), ""]
             else:
                 out += ["Arguments", "^^^^^^^^^", "", *_arguments_rst(sub)]
             if sub.epilog:
                 out += ["Examples", "^^^^^^^^", "", ".. code-block:: text", ""]
                 out += [*_indent(sub.epilog), ""]
-            statuses = EXIT_STATUSES.get(name)
+            statuses = exits.EXIT_STATUSES.get(name)
             if statuses:
-                out += ["Exit status", "^^^^^^^^^^^", ""]
-                out += [f"``{code}``\n   {meaning}\n" for code, meaning in statuses]
+                out += ["Exit status", "^^^^^^^^^^^", "", *_exit_rst(statuses)]
     return "\n".join(out) + "\n"
 
 
@@ -296,20 +280,24 @@ def _directive(make_rst: Callable[[], str], sources: tuple[str, ...]) -> type:
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.add_directive("scmmonitor-config-reference",
-                      _directive(config_reference_rst, (config_mod.__file__,)))
-    app.add_directive("scmmonitor-cli-reference",
-                      _directive(cli_reference_rst, (cli.__file__,)))
+    sources = tuple(str(Path(m.__file__ or "")) for m in (config_mod, text, cli.commands, exits))
+    app.add_directive("scmmonitor-config-reference", _directive(config_reference_rst, sources))
+    app.add_directive("scmmonitor-cli-reference", _directive(cli_reference_rst, sources))
+    app.add_directive("scmmonitor-exit-statuses", _directive(exit_statuses_rst, sources))
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
 
 
+GENERATORS: dict[str, Callable[[], str]] = {
+    "config": config_reference_rst, "cli": cli_reference_rst, "exits": exit_statuses_rst}
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Print a generated reference: ``python -m sphinxcontrib_scmmonitor.docsgen config|cli``."""
+    """Print a generated reference: ``python docs/_ext/docsgen.py config|cli|exits``."""
     what = (argv if argv is not None else sys.argv[1:]) or ["config"]
-    if what[0] not in ("config", "cli"):
-        print("usage: python -m sphinxcontrib_scmmonitor.docsgen config|cli", file=sys.stderr)
+    if what[0] not in GENERATORS:
+        print("usage: python docs/_ext/docsgen.py " + "|".join(GENERATORS), file=sys.stderr)
         return 2
-    sys.stdout.write(config_reference_rst() if what[0] == "config" else cli_reference_rst())
+    sys.stdout.write(GENERATORS[what[0]]())
     return 0
 
 
@@ -317,4 +305,5 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["cli_commands", "cli_reference_rst", "config_keys", "config_reference_rst", "setup"]
+__all__ = ["cli_commands", "cli_reference_rst", "config_keys", "config_reference_rst",
+           "exit_statuses_rst", "setup", "subcommands"]

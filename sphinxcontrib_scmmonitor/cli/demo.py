@@ -6,7 +6,7 @@ The layout is the one a hub writes on its backup nodes::
 
 Files are sparse (``os.truncate``): a 2 GB backup costs no disk, yet ``stat``
 and ``find -printf %s`` report its full size. Run it as
-``python -m sphinxcontrib_scmmonitor.demo DEST [--days N] [--seed S] [--now ISO]``.
+``python -m sphinxcontrib_scmmonitor.cli.demo DEST [--days N] [--seed S] [--now ISO]``.
 """
 
 from __future__ import annotations
@@ -217,7 +217,7 @@ def make_demo_nodes(dest: Path, *, days: int = 400, now: datetime | None = None,
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: write the demo nodes and print their summary as JSON."""
     parser = argparse.ArgumentParser(
-        prog="python -m sphinxcontrib_scmmonitor.demo",
+        prog="python -m sphinxcontrib_scmmonitor.cli.demo",
         description="Write a demo backup tree (sparse files) for nodes C and H1 of hub cms02.")
     parser.add_argument("dest", type=Path, help="folder to write DEST/C/cms02 and DEST/H1/cms02")
     parser.add_argument("--days", type=int, default=400, help="nights of history (default 400)")

@@ -6,7 +6,7 @@ import sys
 import threading
 from typing import TextIO
 
-from .collect import NodeResult
+from ..collect import NodeResult
 
 
 def describe(result: NodeResult) -> str:

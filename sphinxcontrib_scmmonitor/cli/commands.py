@@ -1,4 +1,4 @@
-"""``scm-monitor``: the command line (collect, export, status, notify, db)."""
+"""The argument parser of ``scm-monitor`` and one function per command."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ import logging
 import sys
 import textwrap
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from . import config as config_mod
-from ._version import __version__
+from .. import config as config_mod
+from .._version import __version__
+from .exits import FAILED, INTERRUPTED, USAGE, summary
+
+if TYPE_CHECKING:
+    from ..store import Store  # imported when a command needs it: --help stays fast
 
 log = logging.getLogger("scmmonitor")
-
-EXIT_USAGE = 2
 
 EPILOG = textwrap.dedent("""\
     examples:
@@ -29,32 +32,71 @@ EPILOG = textwrap.dedent("""\
     """)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, keeping what the CLI reference lists: its arguments and commands.
+
+    The docs are generated from :attr:`arguments` and :attr:`commands`, never from
+    argparse's private attributes.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.arguments: list[argparse.Action] = []
+        #: (name, one-line help, parser) of each sub-command, in the order they were added
+        self.commands: list[tuple[str, str, Parser]] = []
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        if kwargs.get("action") != "help":  # -h is on every page; the reference skips it
+            self.arguments.append(action)
+        return action
+
+    def add_commands(self, *, dest: str, metavar: str) -> Commands:
+        return Commands(self, self.add_subparsers(dest=dest, metavar=metavar,
+                                                  parser_class=Parser))
+
+    def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(USAGE, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+class Commands:
+    """The sub-commands of one :class:`Parser`: adds them to argparse and to its list."""
+
+    def __init__(self, owner: Parser, action: Any) -> None:
+        self.owner = owner
+        self.action = action
+
+    def add_parser(self, name: str, *, help: str, parents: Sequence[Parser] = (),
+                   **kwargs: Any) -> Parser:
+        parser: Parser = self.action.add_parser(name, help=help, parents=list(parents),
+                                                **kwargs)
+        # argparse copies a parent's arguments without add_argument: list them first, as it does
+        parser.arguments[:0] = [a for parent in parents for a in parent.arguments]
+        self.owner.commands.append((name, help, parser))
+        return parser
+
+
+def build_parser() -> Parser:
+    common = Parser(add_help=False)
     # SUPPRESS: a -c after the command only counts when given, never resets one given before
     common.add_argument("-c", "--config", default=argparse.SUPPRESS,
                         help="scmmonitor.toml to use")
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="log more (paramiko and SQL problems in detail)")
 
-    parser = _Parser(prog="scm-monitor", description="Watch backup tarballs on remote "
+    parser = Parser(prog="scm-monitor", description="Watch backup tarballs on remote "
                      "backup nodes: collect, store, check, alert, chart.", epilog=EPILOG,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-c", "--config", default=None, help="scmmonitor.toml to use")
     parser.add_argument("-v", "--verbose", action="store_true", default=False,
                         help="log more (paramiko and SQL problems in detail)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_commands(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("init", parents=[common], help="write a commented scmmonitor.toml to "
-                       "fill in; --probe lists a node first and proposes the settings (exit 0 "
-                       "written, 1 probe failed, 2 file exists)",
+                       "fill in; --probe lists a node first and proposes the settings "
+                       f"({summary('init')})",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog="examples:\n  scm-monitor init\n  scm-monitor init "
                        "/etc/scmmonitor.toml --probe cms01.example.org /data/var/scm/backup/cms02"
@@ -73,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--node", metavar="NAME", help="name of the node (default: from HOST)")
 
     p = sub.add_parser("collect", parents=[common], help="list every node's backups into the "
-                       "store (exit 0 all collected, 1 some node failed, 2 config error)",
+                       f"store ({summary('collect')})",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog="examples:\n  scm-monitor collect\n  scm-monitor collect C "
                        "--export docs/_build/html")
@@ -84,14 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="live display on a terminal (auto) or plain lines for cron")
 
     p = sub.add_parser("export", parents=[common], help="write DIR/_static/scmmonitor/data/"
-                       "<node>.json (exit 0, or 2 on error)",
+                       f"<node>.json ({summary('export')})",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog="example:\n  scm-monitor export --outdir docs/_build/html")
     p.add_argument("--outdir", required=True, metavar="DIR", help="the HTML output folder")
     p.add_argument("nodes", nargs="*", metavar="NODE", help="only these nodes")
 
-    p = sub.add_parser("status", parents=[common], help="evaluate the checks (exit 0 OK, "
-                       "1 WARNING, 2 CRITICAL, 3 UNKNOWN)",
+    p = sub.add_parser("status", parents=[common], help="evaluate the checks "
+                       f"({summary('status')})",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog="examples:\n  scm-monitor status\n  scm-monitor status --format "
                        "json\n  scm-monitor status --format prometheus --output "
@@ -101,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("nodes", nargs="*", metavar="NODE", help="only these nodes")
 
     p = sub.add_parser("notify", parents=[common], help="mail each hub's operators when its "
-                       "status is not OK (exit 0 sent or nothing to send, 1 failed)",
+                       f"status is not OK ({summary('notify')})",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog="examples:\n  scm-monitor notify --dry-run\n  scm-monitor "
                        "notify --always")
@@ -117,11 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("db", parents=[common], help="manage the store (schema, hub names)",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog=f"{db_examples}\n\n{rename_examples}")
-    dbsub = p.add_subparsers(dest="db_command", metavar="ACTION", parser_class=_Parser)
-    dbsub.add_parser("upgrade", parents=[common], help="bring the schema up to date (0 / 1)",
+    dbsub = p.add_commands(dest="db_command", metavar="ACTION")
+    dbsub.add_parser("upgrade", parents=[common], help="bring the schema up to date "
+                     f"({summary('db upgrade')})",
                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=db_examples)
     p = dbsub.add_parser("rename-hub", parents=[common],
-                         help="move the stored nodes of a renamed hub to its new name (0 / 1)",
+                         help="move the stored nodes of a renamed hub to its new "
+                         f"name ({summary('db rename-hub')})",
                          description="Collect refuses a node whose stored hub differs from "
                          "the configured one (two hubs sharing a database must not mix up "
                          "their nodes). After renaming a hub in scmmonitor.toml, this moves "
@@ -142,30 +186,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     if args.command is None:
         parser.print_help()
-        return EXIT_USAGE
+        return USAGE
     if args.command == "init":
         return cmd_init(args)
     if args.command == "db" and args.db_command is None:
-        parser.exit(EXIT_USAGE, "scm-monitor db: give an action: upgrade or rename-hub\n")
+        parser.exit(USAGE, "scm-monitor db: give an action: upgrade or rename-hub\n")
     try:
         settings = config_mod.load(args.config)
     except config_mod.ConfigError as exc:
         print(f"scm-monitor: config error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return USAGE
     handler = {"collect": cmd_collect, "export": cmd_export, "status": cmd_status,
                "notify": cmd_notify, "db": cmd_db}[args.command]
     try:
         return handler(settings, args)
     except config_mod.ConfigError as exc:
         print(f"scm-monitor: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return USAGE
     except KeyboardInterrupt:
         print("scm-monitor: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
 
 
-def _open_store(settings: config_mod.Settings, *, create: bool):  # type: ignore[no-untyped-def]
-    from .store import Store
+def _open_store(settings: config_mod.Settings, *, create: bool) -> Store:
+    from ..store import Store
 
     store = Store(settings.database, create=create)
     store.ensure_schema(create=create)
@@ -187,17 +231,17 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(settings: config_mod.Settings, args: argparse.Namespace) -> int:
-    from .collect import collect_all
-    from .export import ExportError, export
+    from ..collect import collect_all
+    from ..export import ExportError, export
+    from ..store import StoreError
     from .progress import LineReporter, LiveReporter
-    from .store import StoreError
 
     names = _check_nodes(settings, args.nodes)
     try:
         store = _open_store(settings, create=True)
     except StoreError as exc:
         print(f"scm-monitor: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return USAGE
     live = args.progress == "live" or (args.progress == "auto" and sys.stdout.isatty())
     reporter = LiveReporter(names) if live else LineReporter()
     try:
@@ -211,19 +255,19 @@ def cmd_collect(settings: config_mod.Settings, args: argparse.Namespace) -> int:
             paths = export(settings, store, args.export, names)
         except (ExportError, StoreError) as exc:
             print(f"scm-monitor: export failed: {exc}", file=sys.stderr)
-            return 1
+            return FAILED
         print(f"exported {len(paths)} node(s) to {paths[0].parent}" if paths else "")
     store.close()
     if failed:
         print(f"scm-monitor: {len(failed)} of {len(results)} node(s) failed: "
               + ", ".join(r.node for r in failed), file=sys.stderr)
-        return 1
+        return FAILED
     return 0
 
 
 def cmd_export(settings: config_mod.Settings, args: argparse.Namespace) -> int:
-    from .export import ExportError, export
-    from .store import StoreError
+    from ..export import ExportError, export
+    from ..store import StoreError
 
     names = _check_nodes(settings, args.nodes)
     try:
@@ -231,7 +275,7 @@ def cmd_export(settings: config_mod.Settings, args: argparse.Namespace) -> int:
         paths = export(settings, store, args.outdir, names)
     except (ExportError, StoreError) as exc:
         print(f"scm-monitor: export failed: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return USAGE
     for path in paths:
         print(path)
     return 0
@@ -240,10 +284,10 @@ def cmd_export(settings: config_mod.Settings, args: argparse.Namespace) -> int:
 def cmd_status(settings: config_mod.Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from . import status as status_mod
-    from .checks import EXIT_CODES, UNKNOWN, evaluate
-    from .export import ExportError, write_atomic
-    from .store import StoreError
+    from .. import status as status_mod
+    from ..atomic import WriteError, write_atomic
+    from ..checks import EXIT_CODES, UNKNOWN, evaluate
+    from ..store import StoreError
 
     names = _check_nodes(settings, args.nodes)
     try:
@@ -256,7 +300,7 @@ def cmd_status(settings: config_mod.Settings, args: argparse.Namespace) -> int:
     if args.output:
         try:
             write_atomic(Path(args.output), text)
-        except ExportError as exc:
+        except WriteError as exc:
             print(f"SCM BACKUPS UNKNOWN: {exc}")
             return EXIT_CODES[UNKNOWN]
     else:
@@ -265,19 +309,19 @@ def cmd_status(settings: config_mod.Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_notify(settings: config_mod.Settings, args: argparse.Namespace) -> int:
-    from . import notify
-    from .store import StoreError
+    from .. import notify
+    from ..store import StoreError
 
     try:
         store = _open_store(settings, create=False)
         return notify.run(settings, store, dry_run=args.dry_run, always=args.always)
     except StoreError as exc:
         print(f"scm-monitor: cannot read the store: {exc}", file=sys.stderr)
-        return 1
+        return FAILED
 
 
 def cmd_db(settings: config_mod.Settings, args: argparse.Namespace) -> int:
-    from .store import Store, StoreError
+    from ..store import Store, StoreError
 
     if args.db_command == "rename-hub":
         return _rename_hub(settings, args.old, args.new)
@@ -286,7 +330,7 @@ def cmd_db(settings: config_mod.Settings, args: argparse.Namespace) -> int:
         before, after = store.upgrade()
     except StoreError as exc:
         print(f"scm-monitor: {exc}", file=sys.stderr)
-        return 1
+        return FAILED
     if before == after:
         print(f"{store.safe_url}: schema is up to date ({after})")
     else:
@@ -295,25 +339,22 @@ def cmd_db(settings: config_mod.Settings, args: argparse.Namespace) -> int:
 
 
 def _rename_hub(settings: config_mod.Settings, old: str, new: str) -> int:
-    from .store import StoreError
+    from ..store import StoreError
 
     if new not in settings.hubs:
         print(f"scm-monitor: hub {new!r} is not in {settings.path}: rename the hub there "
               "first, then run this", file=sys.stderr)
-        return 1
+        return FAILED
     try:
         store = _open_store(settings, create=False)
         moved = store.rename_hub(old, new)
     except StoreError as exc:
         print(f"scm-monitor: {exc}", file=sys.stderr)
-        return 1
+        return FAILED
     if not moved:
         print(f"scm-monitor: {store.safe_url} has no nodes of hub {old!r}; nothing changed",
               file=sys.stderr)
-        return 1
+        return FAILED
     print(f"{store.safe_url}: {moved} node(s) of hub {old!r} are now of hub {new!r}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,7 @@
+"""``python -m sphinxcontrib_scmmonitor.cli``: the same as the ``scm-monitor`` script."""
+
+import sys
+
+from .commands import main
+
+sys.exit(main())

@@ -1,0 +1,58 @@
+"""A demo backup tree collected into a store, for Sphinx and browser builds.
+
+Nodes C and H1 from the demo, plus on both a series whose name attacks any page
+that pastes names into HTML (:data:`HOSTILE`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sphinxcontrib_scmmonitor import cli
+from sphinxcontrib_scmmonitor.cli.demo import make_demo_nodes
+
+#: a series whose name is an attack on any page that pastes names into HTML
+HOSTILE = "x\"'</div><script>alert(1)</script>"
+DAYS = 30
+
+
+def add_backup(root: Path, series: str, when: datetime, size: int,
+               name: str = "backup.tar.gz") -> Path:
+    """One dated backup file (sparse) of ``series`` below a node's root."""
+    folder = root.joinpath(*series.split("/"), when.strftime("%Y/%m/%d/%H%M%S"))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    with open(path, "wb") as fh:
+        fh.truncate(size)
+    return path
+
+
+def make_backups(dest: Path, days: int = DAYS) -> dict[str, Path]:
+    """The demo's nodes C and H1, plus a series with a hostile name on both."""
+    make_demo_nodes(dest, days=days)
+    roots = {"C": dest / "C" / "cms02", "H1": dest / "H1" / "cms02"}
+    now = datetime.now(UTC).replace(microsecond=0)
+    for root in roots.values():
+        for back in (3, 2, 1):
+            add_backup(root, HOSTILE, now - timedelta(days=back), 1000 * (10 - back))
+    return roots
+
+
+def _toml(text: str | Path) -> str:
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def write_config(path: Path, roots: dict[str, Path], database: Path) -> Path:
+    """A scmmonitor.toml with absolute paths: `local` nodes need an absolute root."""
+    lines = [f"database = {_toml('sqlite:///' + str(database))}", "",
+             "[hubs.cms02]", 'select = ["repos/env", "tracs/env"]', ""]
+    for node, root in roots.items():
+        lines += [f"[nodes.{node}]", 'hub = "cms02"', 'host = "local"',
+                  f"root = {_toml(root)}", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def collect(config: Path, *args: str) -> int:
+    return cli.main(["-c", str(config), "collect", "--progress", "lines", *args])
