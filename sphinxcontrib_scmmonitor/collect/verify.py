@@ -62,11 +62,9 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 def steps(node: NodeSettings) -> tuple[bool, bool]:
     """(hash, test): which content checks ``collect`` runs on this node."""
-    wanted = getattr(node, "verify", ("size",))
-    source = getattr(node, "source", "")
     # gzip once per backup: on the source when the hub has one (a copy is a copy of it,
     # and copy-differs catches a copy whose bytes are not the original's)
-    return "sha256" in wanted, "gzip" in wanted and (not source or source == node.name)
+    return node.verifies("sha256"), node.verifies("gzip") and not node.is_copy
 
 
 def extra_time(node: NodeSettings) -> float:
