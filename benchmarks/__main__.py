@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from . import collect_rows, export_row, ingest, memory, parallel
+from . import collect_rows, export_row, ingest, memory, parallel, verify_row
 from .common import CACHE, REPO, Context, RowResult, context, log, machine_info
 from .report import render
 
@@ -29,9 +29,11 @@ ROWS: dict[int, tuple[str, str]] = {
     6: ("browser", "row6"),
     7: ("sphinx_build", "row7"),
     8: ("memory", "row8"),
+    9: ("verify_row", "row9"),
 }
 _MODULES = {"collect_rows": collect_rows, "parallel": parallel, "ingest": ingest,
-            "export_row": export_row, "memory": memory}
+            "export_row": export_row, "memory": memory,
+            "verify_row": verify_row}
 
 
 def _row_function(number: int) -> Callable[[Context], RowResult]:
@@ -103,7 +105,8 @@ def _title(number: int) -> str:
             5: "export a node with 100 series x 3,650 daily points",
             6: "a page with 20 charts x 10 series x 3,650 points in headless Chromium",
             7: "sphinx-build of 200 pages with 100 chart directives each",
-            8: "peak memory of collecting a node with 200,000 tarballs"}[number]
+            8: "peak memory of collecting a node with 200,000 tarballs",
+            9: "collect with verify = [size, sha256] of a source and a copy over ssh"}[number]
 
 
 if __name__ == "__main__":
