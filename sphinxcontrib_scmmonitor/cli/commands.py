@@ -268,7 +268,6 @@ def check_outdir(outdir: str, option: str) -> str | None:
 
 def cmd_collect(settings: config_mod.Settings, args: argparse.Namespace) -> int:
     from ..collect import collect_all
-    from ..export import ExportError, export
     from ..store import StoreError
     from .progress import LineReporter, LiveReporter
 
@@ -286,26 +285,37 @@ def cmd_collect(settings: config_mod.Settings, args: argparse.Namespace) -> int:
     finally:
         reporter.close()
     failed = [r for r in results if not r.ok]
-    if args.export:
-        # the collection above is stored whatever happens to the export (docs/cli.rst)
-        problem = check_outdir(args.export, "--export")
-        if problem is not None:
-            print(f"scm-monitor: export failed: {problem}; the collection was stored",
-                  file=sys.stderr)
-            store.close()
-            return FAILED
-        try:
-            paths = export(settings, store, args.export, names)
-        except (ExportError, StoreError) as exc:
-            print(f"scm-monitor: export failed: {exc}", file=sys.stderr)
-            return FAILED
-        print(f"exported {len(paths)} node(s) to {paths[0].parent}" if paths else "")
+    exported = _export_after_collect(settings, store, args.export, names) \
+        if args.export else True
     store.close()
     if failed:
         print(f"scm-monitor: {len(failed)} of {len(results)} node(s) failed: "
               + ", ".join(r.node for r in failed), file=sys.stderr)
-        return FAILED
-    return 0
+    return FAILED if failed or not exported else 0
+
+
+def _export_after_collect(settings: config_mod.Settings, store: Store, outdir: str,
+                          names: list[str]) -> bool:
+    """``collect --export DIR``'s second half; False (and why on stderr) when it failed.
+
+    The collection is stored whatever happens here (docs/cli.rst): a wrong folder costs
+    the page its update, never the history.
+    """
+    from ..export import ExportError, export
+    from ..store import StoreError
+
+    problem = check_outdir(outdir, "--export")
+    if problem is not None:
+        print(f"scm-monitor: export failed: {problem}; the collection was stored",
+              file=sys.stderr)
+        return False
+    try:
+        paths = export(settings, store, outdir, names)
+    except (ExportError, StoreError) as exc:
+        print(f"scm-monitor: export failed: {exc}", file=sys.stderr)
+        return False
+    print(f"exported {len(paths)} node(s) to {paths[0].parent}" if paths else "")
+    return True
 
 
 def cmd_export(settings: config_mod.Settings, args: argparse.Namespace) -> int:
