@@ -259,7 +259,7 @@ def check_outdir(outdir: str, option: str) -> str | None:
         what = "is not a folder" if folder.exists() else "does not exist"
         return (f"{option} {outdir}: {what}; give the HTML output folder of a Sphinx build "
                 "(the one holding _static/), e.g. docs/_build/html")
-    if not (folder / "_static").is_dir():
+    if not (folder / "_static").exists():  # a file there: the write error says so
         print(f"scm-monitor: warning: {option} {outdir} has no _static/ folder, so it is not "
               "a Sphinx HTML output: no page there reads the JSON written into it (give the "
               "folder of the built index.html)", file=sys.stderr)
