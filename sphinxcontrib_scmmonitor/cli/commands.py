@@ -114,8 +114,8 @@ def build_parser() -> Parser:
                    help="file to write (- prints it instead)")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.add_argument("--add", action="store_true",
-                   help="with --probe: add a table for the node to the existing PATH, keeping "
-                   "every line already there; refuses a node that is already in it")
+                   help="add the probed node as one more table to the existing PATH (needs "
+                   "--probe), keeping every line already there; refuses a node already in it")
     p.add_argument("--systemd", metavar="DIR", help="write scm-monitor.service and "
                    "scm-monitor.timer into DIR (e.g. /etc/systemd/system), running this "
                    "scm-monitor by its absolute path")
@@ -160,9 +160,9 @@ def build_parser() -> Parser:
                        "notify --always\n  scm-monitor notify --dry-run --html /tmp/mail.html"
                        "   # open it in a browser")
     p.add_argument("--dry-run", action="store_true", help="print the mail instead of sending")
-    p.add_argument("--html", metavar="FILE", help="with --dry-run: also write the HTML part "
-                   "of each mail to FILE (one hub) or to FILE with the name of the hub before "
-                   "its suffix, to open in a browser")
+    p.add_argument("--html", metavar="FILE", help="also write the HTML part of each mail the "
+                   "dry run shows to FILE (one hub) or to FILE with the name of the hub before "
+                   "its suffix, to open in a browser (needs --dry-run)")
     p.add_argument("--always", action="store_true",
                    help="send even if the status did not change since the last mail")
 
