@@ -37,8 +37,14 @@ serve:
 	@echo "serving example_docs/_build/html on http://$(BIND):$(PORT)/ (Ctrl-C stops it)"
 	$(PYTHON) -m http.server --bind $(BIND) --directory example_docs/_build/html $(PORT)
 
+# the JS test tools (acorn for the ES2017 syntax check), pinned by tests/js/package-lock.json
+JS_DEPS := tests/js/node_modules/.package-lock.json
+$(JS_DEPS): tests/js/package.json tests/js/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then cd tests/js && npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm is missing: the JS syntax test skips" >&2; fi
+
 ## test: every test, with real sshd, Chromium, PostgreSQL and SMTP
-test: $(STAMP) test-deps
+test: $(STAMP) test-deps $(JS_DEPS)
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 

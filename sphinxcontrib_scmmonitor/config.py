@@ -13,7 +13,7 @@ import os
 import re
 import threading
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +36,8 @@ class ConfigError(Exception):
         self.problem = problem
         where = self.path or "configuration"
         if key:
-            where += f": {key}"
+            # a table name may hold a newline or an escape: the message stays one line
+            where += ": " + (key if key.isprintable() else key.encode("unicode_escape").decode())
         super().__init__(f"{where}: {problem}")
 
 
@@ -84,6 +85,31 @@ def _ratio(value: Any) -> str | None:
     return None if 0 <= value <= 1 else "must be between 0 and 1"
 
 
+def _max_ratio(value: Any) -> str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "must be a finite number"
+    # a limit at or below 1 would call every backup that did not shrink "grew"
+    return None if value == 0 or value > 1 else "must be 0 (never) or greater than 1"
+
+
+def _not_negative(value: Any) -> str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "must be a finite number"
+    return None if value >= 0 else "must be 0 or more"
+
+
+#: what ``verify`` may ask for (docs/configuration.rst); "size" is always done
+VERIFY_STEPS = ("size", "sha256", "gzip")
+
+
+def _verify(value: Any) -> str | None:
+    for step in value:
+        if step not in VERIFY_STEPS:
+            return f"unknown step {step!r}{_did_you_mean(step, VERIFY_STEPS)} " \
+                   f"(known: {', '.join(VERIFY_STEPS)})"
+    return None
+
+
 def _port(value: Any) -> str | None:
     return None if 0 < value < 65536 else "must be a TCP port (1-65535)"
 
@@ -125,6 +151,76 @@ def _node_name(value: Any) -> str | None:
     return None
 
 
+def _hub_name(value: Any) -> str | None:
+    if not NODE_NAME_RE.match(value):
+        return ("must match [A-Za-z0-9][A-Za-z0-9_.-]* (hub names go into mail subjects, "
+                "file names and the store)")
+    return None
+
+
+def _not_empty(value: Any) -> str | None:
+    # an empty host or pattern cannot be meant: it would list nothing, every run
+    return None if value.strip() else "must not be empty"
+
+
+def _pattern(value: Any) -> str | None:
+    if problem := _not_empty(value):
+        return problem
+    if "/" in value:
+        return (f"is matched against file names only, so {value!r} with a '/' matches "
+                "nothing: give the file name part (e.g. '*.tar.gz')")
+    return None
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _header_safe(value: Any) -> str | None:
+    """Values that end up in a mail header or an SMTP command: one line, no control bytes."""
+    if m := _CONTROL.search(value):
+        return (f"must not contain control characters (found {m.group()!r} at position "
+                f"{m.start()}): it goes into the alert mail's headers")
+    return None
+
+
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_ADDR_SPEC = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*\Z")
+
+
+def _address_problem(value: str) -> str | None:
+    """Why ``value`` is not one mail address (``a@b.org`` or ``Name <a@b.org>``), or None."""
+    if problem := _header_safe(value):
+        return problem
+    from email import policy
+
+    hint = "write it as ops@example.org or 'Ops Team <ops@example.org>'"
+    try:
+        # the same parser that will write the To/From header of the mail
+        header = policy.default.header_factory("To", value)
+        addresses = header.addresses
+        defects = header.defects
+    except (IndexError, ValueError, TypeError):  # it raises on some junk ("ops@")
+        return f"{value!r} is not a mail address ({hint})"
+    if len(addresses) > 1:
+        return (f"{value!r} holds {len(addresses)} addresses: give one per list entry "
+                f"({hint})")
+    if not addresses or defects or not _ADDR_SPEC.match(addresses[0].addr_spec):
+        return f"{value!r} is not a mail address ({hint})"
+    return None
+
+
+def _mail_from(value: Any) -> str | None:
+    return _address_problem(value) if value else None
+
+
+def _email_list(value: Any) -> str | None:
+    for entry in value:
+        if problem := _address_problem(entry):
+            return problem
+    return None
+
+
 INHERITED = ("defaults", "hub", "node")
 HUB_LEVELS = ("defaults", "hub")
 
@@ -134,7 +230,8 @@ SCHEMA: tuple[Key, ...] = (
     Key("workers", "int", 16, ("top",),
         "How many nodes are collected at the same time.", check=_positive),
     # checked and collected per node; set in [defaults], a hub or a node
-    Key("pattern", "str", "*.gz", INHERITED, "Which files are backups (glob on the file name)."),
+    Key("pattern", "str", "*.gz", INHERITED, "Which files are backups (glob on the file name).",
+        check=_pattern),
     Key("date_layout", "str", "%Y/%m/%d/%H%M%S", INHERITED,
         "strptime layout of the dated folders between the series and the file; it must "
         "contain a year (%Y, %y or %G).",
@@ -147,6 +244,26 @@ SCHEMA: tuple[Key, ...] = (
     Key("min_size_ratio", "float", 0.5, INHERITED,
         "Warn when the newest backup is smaller than this ratio times the previous one.",
         check=_ratio),
+    Key("max_size_ratio", "float", 4.0, INHERITED,
+        "Warn (grew) when the newest backup is larger than this ratio times the median of "
+        "the (up to) 7 backups before it; 0 = never.", check=_max_ratio),
+    Key("gap_days", "int", 3, INHERITED,
+        "Warn (gap) about a missed backup within the last this many days (two backups "
+        "more than 1.5 times the series' usual interval apart); 0 = never.",
+        check=_not_negative),
+    Key("keep_min", "int", 0, INHERITED,
+        "Warn (retention) when fewer backups of a series are on the node; 0 = not judged.",
+        check=_not_negative),
+    Key("keep_max", "int", 0, INHERITED,
+        "Warn (retention) when more backups of a series are on the node (a purge that "
+        "stopped); 0 = not judged.", check=_not_negative),
+    Key("verify", "list[str]", ["size"], INHERITED,
+        "What a copy must match on the source and how backups are tested: \"size\" (always "
+        "done), \"sha256\" (the newest backup of each series hashed on both), \"gzip\" "
+        "(the newest backup of each series tested by gzip).", check=_verify),
+    Key("copy_grace_hours", "float", 6.0, INHERITED,
+        "How long a new backup on the hub's source may take to reach a copy before it is "
+        "reported as not copied.", check=_not_negative),
     Key("connect_timeout", "float", 10.0, INHERITED,
         "Seconds for TCP connect, SSH banner and authentication.", check=_timeout),
     Key("command_timeout", "float", 120.0, INHERITED,
@@ -161,19 +278,29 @@ SCHEMA: tuple[Key, ...] = (
         "Series no longer backed up on purpose (glob patterns, e.g. \"svn/oldproj\" or "
         "\"tracs/*-2019\"): still charted, never judged (no stale, shrunk, empty, missing "
         "or vanished); a selected series cannot be retired."),
+    # the hub's originals, per hub
+    Key("source", "str", "", ("hub",),
+        "The node of this hub holding the hub's own originals (empty: no source); every "
+        "other node of the hub is then a copy of it, checked against it."),
     # mail, per hub
-    Key("email", "list[str]", [], HUB_LEVELS, "Who gets the alert mail."),
+    Key("email", "list[str]", [], HUB_LEVELS,
+        "Who gets the alert mail: one mail address per entry, with or without a display "
+        "name.", check=_email_list),
     Key("smtp", "str", "localhost:25", HUB_LEVELS, "SMTP server as host:port.", check=_smtp),
     Key("smtp_starttls", "bool", False, HUB_LEVELS, "Use STARTTLS before sending."),
-    Key("smtp_user", "str", "", HUB_LEVELS, "SMTP login user (empty: no login)."),
+    Key("smtp_user", "str", "", HUB_LEVELS, "SMTP login user (empty: no login).",
+        check=_header_safe),
     Key("smtp_password_file", "path", "", HUB_LEVELS,
         "File holding the SMTP password (never put the password itself in this file)."),
-    Key("mail_from", "str", "", HUB_LEVELS, "Sender address (default scm-monitor@<this host>)."),
-    Key("report_url", "str", "", HUB_LEVELS, "URL of the docs page linked from the mail."),
+    Key("mail_from", "str", "", HUB_LEVELS, "Sender address (default scm-monitor@<this host>).",
+        check=_mail_from),
+    Key("report_url", "str", "", HUB_LEVELS, "URL of the docs page linked from the mail.",
+        check=_header_safe),
     # where a node is
     Key("hub", "str", None, ("node",), "The hub whose backups this node holds.", required=True),
     Key("host", "str", None, ("node",),
-        "Hostname or ~/.ssh/config alias; 'local' reads this machine's disk.", required=True),
+        "Hostname or ~/.ssh/config alias; 'local' reads this machine's disk.", required=True,
+        check=_not_empty),
     Key("user", "str", "", ("node",), "SSH user (else ~/.ssh/config, else the current user)."),
     Key("port", "int", 0, ("node",), "SSH port (else ~/.ssh/config, else 22).", check=_port),
     Key("identity_file", "path", "", ("node",),
@@ -215,10 +342,27 @@ class NodeSettings:
     trust_unknown_hosts: bool
     select: tuple[str, ...]
     retired: tuple[str, ...] = ()
+    max_size_ratio: float = 4.0
+    gap_days: int = 3
+    keep_min: int = 0
+    keep_max: int = 0
+    verify: tuple[str, ...] = ("size",)
+    copy_grace_hours: float = 6.0
+    #: the hub's source node ("" when the hub has none); this node is a copy unless it is it
+    source: str = ""
 
     @property
     def is_local(self) -> bool:
         return self.host == "local"
+
+    @property
+    def is_copy(self) -> bool:
+        """Whether this node's backups are checked against the hub's source."""
+        return bool(self.source) and self.source != self.name
+
+    def verifies(self, step: str) -> bool:
+        """Whether a ``verify`` step is on here ("size" always is)."""
+        return step == "size" or step in self.verify
 
     def retires(self, series: str) -> bool:
         """Whether ``series`` is retired here: kept in the charts, left out of the checks."""
@@ -240,6 +384,8 @@ class HubSettings:
     report_url: str
     max_age_hours: float
     min_size_ratio: float
+    source: str = ""
+    copy_grace_hours: float = 6.0
 
 
 @dataclass(frozen=True)
@@ -308,6 +454,9 @@ def parse(data: Mapping[str, Any], path: Path | None = None) -> Settings:
     if not nodes_raw:
         raise ConfigError(path, "nodes", "no node configured: add a [nodes.NAME] table")
 
+    for name in hubs_raw:
+        if problem := _hub_name(name):
+            raise ConfigError(path, f"hubs.{name}", f"bad hub name {name!r}: {problem}")
     hub_tables = {name: _table(path, f"hubs.{name}", t, "hub") for name, t in hubs_raw.items()}
     hubs: dict[str, HubSettings] = {}
     for name, table in hub_tables.items():
@@ -324,6 +473,8 @@ def parse(data: Mapping[str, Any], path: Path | None = None) -> Settings:
             report_url=merged["report_url"],
             max_age_hours=merged["max_age_hours"],
             min_size_ratio=merged["min_size_ratio"],
+            source=merged["source"],
+            copy_grace_hours=merged["copy_grace_hours"],
         )
 
     nodes: dict[str, NodeSettings] = {}
@@ -363,10 +514,22 @@ def parse(data: Mapping[str, Any], path: Path | None = None) -> Settings:
             trust_unknown_hosts=merged["trust_unknown_hosts"],
             select=tuple(merged["select"]),
             retired=tuple(merged["retired"]),
+            max_size_ratio=merged["max_size_ratio"],
+            gap_days=merged["gap_days"],
+            keep_min=merged["keep_min"],
+            keep_max=merged["keep_max"],
+            verify=tuple(merged["verify"]),
+            copy_grace_hours=merged["copy_grace_hours"],
+            source=hubs[hub].source,
         )
+        _keep_in_order(path, nodes[name], [(f"nodes.{name}", table),
+                                           (f"hubs.{hub}", hub_tables[hub]),
+                                           ("defaults", defaults)])
         _select_not_retired(path, nodes[name], [(f"nodes.{name}", table),
                                                 (f"hubs.{hub}", hub_tables[hub]),
                                                 ("defaults", defaults)])
+    for hub_settings in hubs.values():
+        _source_of_its_hub(path, hub_settings, nodes)
     return Settings(path=path, database=_database_url(top["database"], base),
                     workers=top["workers"], hubs=hubs, nodes=nodes)
 
@@ -383,6 +546,40 @@ def _select_not_retired(path: Path | None, node: NodeSettings,
                 raise ConfigError(path, where, f"{pattern!r} retires {series!r}, which node "
                                   f"{node.name} is also to have (select): remove it from one "
                                   "of the two lists")
+
+
+def _keep_in_order(path: Path | None, node: NodeSettings,
+                   tables: list[tuple[str, Mapping[str, Any]]]) -> None:
+    """keep_min above keep_max would warn "retention" whatever the node holds."""
+    if node.keep_max and node.keep_min > node.keep_max:
+        where = next(f"{table}.keep_max" for table, values in tables if "keep_max" in values)
+        raise ConfigError(path, where, f"is {node.keep_max}, below keep_min {node.keep_min} "
+                          f"for node {node.name}: no number of backups could satisfy both")
+
+
+def _source_of_its_hub(path: Path | None, hub: HubSettings,
+                       nodes: Mapping[str, NodeSettings]) -> None:
+    """A hub's source must be one of its own nodes: copies are compared with it."""
+    if not hub.source:
+        return
+    own = [n for n, node in nodes.items() if node.hub == hub.name]
+    where = f"hubs.{hub.name}.source"
+    if hub.source not in nodes:
+        raise ConfigError(path, where, f"node {hub.source!r} is not defined"
+                          f"{_did_you_mean(hub.source, own)} (nodes of hub {hub.name}: "
+                          f"{', '.join(own) or 'none'})")
+    if nodes[hub.source].hub != hub.name:
+        raise ConfigError(path, where, f"node {hub.source!r} belongs to hub "
+                          f"{nodes[hub.source].hub}, not {hub.name} (nodes of hub {hub.name}: "
+                          f"{', '.join(own) or 'none'})")
+
+
+def _did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for a close match, else ''."""
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _merge(level: Level, *tables: Mapping[str, Any]) -> dict[str, Any]:
@@ -420,11 +617,7 @@ def _unknown(path: Path | None, where: str, name: str, allowed: set[str],
     if level and name in KEYS:
         places = ", ".join(KEYS[name].levels)
         raise ConfigError(path, where, f"{name!r} cannot be set here (allowed in: {places})")
-    import difflib
-
-    close = difflib.get_close_matches(name, sorted(allowed), n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise ConfigError(path, where, f"unknown key{hint}")
+    raise ConfigError(path, where, f"unknown key{_did_you_mean(name, allowed)}")
 
 
 def _value(path: Path | None, where: str, value: Any, key: Key) -> Any:

@@ -221,7 +221,8 @@ def html_body(hub: HubSettings, report: Report, kind: str, why: str) -> str:
                 cells.append(f'<td style="{cell}">{_h(value)}</td>')
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")
-    out.append(f'<p style="color:#57606a;font-size:12px">Checked {_h(iso(report.generated_at))}. '
+    out.append(f'<p style="color:#57606a;font-size:12px">Checked {_h(iso(report.generated_at))}'
+               f"; {_h(status_mod.observed(report))}. "
                f"Sent because: {_h(why)}. The next mail comes when the findings change, as a "
                "daily reminder while they stay bad, and once when all is OK again.</p>")
     out.append("</body></html>")
@@ -337,7 +338,11 @@ def html_path(html_to: str, hub: str, *, several: bool) -> Path:
 def run(settings: Settings, store: Store, *, dry_run: bool = False, always: bool = False,
         now: float | None = None, send: Sender | None = None,
         html_to: str | None = None) -> int:
-    """Mail each hub that needs it; 0 sent or nothing to send, 1 any send failed."""
+    """Mail each hub that needs it; 0 sent or nothing to send, 1 any hub's mail failed.
+
+    Every hub is tried, whatever happened to the ones before it: one hub's broken
+    mail server (or any other failure) must never keep another hub's alert back.
+    """
     now = time.time() if now is None else now
     send = send or send_smtp
     report = evaluate(settings, store, now=now)
@@ -347,45 +352,65 @@ def run(settings: Settings, store: Store, *, dry_run: bool = False, always: bool
         if not nodes:
             continue
         sub = Report(generated_at=report.generated_at, nodes=nodes)
-        level = worst(n.status for n in nodes)
-        fp = fingerprint(nodes, level)
-        decision = decide(level, fp, store.last_notification(hub.name), now, always=always)
-        if decision.kind is None:
-            log.info("hub %s: nothing to send: %s", hub.name, decision.why)
-            if dry_run:
-                print(f"# hub {hub.name}: nothing to send: {decision.why}")
-            continue
-        if not hub.email:
-            log.info("hub %s is %s but has no email configured: no mail", hub.name,
-                     _word(level))
-            if dry_run:
-                print(f"# hub {hub.name}: {_word(level)}, but no email configured for it")
-            continue
-        msg = build_message(hub, sub, decision.kind, decision.why)
-        if dry_run:
-            print(dry_run_text(hub, msg, decision))
-            if html_to:
-                path = html_path(html_to, hub.name, several=len(settings.hubs) > 1)
-                part = msg.get_body(("html",))
-                try:
-                    write_atomic(path, part.get_content() if part is not None else "")
-                except WriteError as exc:
-                    print(f"scm-monitor: --html: {exc}", file=sys.stderr)
-                    failed += 1
-                    continue
-                print(f"# wrote the HTML part to {path}: open it in a browser")
-            continue
         try:
-            send(hub, msg)
-        except (OSError, smtplib.SMTPException, SendError) as exc:
-            failed += 1
-            print(f"scm-monitor: cannot send mail for hub {hub.name} via {hub.smtp}: "
-                  f"{describe(exc)}", file=sys.stderr)
-            # a partial refusal still reached someone: record it, or they get it every run
-            if isinstance(exc, PartlyRefused):
-                store.record_notification(hub.name, level, fp, now)
-            continue
-        store.record_notification(hub.name, level, fp, now)
-        print(f"sent {_KIND_WORDS[decision.kind]} for hub {hub.name} ({_word(level)}) to "
-              f"{', '.join(hub.email)} via {hub.smtp}")
+            html = (None if not html_to
+                    else html_path(html_to, hub.name, several=len(settings.hubs) > 1))
+            ok = _notify_hub(hub, sub, store, now, dry_run=dry_run, always=always, send=send,
+                             html_to=html)
+        except Exception as exc:  # whatever broke, the other hubs' mail comes first
+            log.debug("hub %s: mail failed", hub.name, exc_info=True)
+            ok = False
+            print(f"scm-monitor: cannot send mail for hub {hub.name}: {describe(exc)}",
+                  file=sys.stderr)
+        failed += not ok
     return 1 if failed else 0
+
+
+def _notify_hub(hub: HubSettings, report: Report, store: Store, now: float, *, dry_run: bool,
+                always: bool, send: Sender, html_to: Path | None = None) -> bool:
+    """Decide, build and send one hub's mail; False when sending failed (already said)."""
+    level = worst(n.status for n in report.nodes)
+    fp = fingerprint(report.nodes, level)
+    decision = decide(level, fp, store.last_notification(hub.name), now, always=always)
+    if decision.kind is None:
+        log.info("hub %s: nothing to send: %s", hub.name, decision.why)
+        if dry_run:
+            print(f"# hub {hub.name}: nothing to send: {decision.why}")
+        return True
+    if not hub.email:
+        log.info("hub %s is %s but has no email configured: no mail", hub.name, _word(level))
+        # not only with -v: findings nobody is told about are the one thing a monitor
+        # must not keep quiet about
+        print(f"{'# ' if dry_run else 'scm-monitor: '}hub {hub.name} is {_word(level)} but has "
+              f"no email configured: nobody was mailed (set email in [hubs.{hub.name}])",
+              file=sys.stdout if dry_run else sys.stderr)
+        return True
+    msg = build_message(hub, report, decision.kind, decision.why)
+    if dry_run:
+        print(dry_run_text(hub, msg, decision))
+        return html_to is None or _write_html(msg, html_to)
+    try:
+        send(hub, msg)
+    except (OSError, smtplib.SMTPException, SendError) as exc:
+        print(f"scm-monitor: cannot send mail for hub {hub.name} via {hub.smtp}: "
+              f"{describe(exc)}", file=sys.stderr)
+        # a partial refusal still reached someone: record it, or they get it every run
+        if isinstance(exc, PartlyRefused):
+            store.record_notification(hub.name, level, fp, now)
+        return False
+    store.record_notification(hub.name, level, fp, now)
+    print(f"sent {_KIND_WORDS[decision.kind]} for hub {hub.name} ({_word(level)}) to "
+          f"{', '.join(hub.email)} via {hub.smtp}")
+    return True
+
+
+def _write_html(msg: EmailMessage, path: Path) -> bool:
+    """``--dry-run --html FILE``: the mail's HTML part, to open in a browser."""
+    part = msg.get_body(("html",))
+    try:
+        write_atomic(path, part.get_content() if part is not None else "")
+    except WriteError as exc:
+        print(f"scm-monitor: --html: {exc}", file=sys.stderr)
+        return False
+    print(f"# wrote the HTML part to {path}: open it in a browser")
+    return True

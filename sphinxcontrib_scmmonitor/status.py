@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from .checks import NAGIOS_WORDS, NodeStatus, Report
-from .text import escape_controls as _printable
+from .text import escape_controls as printable
 from .text import human_age, human_size
 from .text import iso_utc as iso
 
@@ -55,15 +55,25 @@ def text(report: Report) -> str:
         ", ".join(f"{n.node} {n.status}" for n in bad) if bad
         else f"{len(report.nodes)} node(s) ok")
     # escaped before measuring, or a name with control characters shifts its row
-    table = [{k: _printable(v) for k, v in r.items()} for r in rows(report)]
+    table = [{k: printable(v) for k, v in r.items()} for r in rows(report)]
     widths = {k: max([len(h), *(len(r[k]) for r in table)]) for k, h in COLUMNS}
     lines = [head, "", "  ".join(h.ljust(widths[k]) for k, h in COLUMNS).rstrip()]
     lines.append("  ".join("-" * widths[k] for k, _ in COLUMNS))
     for r in table:
         lines.append("  ".join(r[k].ljust(widths[k]) for k, _ in COLUMNS).rstrip())
     lines.append("")
-    lines.append(f"checked {iso(report.generated_at)}")
+    lines.append(f"checked {iso(report.generated_at)}; {observed(report)}")
     return "\n".join(lines) + "\n"
+
+
+def observed(report: Report) -> str:
+    """'observed C 2026-12-01T08:55:00Z, H1 never': when each node's data was listed.
+
+    The series are judged as of then (docs/concepts.rst), so every output says it.
+    """
+    return "observed " + ", ".join(
+        f"{n.node} {iso(n.observed_at) if n.observed_at is not None else 'never'}"
+        for n in report.nodes)
 
 
 def as_json(report: Report) -> str:
@@ -76,6 +86,7 @@ def document(report: Report) -> dict[str, Any]:
         "conclusion": report.conclusion,
         "exit_code": report.exit_code,
         "generated_at": iso(now),
+        "observed_at": _iso_or_none(report.observed_at),
         "nodes": [_node_doc(n, now) for n in report.nodes],
     }
 
@@ -88,7 +99,8 @@ def _node_doc(node: NodeStatus, now: float) -> dict[str, Any]:
         "reasons": [{"reason": r.reason, "detail": r.detail} for r in node.reasons],
         "last_run": iso(node.last_run_at) if node.last_run_at else None,
         "last_run_ok": node.last_run_ok,
-        "last_good_run": iso(node.last_good_at) if node.last_good_at else None,
+        "last_good_run": _iso_or_none(node.last_good_at),
+        "observed_at": _iso_or_none(node.observed_at),
         "series": [{
             "name": s.name,
             "status": s.status,
@@ -103,10 +115,15 @@ def _node_doc(node: NodeStatus, now: float) -> dict[str, Any]:
     }
 
 
+def _iso_or_none(at: float | None) -> str | None:
+    return iso(at) if at is not None else None
+
+
 def rst(report: Report) -> str:
     """A list-table for ``.. include::`` in a Sphinx page."""
     lines = [".. list-table:: Backup status "
-             f"({NAGIOS_WORDS[report.conclusion]}, {iso(report.generated_at)})",
+             f"({NAGIOS_WORDS[report.conclusion]}, checked {iso(report.generated_at)}, "
+             f"{_rst_inline(observed(report))})",
              "   :header-rows: 1", ""]
     lines.append("   * - " + "\n     - ".join(h for _, h in COLUMNS))
     for r in rows(report):
@@ -122,10 +139,15 @@ def _rst_escape(value: str) -> str:
     The leading escaped space (which reST drops) keeps a cell starting like a list,
     an enumeration or a comment ("- x", "1. x", "(a) x", ".. x") a plain paragraph.
     """
-    value = _printable(value).replace("\\", "\\\\")
+    return "\\ " + _rst_inline(value)
+
+
+def _rst_inline(value: str) -> str:
+    """Text where reST sees no inline markup (emphasis, references, substitutions)."""
+    value = printable(value).replace("\\", "\\\\")
     for ch in "*`|_[]<>:":
         value = value.replace(ch, "\\" + ch)
-    return "\\ " + value
+    return value
 
 
 def prometheus(report: Report) -> str:
@@ -145,6 +167,9 @@ def prometheus(report: Report) -> str:
         "scmmonitor_node_status": ("gauge", "Status of a node: 0 ok, 1 warn, 2 alarm.", []),
         "scmmonitor_node_last_success_timestamp_seconds":
             ("gauge", "Time of the node's last successful collection.", []),
+        "scmmonitor_node_observed_timestamp_seconds":
+            ("gauge", "When the node's data was observed (end of its last good collection): "
+                      "its series are judged as of then.", []),
         "scmmonitor_node_last_run_success":
             ("gauge", "1 if the node's latest collection succeeded.", []),
     }
@@ -156,8 +181,9 @@ def prometheus(report: Report) -> str:
     for node in report.nodes:
         nl = {"hub": node.hub, "node": node.node}
         add("scmmonitor_node_status", nl, levels[node.status])
-        if node.last_good_at is not None:
-            add("scmmonitor_node_last_success_timestamp_seconds", nl, node.last_good_at)
+        if node.observed_at is not None:
+            add("scmmonitor_node_last_success_timestamp_seconds", nl, node.observed_at)
+            add("scmmonitor_node_observed_timestamp_seconds", nl, node.observed_at)
         if node.last_run_ok is not None:
             add("scmmonitor_node_last_run_success", nl, 1 if node.last_run_ok else 0)
         for s in node.series:
@@ -178,4 +204,10 @@ def prometheus(report: Report) -> str:
 
 
 def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    """A label value in the exposition format: ``\\``, ``"`` and newline escaped.
+
+    Any other control character (ESC, CR, TAB...) is written out as the text ``\\xNN``
+    (its backslash escaped too), so none ever reaches a scraper raw.
+    """
+    text = "\n".join(printable(line) for line in value.split("\n"))
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')

@@ -30,6 +30,7 @@ HOUR = 3600
 DAY = 24 * HOUR
 NOW = 1_764_331_200.0  # 2025-11-28 12:00 UTC
 GB = 1024**3
+ROOT = "/backup/cms02"  # node C's root in node_settings()
 
 
 def node_settings(defaults: dict[str, Any] | None = None, hub: dict[str, Any] | None = None,
@@ -38,21 +39,36 @@ def node_settings(defaults: dict[str, Any] | None = None, hub: dict[str, Any] | 
     return config.parse({
         "defaults": defaults or {},
         "hubs": {"cms02": hub or {}},
-        "nodes": {"C": {"hub": "cms02", "host": "local", "root": "/backup/cms02", **node}},
+        "nodes": {"C": {"hub": "cms02", "host": "local", "root": ROOT, **node}},
     }).node("C")
 
 
-def run(at: float, state: str = "ok", error: str | None = None) -> RunInfo:
+def run(at: float, state: str = "ok", error: str | None = None, *, files_seen: int = 10,
+        unparsed: int = 0, unparsed_sample: str | None = None) -> RunInfo:
     return RunInfo(started_at=at - 5, finished_at=at, state=state, error=error,
-                   method="find", files_seen=10, unparsed=0)
+                   method="find", files_seen=files_seen, unparsed=unparsed,
+                   unparsed_sample=unparsed_sample)
 
 
-def series(name: str, *backups: tuple[float, int], gone: dict[float, float] | None = None
+def series(name: str, *backups: tuple[float, int] | tuple[float, int, str],
+           gone: dict[float, float] | None = None, seen: dict[float, float] | None = None
            ) -> SeriesData:
-    """A series from (time, size) pairs; ``gone`` maps a backup's time to when it left."""
-    gone = gone or {}
-    rows = [BackupFile(*r) for r in sorted(
-        (int(at), size, int(gone[at]) if at in gone else None) for at, size in backups)]
+    """A series from (time, size[, file name]) triples, as the store reads it back.
+
+    The file lies in the dated folder of its time below node C's root (one folder may hold
+    several files); ``gone`` maps a backup's time to when it left the node, ``seen`` to the
+    collection that first saw it (else ten minutes after its time).
+    """
+    gone, seen = gone or {}, seen or {}
+    rows = []
+    for at, size, *file in backups:
+        folder = datetime.fromtimestamp(at, UTC).strftime("%Y/%m/%d/%H%M%S")
+        base = file[0] if file else f"{name.rpartition('/')[2]}.tar.gz"
+        rows.append(BackupFile(backup_at=int(at), size=size,
+                               gone_at=int(gone[at]) if at in gone else None,
+                               path=f"{ROOT}/{name}/{folder}/{base}".encode(),
+                               first_seen_at=int(seen.get(at, at + 600))))
+    rows.sort(key=lambda b: (b.backup_at, b.path))
     return SeriesData(name=name, raw_name=name.encode(), backups=rows)
 
 
@@ -104,7 +120,9 @@ def test_several_files_in_one_dated_folder_are_one_backup() -> None:
                                                      (72, {"svn/dybsvn": ["stale"]})])
 def test_stale_when_the_newest_backup_is_older_than_max_age(age_hours: float,
                                                             expected: dict[str, list[str]]) -> None:
-    data = node_data(series("svn/dybsvn", *daily(NOW - age_hours * HOUR, 100, 100)))
+    # listed just now: as observed is now (the as-observed cases are further down)
+    data = node_data(series("svn/dybsvn", *daily(NOW - age_hours * HOUR, 100, 100)),
+                     runs=[run(NOW)])
     status = check_node(node_settings(), data, NOW)
     assert reasons(status) == expected
     if expected:
@@ -379,3 +397,195 @@ def test_the_export_still_charts_a_retired_series_and_marks_it() -> None:
     assert (by_name["git/new"]["retired"],
             [r["reason"] for r in by_name["git/new"]["reasons"]]) == (False, ["missing"])
     assert doc["status"] == ALARM  # git/new is missing; the retired one adds nothing
+
+
+# --- future-dated backups ------------------------------------------------------------------------
+
+
+def test_a_future_dated_folder_is_a_warning_and_never_the_newest() -> None:
+    # a node clock that was wrong once: the real backups stopped three days ago
+    ahead = NOW + 180 * DAY
+    data = node_data(series("repo", *daily(NOW - 3 * DAY, 100, 100), (ahead, 100),
+                            seen={ahead: NOW - 2 * DAY}), runs=[run(NOW)])
+
+    status = check_node(node_settings(), data, NOW)
+
+    assert reasons(status) == {"repo": ["future", "stale"]}
+    st = status.series[0]
+    assert st.newest == NOW - 3 * DAY and st.count == 3
+    future = st.reasons[0]
+    assert (future.level, future.at) == (WARN, (int(ahead),))
+    folder = datetime.fromtimestamp(ahead, UTC).strftime("repo/%Y/%m/%d/%H%M%S")
+    assert future.detail.startswith(f"{folder} (182 d ahead) is dated after the listing")
+    assert "3 d old" in st.reasons[1].detail
+
+
+@pytest.mark.parametrize(("ahead_hours", "future"), [(23, False), (25, True)])
+def test_future_means_more_than_a_day_after_the_collection_that_first_saw_it(
+        ahead_hours: float, future: bool) -> None:
+    # judged against when it was first seen, not against now: a day later it is still wrong
+    first_seen = NOW - 2 * DAY
+    at = first_seen + ahead_hours * HOUR
+    data = node_data(series("repo", *daily(NOW - 2 * HOUR, 100, 100), (at, 100, "late.tar.gz"),
+                            seen={at: first_seen}), runs=[run(NOW)])
+    assert ("future" in reasons(check_node(node_settings(), data, NOW)).get("repo", [])) is future
+
+
+def test_without_a_first_seen_time_a_backup_is_future_against_the_last_listing() -> None:
+    ahead = NOW + 3 * DAY
+    files = series("repo", *daily(NOW - HOUR, 100, 100), (ahead, 100))
+    files.backups[-1] = files.backups[-1]._replace(first_seen_at=None)
+    status = check_node(node_settings(), node_data(files, runs=[run(NOW)]), NOW)
+    assert reasons(status) == {"repo": ["future"]}
+    assert "(3 d ahead)" in status.series[0].reasons[0].detail
+
+
+def test_a_series_with_only_future_backups_is_stale_too() -> None:
+    ahead = NOW + 30 * DAY
+    data = node_data(series("repo", (ahead, 100), seen={ahead: NOW - HOUR}), runs=[run(NOW)])
+    status = check_node(node_settings(), data, NOW)
+    assert reasons(status) == {"repo": ["future", "stale"]}
+    assert status.status == ALARM and status.series[0].newest is None
+
+
+def test_a_future_backup_that_is_gone_is_no_finding_and_no_past_either() -> None:
+    ahead = NOW + 30 * DAY
+    data = node_data(series("repo", *daily(NOW - HOUR, 1000, 1000), (ahead, 1),
+                            seen={ahead: NOW - DAY}, gone={ahead: NOW - HOUR}))
+    status = check_node(node_settings(), data, NOW)
+    assert reasons(status) == {}
+    assert status.series[0].previous_size == 1000
+
+
+# --- a node whose listing held no backup ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(("files_seen", "unparsed", "sample", "words"), [
+    (0, 0, None, ["no file matches pattern '*.gz'", "date_layout '%Y/%m/%d/%H%M%S'",
+                  "of /backup/cms02 held no backup"]),
+    (12, 12, "/backup/cms02/repos/env/env.tar.gz\n/backup/cms02/x/2025-11-01/x.tar.gz",
+     ["12 file(s) match pattern '*.gz' but 12 have no date part in date_layout "
+      "'%Y/%m/%d/%H%M%S', e.g. /backup/cms02/repos/env/env.tar.gz, "
+      "/backup/cms02/x/2025-11-01/x.tar.gz"]),
+], ids=["empty-root-or-pattern", "wrong-date-layout"])
+def test_no_backups_when_the_latest_good_listing_held_none(files_seen: int, unparsed: int,
+                                                           sample: str | None,
+                                                           words: list[str]) -> None:
+    last = run(NOW - HOUR, files_seen=files_seen, unparsed=unparsed, unparsed_sample=sample)
+    status = check_node(node_settings(), node_data(runs=[last]), NOW)
+
+    assert reasons(status) == {"-": ["no-backups"]}
+    assert status.status == ALARM
+    for word in words:
+        assert word in status.reasons[0].detail
+
+
+def test_no_backups_names_the_pattern_in_force_and_says_the_time_of_the_listing() -> None:
+    last = run(NOW - HOUR, files_seen=0)
+    status = check_node(node_settings(pattern="*.tgz"), node_data(runs=[last]), NOW)
+    assert "pattern '*.tgz'" in status.reasons[0].detail
+    assert "(2025-11-28T11:00:00Z)" in status.reasons[0].detail
+
+
+def test_every_backup_gone_at_once_is_no_backups_as_well_as_vanished() -> None:
+    # the disk was not mounted: the listing held nothing, every series left the node
+    backups = daily(NOW - DAY, 10, 10)
+    data = node_data(series("repos/env", *backups, gone={at: NOW - HOUR for at, _ in backups}),
+                     runs=[run(NOW - DAY + HOUR), run(NOW - HOUR, files_seen=0)])
+    assert reasons(check_node(node_settings(), data, NOW)) == {
+        "-": ["no-backups"], "repos/env": ["vanished"]}
+
+
+def test_backups_still_on_the_node_are_never_no_backups_whatever_the_run_counted() -> None:
+    # a run stored before the counts were kept says 0 files: the store knows better
+    data = node_data(series("repos/env", *daily(NOW - HOUR, 10, 10)),
+                     runs=[run(NOW - HOUR, files_seen=0)])
+    assert reasons(check_node(node_settings(), data, NOW)) == {}
+
+
+def test_a_failed_listing_is_not_no_backups() -> None:
+    runs = [run(NOW - HOUR, "failed", "Connection refused", files_seen=0)]
+    assert "no-backups" not in reasons(check_node(node_settings(), node_data(runs=runs), NOW))["-"]
+
+
+# --- a zero-byte file inside a backup of several files -------------------------------------------
+
+
+def test_one_empty_file_of_a_multi_file_backup_is_empty_naming_the_file() -> None:
+    # svn.tar.gz and trac.tar.gz in one dated folder; trac truncated to 0 is "-10 %" only
+    old, new = NOW - DAY - HOUR, NOW - HOUR
+    data = node_data(series("cms02/env", (old, 900, "svn.tar.gz"), (old, 100, "trac.tar.gz"),
+                            (new, 900, "svn.tar.gz"), (new, 0, "trac.tar.gz")))
+
+    status = check_node(node_settings(), data, NOW)
+
+    assert reasons(status) == {"cms02/env": ["empty"]}
+    (reason,) = status.series[0].reasons
+    folder = datetime.fromtimestamp(new, UTC).strftime("%Y/%m/%d/%H%M%S")
+    assert reason.detail == (f"cms02/env/{folder}/trac.tar.gz has 0 bytes (1 of the 2 files "
+                             "of the newest backup)")
+    assert (reason.level, reason.at) == (ALARM, (int(new),))
+
+
+def test_the_empty_file_is_named_printably_relative_to_the_root() -> None:
+    new = NOW - HOUR
+    files = series("svn/x", (new, 10, "a.tar.gz"), (new, 0, "b.tar.gz"))
+    evil = files.backups[1]._replace(path=files.backups[1].path.replace(
+        b"b.tar.gz", b"\x1b[31mb\n\xff.tar.gz"))
+    files.backups[1] = evil
+    (reason,) = check_node(node_settings(), node_data(files), NOW).series[0].reasons
+    assert reason.reason == "empty"
+    assert reason.detail.startswith("svn/x/") and reason.detail.isprintable()
+    assert "\\x1b[31mb\\x0a\\xff.tar.gz has 0 bytes" in reason.detail
+
+
+def test_an_all_empty_newest_backup_names_its_file() -> None:
+    data = node_data(series("repos/env", *daily(NOW - HOUR, 5000, 0)))
+    (reason,) = check_node(node_settings(), data, NOW).series[0].reasons
+    folder = datetime.fromtimestamp(NOW - HOUR, UTC).strftime("%Y/%m/%d/%H%M%S")
+    assert reason.detail == f"newest backup has 0 bytes (repos/env/{folder}/env.tar.gz)"
+
+
+def test_an_empty_file_in_an_older_backup_is_no_finding() -> None:
+    old, new = NOW - DAY - HOUR, NOW - HOUR
+    data = node_data(series("cms02/env", (old, 900, "svn.tar.gz"), (old, 0, "trac.tar.gz"),
+                            (new, 900, "svn.tar.gz"), (new, 100, "trac.tar.gz")))
+    assert reasons(check_node(node_settings(), data, NOW)) == {}
+
+
+# --- as observed ---------------------------------------------------------------------------------
+
+
+def test_an_unreachable_node_is_judged_as_of_its_last_good_listing() -> None:
+    # listed fine 30 h ago with 2 h old backups, unreachable since: the series are not
+    # stale for time nobody saw; the node says what is wrong, once
+    runs = [run(NOW - 30 * HOUR), run(NOW - HOUR, "failed", "Connection refused")]
+    data = node_data(series("tracs/env", *daily(NOW - 32 * HOUR, 10, 10)),
+                     series("repos/env", *daily(NOW - 32 * HOUR, 10, 10)), runs=runs)
+
+    status = check_node(node_settings(), data, NOW)
+
+    assert reasons(status) == {"-": ["unreachable"]}
+    assert status.observed_at == NOW - 30 * HOUR == status.last_good_at
+
+
+def test_past_max_age_the_unreachable_node_is_collector_stale_and_still_not_every_series() -> None:
+    runs = [run(NOW - 3 * DAY), run(NOW - HOUR, "failed", "Connection refused")]
+    data = node_data(series("tracs/env", *daily(NOW - 3 * DAY - 2 * HOUR, 10, 10)),
+                     series("repos/env", *daily(NOW - 5 * DAY, 10, 10)), runs=runs)
+
+    status = check_node(node_settings(), data, NOW)
+
+    # repos/env was already stale when last seen: that was observed, so it is still said
+    assert reasons(status) == {"-": ["unreachable", "collector-stale"], "repos/env": ["stale"]}
+    stale = next(s for s in status.series if s.name == "repos/env").reasons[0]
+    assert stale.detail == ("newest backup is 2 d old (limit 36 h), as of the last good "
+                            "listing 3 d ago")
+
+
+def test_the_report_was_observed_when_its_oldest_node_was() -> None:
+    fresh = check_node(node_settings(), node_data(runs=[run(NOW - HOUR)]), NOW)
+    older = check_node(node_settings(), node_data(runs=[run(NOW - 5 * HOUR)]), NOW)
+    never = check_node(node_settings(), node_data(runs=[]), NOW)
+    assert Report(NOW, [fresh, older, never]).observed_at == NOW - 5 * HOUR
+    assert never.observed_at is None and Report(NOW, [never]).observed_at is None

@@ -100,6 +100,11 @@ SAMPLES: dict[str, tuple[Any, Any]] = {
     "smtp": ("mail.example.org:25", "relay.example.org:587"),
     "min_size_ratio": (0.25, 0.75),
     "port": (2222, 22),
+    "max_size_ratio": (2.0, 8.0),
+    "verify": (["size"], ["size", "sha256", "gzip"]),
+    "source": ("C", "S"),
+    "mail_from": ("monitor@example.org", "Backup Monitor <monitor@example.org>"),
+    "email": (["ops@example.org"], ["ops@example.org", "Dba Team <dba@example.org>"]),
 }
 KIND_SAMPLES: dict[str, tuple[Any, Any]] = {
     "hub": ("cms02", "cms03"),
@@ -127,6 +132,26 @@ BAD_VALUES: dict[str, list[tuple[Any, str]]] = {
     "command_timeout": [(-5, "greater than 0")],
     "smtp": [("localhost", "host:port"), ("localhost:smtp", "host:port"), (":25", "host:port")],
     "port": [(0, "TCP port"), (65536, "TCP port")],
+    "max_size_ratio": [(0.5, "0 (never) or greater than 1"), (1, "greater than 1"),
+                       (-2, "greater than 1"), (float("inf"), "finite")],
+    "gap_days": [(-1, "0 or more")],
+    "keep_min": [(-1, "0 or more")],
+    "keep_max": [(-3, "0 or more")],
+    "verify": [(["size", "md5"], "unknown step 'md5'"), ("sha265", "did you mean 'sha256'"),
+               (["gz"], "known: size, sha256, gzip")],
+    "copy_grace_hours": [(-1, "0 or more"), (float("nan"), "finite")],
+    "pattern": [("", "must not be empty"), ("  ", "must not be empty"),
+                ("repos/*.gz", "file names only")],
+    "host": [("", "must not be empty"), (" ", "must not be empty")],
+    "email": [(["ops"], "'ops' is not a mail address"), (["ops@"], "'ops@' is not a mail"),
+              (["a@b.org, c@d.org"], "holds 2 addresses"), (["a b@c.org"], "not a mail"),
+              (["ops@example..org"], "not a mail"), (["Ops <ops@example.org"], "not a mail"),
+              (["ops@example.org\r\nBcc: x@evil.org"], "control characters"),
+              (["ops@[127.0.0.1]"], "ops@example.org"), ("", "not a mail address")],
+    "mail_from": [("monitor", "not a mail address"), ("m@example.org\nBcc: x@y.org", "'\\n'"),
+                  ("Mon\x1b[31m <m@example.org>", "control characters")],
+    "report_url": [("https://example.org/\r\nX-Evil: 1", "control characters")],
+    "smtp_user": [("ops\r\nRSET", "control characters")],
 }
 WRONG_TYPE = {"str": 5, "path": True, "int": "16", "float": "ten", "bool": "yes",
               "list[str]": [1, 2]}
@@ -178,6 +203,8 @@ def test_samples_of_every_key_are_accepted(tmp_path: Path, key: config.Key) -> N
         doc = minimal()
         if key.name == "hub":
             doc["hubs"][value] = {}
+        if key.name == "source":
+            doc["nodes"].setdefault(value, {**doc["nodes"]["C"], "host": "local"})
         level = "node" if "node" in key.levels else key.levels[0]
         config.load(write(tmp_path, place(doc, level, key.name, value)))
 
@@ -301,6 +328,24 @@ def test_good_node_names_are_accepted(tmp_path, name) -> None:
     doc = minimal()
     doc["nodes"] = {name: doc["nodes"]["C"]}
     assert list(config.load(write(tmp_path, doc)).nodes) == [name]
+
+
+@pytest.mark.parametrize("name", ["a/b", "..", "-x", "a b", "", "Zürich", "cms02\r\nBcc: x@y",
+                                  "x\x1b[31m"])
+def test_bad_hub_name_is_an_error_naming_it_on_one_line(tmp_path, name) -> None:
+    doc = minimal(hub=name)
+    doc["hubs"] = {name: {}}
+    error = load_error(tmp_path, doc)
+    assert error.key == f"hubs.{name}"
+    assert f"bad hub name {name!r}" in error.problem and "mail subjects" in error.problem
+    assert str(error).isprintable(), str(error)
+
+
+@pytest.mark.parametrize("name", ["cms02", "Gitea", "hub_2-b.x", "0"])
+def test_good_hub_names_are_accepted(tmp_path, name) -> None:
+    doc = minimal(hub=name)
+    doc["hubs"] = {name: {}}
+    assert list(config.load(write(tmp_path, doc)).hubs) == [name]
 
 
 @pytest.mark.parametrize("key", [k.name for k in SCHEMA if k.required])
@@ -532,11 +577,14 @@ def test_bad_config_via_the_installed_script(tmp_path) -> None:
 
 def test_config_option_before_and_after_the_command(tmp_path, capsys) -> None:
     bad = write(tmp_path, minimal(root="rel"), "bad.toml")
-    for argv in (["-c", str(bad), "status"], ["status", "-c", str(bad)],
-                 ["--config", str(bad), "db", "upgrade"], ["db", "upgrade", "--config", str(bad)],
+    for argv in (["--config", str(bad), "db", "upgrade"], ["db", "upgrade", "--config", str(bad)],
                  ["export", "--outdir", str(tmp_path), "-c", str(bad)]):
         code, _out, err = run_cli(argv, capsys)
         assert (code, str(bad) in err) == (2, True), argv
+    # status is a Nagios plugin: a config error is UNKNOWN, on stdout (docs/cli.rst)
+    for argv in (["-c", str(bad), "status"], ["status", "-c", str(bad)]):
+        code, out, _err = run_cli(argv, capsys)
+        assert (code, str(bad) in out) == (3, True), argv
 
 
 def test_config_after_the_command_wins_over_the_one_before(tmp_path, capsys) -> None:
@@ -563,7 +611,7 @@ def test_scmmonitor_toml_in_the_current_folder_is_the_fallback(tmp_path, capsys,
                                                                monkeypatch) -> None:
     monkeypatch.delenv("SCMMONITOR_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)
-    code, _out, err = run_cli(["status"], capsys)
+    code, _out, err = run_cli(["collect"], capsys)
     assert code == 2
     assert err.startswith("scm-monitor: config error: scmmonitor.toml: file not found")
     write(tmp_path, {"database": "sqlite:///here.db", **minimal()})
@@ -582,6 +630,14 @@ def test_empty_environment_variable_falls_back_to_the_current_folder(tmp_path,
 
 safe_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"),
                     max_size=12)
+#: what a value that goes into a mail header may hold: no control characters
+printable_text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=12)
+addresses = st.builds(lambda local, domain, name: f"{name} <{local}@{domain}>" if name
+                      else f"{local}@{domain}",
+                      st.from_regex(r"[a-z0-9][a-z0-9.+_-]{0,8}[a-z0-9]", fullmatch=True)
+                      .filter(lambda v: ".." not in v),
+                      st.from_regex(r"[a-z0-9]{1,8}(\.[a-z]{2,4}){0,2}", fullmatch=True),
+                      st.from_regex(r"([A-Z][a-z]{0,6}( [A-Z][a-z]{0,6})?)?", fullmatch=True))
 ZONES = sorted(zoneinfo.available_timezones())
 LAYOUTS = ["%Y/%m/%d/%H%M%S", "%Y/%m/%d", "%Y%m%d", "%Y-%m-%d_%H%M", "%d-%b-%Y", "%y%m%d/%H"]
 
@@ -596,6 +652,16 @@ def value_strategy(key: config.Key) -> st.SearchStrategy[Any]:
         "port": st.integers(1, 65535),
         "workers": st.integers(1, 512),
         "min_size_ratio": st.floats(0, 1),
+        "max_size_ratio": st.one_of(st.just(0), st.floats(1.01, 100)),
+        "keep_min": st.integers(0, 5),
+        "keep_max": st.one_of(st.just(0), st.integers(5, 100)),  # never below keep_min
+        "verify": st.lists(st.sampled_from(config.VERIFY_STEPS), max_size=3),
+        "copy_grace_hours": st.floats(0, 100),
+        "pattern": printable_text.filter(lambda v: v.strip() and "/" not in v),
+        "mail_from": st.one_of(st.just(""), addresses),
+        "email": st.lists(addresses, max_size=3),
+        "report_url": printable_text,
+        "smtp_user": printable_text,
         # valid documents never retire a selected series (that is an error of its own)
         "retired": st.lists(st.from_regex(r"retired/[a-z*]{1,6}", fullmatch=True), max_size=3),
         "select": st.one_of(safe_text, st.lists(safe_text, max_size=3)).filter(
@@ -622,10 +688,11 @@ def table_strategy(level: str, exclude: tuple[str, ...] = ()) -> st.SearchStrate
 
 
 TABLES = {"top": table_strategy("top"), "defaults": table_strategy("defaults"),
-          "hub": table_strategy("hub"),
+          # a source must name a node of its hub: tested on its own below
+          "hub": table_strategy("hub", exclude=("source",)),
           "node": table_strategy("node", exclude=("hub", "host", "root"))}
 node_names = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,8}", fullmatch=True)
-hub_names = st.text(min_size=1, max_size=8).filter(lambda s: "\0" not in s)
+hub_names = node_names
 
 
 @st.composite
@@ -640,7 +707,7 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
     for n in nodes:
         table = draw(TABLES["node"])
         table["hub"] = draw(st.sampled_from(hubs))
-        table["host"] = draw(st.one_of(st.just("local"), safe_text))
+        table["host"] = draw(st.one_of(st.just("local"), safe_text.filter(str.strip)))
         table["root"] = "/" + draw(safe_text)
         doc["nodes"][n] = table
     return doc
@@ -741,3 +808,52 @@ def test_a_selected_series_cannot_be_retired_where_retired_was_set(tmp_path) -> 
     assert error.key == "defaults.retired"
     assert error.problem == ("'tracs/*-2019' retires 'tracs/env-2019', which node C is also "
                              "to have (select): remove it from one of the two lists")
+
+
+# --- source and copies -------------------------------------------------------------------------
+
+
+def with_source(source: str, **more_nodes: dict[str, Any]) -> dict[str, Any]:
+    doc = minimal()
+    doc["hubs"]["cms02"]["source"] = source
+    doc["nodes"]["S"] = {"hub": "cms02", "host": "local", "root": "/srv/backup"}
+    doc["nodes"].update(more_nodes)
+    return doc
+
+
+def test_a_source_makes_the_other_nodes_of_its_hub_copies(tmp_path) -> None:
+    doc = with_source("S", D={"hub": "cms03", "host": "local", "root": "/srv"})
+    doc["hubs"]["cms03"] = {}
+    settings = config.load(write(tmp_path, doc))
+
+    assert settings.hubs["cms02"].source == "S" and settings.hubs["cms03"].source == ""
+    assert settings.node("C").is_copy and settings.node("C").source == "S"
+    assert not settings.node("S").is_copy and not settings.node("D").is_copy
+
+
+@pytest.mark.parametrize(("source", "words"), [
+    ("S1", ["node 'S1' is not defined", "did you mean 'S'", "nodes of hub cms02: C, S"]),
+    ("D", ["node 'D' belongs to hub cms03, not cms02", "nodes of hub cms02: C, S"]),
+])
+def test_a_source_must_be_a_node_of_its_own_hub(tmp_path, source, words) -> None:
+    doc = with_source(source, D={"hub": "cms03", "host": "local", "root": "/srv"})
+    doc["hubs"]["cms03"] = {}
+    error = load_error(tmp_path, doc)
+    assert error.key == "hubs.cms02.source"
+    for word in words:
+        assert word in error.problem
+
+
+def test_size_is_always_verified(tmp_path) -> None:
+    node = config.load(write(tmp_path, minimal(verify=["gzip"]))).node("C")
+    assert node.verifies("size") and node.verifies("gzip") and not node.verifies("sha256")
+
+
+def test_keep_max_below_keep_min_is_an_error_where_keep_max_was_set(tmp_path) -> None:
+    doc = minimal(keep_min=10)
+    doc["hubs"]["cms02"]["keep_max"] = 5
+    error = load_error(tmp_path, doc)
+    assert error.key == "hubs.cms02.keep_max"
+    assert error.problem == ("is 5, below keep_min 10 for node C: no number of backups "
+                             "could satisfy both")
+    assert config.load(write(tmp_path, minimal(keep_min=10, keep_max=0))).node("C").keep_min == 10

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from sphinxcontrib_scmmonitor import cli, config, export
 from sphinxcontrib_scmmonitor.checks import SEVERITY, check_node
-from sphinxcontrib_scmmonitor.store import NodeData, RunInfo, SeriesData
+from sphinxcontrib_scmmonitor.store import BackupFile, NodeData, RunInfo, SeriesData
 from tests.helpers.backups import (
     DAY,
     build_tree,
@@ -116,8 +116,11 @@ def test_node_reasons_carry_their_level_and_the_hub_source_is_named(tmp_path) ->
     doc = export.node_document(NODE, data, check_node(NODE, data, NOW), NOW, source="S")
     assert doc["source"] == "S"
     assert doc["observed_at"] == export.iso(NOW - 7100)
-    assert doc["reasons"] == [{"reason": "unreachable", "level": "warn",
-                               "detail": "timed out after 10 s", "at": []}]
+    # its good listing held nothing: that is no-backups (docs/concepts.rst)
+    assert [(r["reason"], r["level"]) for r in doc["reasons"]] == [("unreachable", "warn"),
+                                                                   ("no-backups", "alarm")]
+    assert doc["reasons"][0] == {"reason": "unreachable", "level": "warn",
+                                 "detail": "timed out after 10 s", "at": []}
     assert [(r["at"], r["ok"]) for r in doc["runs"]] == [(NOW - 590, False)]
 
 
@@ -338,7 +341,8 @@ def expected_points(backups: list[tuple[int, int, int | None]]) -> list[tuple[in
     lambda rs: sorted(rs, key=lambda r: r.started_at)))
 def test_random_histories_round_trip_through_format_2(tmp_path_factory, series, runs) -> None:
     data = NodeData(name="C", hub="cms02", runs=runs, series=[
-        SeriesData(name=name, raw_name=name.encode(), backups=sorted(b, key=lambda x: x[0]))
+        SeriesData(name=name, raw_name=name.encode(),
+                   backups=[BackupFile(*x) for x in sorted(b, key=lambda x: x[0])])
         for name, b in sorted(series.items())])
     status = check_node(NODE, data, NOW)
     doc = export.node_document(NODE, data, status, NOW)

@@ -821,10 +821,14 @@ def test_a_bad_config_is_one_clear_line_and_exit_2(toml, expected, tmp_path) -> 
     for command in (["collect"], ["export", "--outdir", str(tmp_path / "html")], ["status"]):
         proc = scm_monitor("-c", str(cfg), *command, cwd=tmp_path)
         out, err = proc.communicate(timeout=60)
-        assert proc.returncode == 2, (command, err)
-        assert err.startswith("scm-monitor: config error: " + expected.format(cfg=cfg))
-        assert err.count("\n") == 1 and "Traceback" not in err
-        assert out == ""
+        # status is a Nagios plugin: UNKNOWN (3), said on its one stdout line (docs/cli.rst)
+        plugin = command == ["status"]
+        said, rest = (out, err) if plugin else (err, out)
+        assert proc.returncode == (3 if plugin else 2), (command, out, err)
+        assert said.startswith(("SCM BACKUPS UNKNOWN: " if plugin else "scm-monitor: ")
+                               + "config error: " + expected.format(cfg=cfg))
+        assert said.count("\n") == 1 and "Traceback" not in said
+        assert rest == ""
     assert sorted(os.listdir(tmp_path)) == ["scmmonitor.toml"]  # no store, no html, no etc
 
 

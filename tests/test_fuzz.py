@@ -297,16 +297,17 @@ def test_export_round_trips_everything_ascending_and_never_breaks_out_of_html(
     missing = {name.strip("/") for name in select} - set(series) if listed else set()
     assert set(names) == set(series) | missing and len(names) == len(set(names))
     for out in back["series"]:
+        times = export.undelta(out["t"])
         if out["name"] not in series:
-            assert out["data"] == [] and "missing" in out["reasons"]
+            assert times == [] and "missing" in [r["reason"] for r in out["reasons"]]
             continue
         sums: dict[int, int] = {}
         for at, size, _gone in series[out["name"]]:
-            sums[at * 1000] = sums.get(at * 1000, 0) + size
-        assert out["data"] == [[t, v] for t, v in sorted(sums.items())]  # all in, summed
-        for column in ("data", "count"):
-            times = [t for t, _v in out[column]]
-            assert all(a < b for a, b in itertools.pairwise(times))  # strictly ascending
+            sums[at] = sums.get(at, 0) + size
+        # all in, summed per backup time (data format 2: delta-coded seconds)
+        assert list(zip(times, export.undelta(out["size"]), strict=True)) == sorted(sums.items())
+        assert len(export.undelta(out["count"])) == len(times)
+        assert all(a < b for a, b in itertools.pairwise(times))  # strictly ascending
     assert all(r["error"] is None or isinstance(r["error"], str) for r in back["runs"])
     # inlined in a page, the whole document stays one script element's text
     page = _ScriptData()

@@ -7,6 +7,7 @@ driven by passing ``now=`` so "25 hours later" takes no time.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import email
 import ipaddress
 import logging
@@ -605,3 +606,93 @@ def test_fingerprint_ignores_details_and_order_but_not_findings() -> None:
 def test_decide(level: str, last: tuple[str, str, float] | None, now: float, always: bool,
                 kind: str | None) -> None:
     assert notify.decide(level, "fp", last, now, always=always).kind == kind
+
+
+# --- one hub's failure never keeps another hub's mail back ---------------------------------------
+
+
+def two_hub_site(tmp_path: Path, first_smtp: str, second_smtp: str) -> Site:
+    """Hubs alpha (node A) and beta (node B), both CRITICAL (a 3-day-old backup each)."""
+    now = datetime.now(UTC).timestamp()
+    a, b = tmp_path / "a", tmp_path / "b"
+    plant(a, "svn/alpha", int(now - 3 * DAY), "a.tar.gz", 5)
+    plant(b, "svn/beta", int(now - 3 * DAY), "b.tar.gz", 5)
+    cfg = write_config(tmp_path, {
+        "alpha": {"email": ["a@example.org"], "smtp": first_smtp, "mail_from": "m@example.org"},
+        "beta": {"email": ["b@example.org"], "smtp": second_smtp, "mail_from": "m@example.org"}},
+        {"A": {"hub": "alpha", "host": "local", "root": str(a)},
+         "B": {"hub": "beta", "host": "local", "root": str(b)}})
+    settings = config.load(cfg)
+    store = Store(settings.database)
+    store.ensure_schema()
+    site = Site(settings, store, a)
+    site.collect()
+    return site
+
+
+def test_a_hub_whose_mail_server_is_down_does_not_stop_the_next_hub(tmp_path: Path, smtp: Inbox,
+                                                                    capsys) -> None:
+    down = f"127.0.0.1:{closed_port()}"
+    site = two_hub_site(tmp_path, down, smtp.address)
+
+    assert site.notify() == 1
+
+    assert [e.rcpt_tos for e in smtp.envelopes] == [["b@example.org"]]
+    out, err = capsys.readouterr()
+    assert err == f"scm-monitor: cannot send mail for hub alpha via {down}: Connection refused\n"
+    assert "sent an alert for hub beta (CRITICAL) to b@example.org" in out
+    assert site.store.last_notification("alpha") is None
+    assert site.store.last_notification("beta") is not None
+    site.store.close()
+
+
+def test_any_failure_building_one_hubs_mail_is_one_line_and_the_next_hub_is_mailed(
+        tmp_path: Path, smtp: Inbox, capsys) -> None:
+    # the config refuses a CR/LF in mail_from, a Python caller may not go through it: the
+    # email package then refuses the header, which once was a traceback and no mail at all
+    site = two_hub_site(tmp_path, smtp.address, smtp.address)
+    site.settings.hubs["alpha"] = dataclasses.replace(site.settings.hubs["alpha"],
+                                                      mail_from="m@example.org\r\nBcc: x@evil")
+
+    assert site.notify() == 1
+
+    assert [e.rcpt_tos for e in smtp.envelopes] == [["b@example.org"]]
+    out, err = capsys.readouterr()
+    assert err.startswith("scm-monitor: cannot send mail for hub alpha: ")
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "hub beta" in out
+    assert site.store.last_notification("alpha") is None
+    site.store.close()
+
+
+def test_the_command_tries_every_hub_and_exits_1_if_any_failed(tmp_path: Path, smtp: Inbox,
+                                                               capsys) -> None:
+    site = two_hub_site(tmp_path, f"127.0.0.1:{closed_port()}", smtp.address)
+    site.store.close()
+    assert site.settings.path is not None
+
+    assert cli.main(["-c", str(site.settings.path), "notify"]) == 1
+
+    assert len(smtp.envelopes) == 1
+    assert "hub alpha" in capsys.readouterr().err
+
+
+def test_a_hub_with_findings_and_no_email_is_said_without_verbose(tmp_path: Path, smtp: Inbox,
+                                                                  capsys) -> None:
+    site = make_site(tmp_path, smtp=smtp.address, email=[])
+    assert site.notify() == 0
+    assert capsys.readouterr().err == (
+        "scm-monitor: hub cms02 is CRITICAL but has no email configured: nobody was mailed "
+        "(set email in [hubs.cms02])\n")
+    assert site.notify(dry_run=True) == 0
+    assert "# hub cms02 is CRITICAL but has no email configured" in capsys.readouterr().out
+    site.store.close()
+
+
+def test_the_mail_says_when_the_data_was_observed(site: Site, smtp: Inbox) -> None:
+    assert site.notify() == 0
+    text, html_part = parts(smtp.messages[0])
+    (run,) = [r for r in site.store.node_data("C").runs if r.ok]
+    seen = datetime.fromtimestamp(run.finished_at or 0, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert f"observed C {seen}" in text
+    assert f"observed C {seen}" in html_part

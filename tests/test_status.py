@@ -312,3 +312,153 @@ def test_installed_script_reports_prometheus_and_the_exit_code(tmp_path: Path, t
     assert proc.returncode == 2, proc.stderr
     assert samples(proc.stdout)[key("scmmonitor_node_status", "C")] == 2
     assert proc.stderr == ""
+
+
+# --- hostile label values, and when the data was observed ----------------------------------------
+
+#: every kind of character a directory name can carry that a scraper must never get raw
+CONTROL = "esc\x1b[31m cr\r tab\t del\x7f nel\x85 ls\u2028 bs\\ quote\" nl\nend"
+
+
+def pure_report(now: float) -> Report:
+    """A report judged from built data (no store): node C listed an hour ago, H1 never."""
+    from sphinxcontrib_scmmonitor.checks import NodeStatus, SeriesStatus
+
+    c = NodeStatus(node="C", hub="cms02", observed_at=now - HOUR, last_run_ok=True,
+                   series=[SeriesStatus(name=CONTROL, newest=int(now - 2 * HOUR), size=5,
+                                        count=1)])
+    return Report(generated_at=now, nodes=[c, NodeStatus(node="H1", hub="cms02")])
+
+
+def test_prometheus_labels_escape_or_spell_out_every_control_character() -> None:
+    text = status.render(pure_report(time.time()), "prometheus")
+
+    # nothing but the line breaks between samples is a control character
+    assert all(line.isprintable() for line in text.split("\n")), text
+    got = samples(text)
+    names = {dict(labels)["series"] for _metric, labels in got if "series" in dict(labels)}
+    assert names == {"esc\\x1b[31m cr\\x0d tab\\x09 del\\x7f nel\\x85 ls\\u2028 bs\\ quote\" "
+                     "nl\nend"}
+
+
+def test_every_format_says_when_each_node_was_observed() -> None:
+    now = 1_764_331_200.0  # 2025-11-28 12:00 UTC
+    report = pure_report(now)
+    seen = "2025-11-28T11:00:00Z"
+
+    last = status.render(report, "text").splitlines()[-1]
+    assert last == f"checked 2025-11-28T12:00:00Z; observed C {seen}, H1 never"
+
+    doc = json.loads(status.render(report, "json"))
+    assert doc["observed_at"] == seen
+    assert [(n["node"], n["observed_at"]) for n in doc["nodes"]] == [("C", seen), ("H1", None)]
+
+    doctree = publish_doctree(status.render(report, "rst"),
+                              settings_overrides={"report_level": 2, "halt_level": 2})
+    (title,) = [t.astext() for t in doctree.findall(lambda n: n.tagname == "title")]
+    assert title == (f"Backup status (OK, checked 2025-11-28T12:00:00Z, observed C {seen}, "
+                     "H1 never)")
+
+    got = samples(status.render(report, "prometheus"))
+    assert got[key("scmmonitor_node_observed_timestamp_seconds", "C")] == now - HOUR
+    assert key("scmmonitor_node_observed_timestamp_seconds", "H1") not in got
+
+
+# --- status is a Nagios plugin: a config problem is UNKNOWN --------------------------------------
+
+
+@pytest.mark.parametrize("doc", [
+    {"nodes": {"C": {"hub": "cms02", "host": "local", "root": "relative"}}, "hubs": {"cms02": {}}},
+    {"nodes": {"C": {"hub": "cms02", "host": "", "root": "/srv"}}, "hubs": {"cms02": {}}},
+    "this is = not toml",
+], ids=["relative-root", "empty-host", "not-toml"])
+def test_status_3_with_one_line_on_a_config_error(tmp_path: Path, capsys, doc: Any) -> None:
+    from tests.test_config import write
+
+    path = write(tmp_path, doc, "bad.toml")
+    for fmt in ("text", "prometheus"):
+        assert cli.main(["-c", str(path), "status", "--format", fmt]) == 3
+        out, err = capsys.readouterr()
+        assert out.startswith(f"SCM BACKUPS UNKNOWN: config error: {path}: "), out
+        assert out.count("\n") == 1 and err == ""
+
+
+def test_status_3_for_a_missing_config_file(tmp_path: Path, capsys) -> None:
+    assert cli.main(["-c", str(tmp_path / "nope.toml"), "status"]) == 3
+    assert capsys.readouterr().out.startswith("SCM BACKUPS UNKNOWN: config error: ")
+
+
+def test_installed_script_exits_3_on_a_config_error(tmp_path: Path) -> None:
+    from tests.test_config import minimal, write
+
+    path = write(tmp_path, minimal(pattern=""), "bad.toml")
+    proc = subprocess.run([str(VENV_BIN / "scm-monitor"), "-c", str(path), "status"],
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert (proc.returncode, proc.stderr) == (3, "")
+    assert proc.stdout == (f"SCM BACKUPS UNKNOWN: config error: {path}: nodes.C.pattern: "
+                           "must not be empty\n")
+
+
+# --- the holes that once said OK, through the real collector -------------------------------------
+
+
+def status_of(tmp_path: Path, root: Path, capsys, **node_keys: Any) -> tuple[int, str]:
+    cfg = write_config(tmp_path, {"C": {"root": str(root), **node_keys}})
+    assert cli.main(["-c", str(cfg), "collect", "--progress", "lines"]) == 0
+    capsys.readouterr()
+    code = cli.main(["-c", str(cfg), "status"])
+    return code, capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("case", "node_keys", "words"), [
+    ("empty-root", {}, ["no file matches pattern '*.gz'"]),
+    ("tgz-against-tar-gz", {"pattern": "*.tgz"}, ["no file matches pattern '*.tgz'"]),
+    ("wrong-date-layout", {"date_layout": "%Y-%m-%d"},
+     ["2 file(s) match pattern '*.gz' but 2 have no date part in date_layout '%Y-%m-%d'",
+      "/tracs/env/"]),
+])
+def test_a_node_whose_listing_holds_no_backup_is_critical(tmp_path: Path, capsys, case: str,
+                                                          node_keys: dict[str, Any],
+                                                          words: list[str]) -> None:
+    root = tmp_path / "backup"
+    root.mkdir()
+    if case != "empty-root":
+        daily(root, "tracs/env", time.time() - HOUR, [100, 100], name="env.tar.gz")
+
+    code, out = status_of(tmp_path, root, capsys, **node_keys)
+
+    assert code == 2, out
+    assert out.startswith("SCM BACKUPS CRITICAL: C alarm")
+    line = next(line for line in out.splitlines() if "no-backups" in line)
+    assert "held no backup" in line and str(root) in line
+    for word in words:
+        assert word in line
+
+
+def test_a_future_dated_folder_does_not_hide_a_dead_series(tmp_path: Path, capsys) -> None:
+    root = tmp_path / "backup"
+    now = time.time()
+    daily(root, "repo", now - 3 * DAY, [100, 100], name="repo.tar.gz")
+    plant(root, "repo", int(now + 200 * DAY), "repo.tar.gz", 100)
+
+    code, out = status_of(tmp_path, root, capsys)
+
+    assert code == 2, out
+    row = next(line for line in out.splitlines() if line.startswith("C "))
+    assert row.split()[:4] == ["C", "repo", "alarm", "3"]  # the newest is 3 d old
+    assert "future: repo/" in row and "(200 d ahead)" in row and "stale: " in row
+
+
+def test_a_zero_byte_file_in_a_two_file_backup_is_critical(tmp_path: Path, capsys) -> None:
+    root = tmp_path / "backup"
+    now = int(time.time())
+    for when, trac in ((now - DAY - HOUR, 1_000_000), (now - HOUR, 0)):
+        plant(root, "cms02/env", when, "svn.tar.gz", 9_000_000)
+        plant(root, "cms02/env", when, "trac.tar.gz", trac)
+
+    code, out = status_of(tmp_path, root, capsys)
+
+    assert code == 2, out
+    folder = time.strftime("%Y/%m/%d/%H%M%S", time.gmtime(now - HOUR))
+    assert (f"empty: cms02/env/{folder}/trac.tar.gz has 0 bytes (1 of the 2 files of the "
+            "newest backup)") in out

@@ -44,6 +44,9 @@ GROUPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("Mail, per hub", config_mod.HUB_LEVELS,
      "Who hears about problems and how the mail is sent. Set them in ``[defaults]`` to "
      "share them between hubs, or per hub."),
+    ("Source and copies, per hub", ("hub",),
+     "Only in a ``[hubs.NAME]`` table: which node holds the hub's originals. The name must "
+     "be a node of that hub."),
     ("Where a node is", ("node",),
      "Only in a ``[nodes.NAME]`` table. The node's name (``NAME``) must match "
      "``[A-Za-z0-9][A-Za-z0-9_.-]*``: it becomes a file name and part of a URL."),

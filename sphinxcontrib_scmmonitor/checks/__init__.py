@@ -1,22 +1,25 @@
 """Store -> statuses: every series and node judged, with the reasons why.
 
-Per series: ``stale``, ``shrunk``, ``empty``, ``missing``, ``vanished``.
-Per node: ``unreachable`` (its latest collection failed) and
-``collector-stale`` (no good collection within ``max_age_hours``). Retired
-series are not judged at all. A node is
-its worst finding, the conclusion the worst node. All times are UTC epoch
-seconds, so a daylight-saving change can never cause a false alarm.
+Per series: ``stale``, ``shrunk``, ``empty``, ``missing``, ``vanished``,
+``future``. Per node: ``unreachable`` (its latest collection failed),
+``collector-stale`` (no good collection within ``max_age_hours``) and
+``no-backups`` (its latest good listing held none). A node's series are judged
+*as observed*: as of the end of its latest good collection (``observed_at``),
+so time nobody saw never turns them stale (docs/concepts.rst). Retired series
+are not judged at all. A node is its worst finding, the conclusion the worst
+node. All times are UTC epoch seconds, so a daylight-saving change can never
+cause a false alarm.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..config import NodeSettings, Settings
-from ..text import human_age, human_size  # re-exported: their home is text.py
+from ..text import escape_controls, human_age, human_size  # re-exported: home is text.py
 from .reasons import (
     ALARM,
     EXIT_CODES,
@@ -31,11 +34,11 @@ from .reasons import (
 )
 
 if TYPE_CHECKING:  # the CLI's exit-status table imports checks: --help must not load SQLAlchemy
-    from ..store import NodeData, Store
+    from ..store import NodeData, RunInfo, SeriesData, Store
 
 __all__ = ["ALARM", "EXIT_CODES", "LEVELS", "NAGIOS_WORDS", "OK", "SEVERITY", "UNKNOWN", "WARN",
            "NodeStatus", "Reason", "Report", "SeriesStatus", "check_node", "evaluate",
-           "human_age", "human_size", "worst"]
+           "human_age", "human_size", "printable", "shown", "worst"]
 
 
 @dataclass
@@ -63,7 +66,13 @@ class NodeStatus:
     series: list[SeriesStatus] = field(default_factory=list)
     last_run_at: float | None = None
     last_run_ok: bool | None = None
-    last_good_at: float | None = None
+    #: end of the latest good collection: the series are judged as of then (None: never)
+    observed_at: float | None = None
+
+    @property
+    def last_good_at(self) -> float | None:
+        """The latest good collection's end (the same time as :attr:`observed_at`)."""
+        return self.observed_at
 
     @property
     def status(self) -> str:
@@ -80,11 +89,23 @@ class Report:
         return worst(n.status for n in self.nodes)
 
     @property
+    def observed_at(self) -> float | None:
+        """When the oldest of the nodes' data was observed (None: no node ever was)."""
+        return min((n.observed_at for n in self.nodes if n.observed_at is not None),
+                   default=None)
+
+    @property
     def exit_code(self) -> int:
         return EXIT_CODES[self.conclusion]
 
     def node(self, name: str) -> NodeStatus:
         return next(n for n in self.nodes if n.node == name)
+
+
+#: a backup dated further than this after the collection that first saw it is ``future``
+FUTURE_AFTER_S = 24 * 3600
+#: how many dated folders or files a finding names one by one
+NAMED = 3
 
 
 def evaluate(settings: Settings, store: Store, nodes: Iterable[str] | None = None,
@@ -109,24 +130,31 @@ def check_node(node: NodeSettings, data: NodeData, now: float) -> NodeStatus:
         result.last_run_ok = last.ok
         if not last.ok:
             result.reasons.append(Reason("unreachable", last.error or last.state))
-    result.last_good_at = (good[-1].finished_at or good[-1].started_at) if good else None
-    if result.last_good_at is None or now - result.last_good_at > max_age:
-        since = ("never collected" if result.last_good_at is None
-                 else f"last one {_ago(now - result.last_good_at)} ago")
+    result.observed_at = (good[-1].finished_at or good[-1].started_at) if good else None
+    if result.observed_at is None or now - result.observed_at > max_age:
+        since = ("never collected" if result.observed_at is None
+                 else f"last one {_ago(now - result.observed_at)} ago")
         result.reasons.append(Reason(
             "collector-stale", f"no successful collection within {node.max_age_hours:g} h "
             f"({since})"))
 
+    # as observed: a node nobody could list for three days is one node-level finding,
+    # not every series stale by three more days
+    as_of = result.observed_at if result.observed_at is not None else now
     seen: set[str] = set()
+    any_present = False
     for series in data.series:
         seen.add(series.name)
+        backups = Backups.of(series, node.root, as_of)
+        any_present = any_present or bool(backups.present) or bool(backups.future)
         if node.retires(series.name):
             continue
-        result.series.append(_check_series(node, series.name, series.totals(present_only=True),
-                                           series.totals(), now, max_age))
+        result.series.append(_check_series(node, backups, as_of, now, max_age))
+    if good and not any_present and _listed(good[-1]) == 0:
+        result.reasons.append(Reason("no-backups", _no_backups(node, good[-1])))
     # absence is only known from a listing: a node never listed has nothing "missing" yet
     # (its collector-stale/unreachable finding already says why nothing is known)
-    expected = node.select if result.last_good_at is not None else ()
+    expected = node.select if result.observed_at is not None else ()
     for name in dict.fromkeys(s.strip("/") for s in expected):
         if name not in seen:
             result.series.append(SeriesStatus(name=name, reasons=[Reason(
@@ -135,31 +163,207 @@ def check_node(node: NodeSettings, data: NodeData, now: float) -> NodeStatus:
     return result
 
 
-def _check_series(node: NodeSettings, name: str, totals: list[tuple[int, int]],
-                  history: list[tuple[int, int]], now: float, max_age: float) -> SeriesStatus:
-    """``totals``: the backups on the node now; ``history``: every backup ever seen."""
-    st = SeriesStatus(name=name, count=len(totals))
-    if not totals:
-        if history:
+class Folder(NamedTuple):
+    """One backup: the files of one dated folder of a series, summed."""
+
+    at: int
+    size: int                          # every file ever seen in it
+    present_size: int                  # the files on the node now
+    present_count: int
+    first_seen_at: int | None          # the earliest collection that saw one of its files
+    start: int                         # its files are ``series.backups[start:end]``
+    end: int
+
+
+@dataclass
+class Backups:
+    """A series' backups split the way the checks read them (docs/concepts.rst).
+
+    ``present`` and ``history`` leave out future-dated backups: a wrong clock must
+    not pass for the newest backup, nor for one in the series' past.
+    """
+
+    series: SeriesData
+    prefix: bytes                      # the node's root, as listed paths start with it
+    present: list[Folder]              # on the node now, ascending
+    history: list[Folder]              # every backup ever seen, gone ones too, ascending
+    future: list[Folder]               # on the node now, dated > 24 h after first seen
+
+    @classmethod
+    def of(cls, series: SeriesData, root: str, as_of: float) -> Backups:
+        # one pass, plain locals and one object per backup (not per file): this runs for
+        # every series of every node on every status, mail and export (BENCHMARKS.md row 5)
+        folders: list[Folder] = []
+        append = folders.append
+        last: int | None = None
+        start = size = present_size = present_count = 0
+        first_seen: int | None = None
+        i = -1
+        for i, b in enumerate(series.backups):  # ascending by backup_at, then path
+            at = b.backup_at
+            if at != last:
+                if last is not None:
+                    append(Folder(last, size, present_size, present_count, first_seen, start, i))
+                last, start, size, present_size, present_count, first_seen = at, i, 0, 0, 0, None
+            size += b.size
+            if b.gone_at is None:
+                present_size += b.size
+                present_count += 1
+            seen = b.first_seen_at
+            if seen is not None and (first_seen is None or seen < first_seen):
+                first_seen = seen
+        if last is not None:
+            append(Folder(last, size, present_size, present_count, first_seen, start, i + 1))
+        present: list[Folder] = []
+        history: list[Folder] = []
+        future: list[Folder] = []
+        for f in folders:
+            # a backup stored before first_seen_at was kept was seen by now at the latest
+            seen_at = f.first_seen_at if f.first_seen_at is not None else as_of
+            if f.at > seen_at + FUTURE_AFTER_S:
+                if f.present_count:
+                    future.append(f)
+                continue
+            history.append(f)
+            if f.present_count:
+                present.append(f)
+        prefix = root.encode("utf-8", "surrogateescape").rstrip(b"/") + b"/"
+        return cls(series, prefix, present, history, future)
+
+    @property
+    def name(self) -> str:
+        return self.series.name
+
+    def files(self, folder: Folder) -> list[Any]:
+        """The folder's files on the node now (``store.BackupFile``)."""
+        return [b for b in self.series.backups[folder.start:folder.end] if b.gone_at is None]
+
+    def present_totals(self) -> list[tuple[int, int]]:
+        """``(backup_at, summed size)`` of the backups on the node now, future ones left out."""
+        return [(f.at, f.present_size) for f in self.present]
+
+    def history_totals(self) -> list[tuple[int, int]]:
+        """``(backup_at, summed size)`` of every backup ever seen, future ones left out."""
+        return [(f.at, f.size) for f in self.history]
+
+    def relative(self, path: bytes) -> str:
+        """A listed path as the operator knows it: below the node's root, printable."""
+        return shown(path[len(self.prefix):] if path.startswith(self.prefix) else path)
+
+    def folder_name(self, folder: Folder) -> str:
+        """``repos/env/2027/06/01/000000``: the dated folder of a backup."""
+        paths = [b.path for b in self.files(folder) if b.path]
+        if not paths:  # stored without paths: the series and the time still say which
+            return f"{self.name} {_iso(folder.at)}"
+        return self.relative(paths[0].rpartition(b"/")[0])
+
+
+def _check_series(node: NodeSettings, backups: Backups, as_of: float, now: float,
+                  max_age: float) -> SeriesStatus:
+    st = SeriesStatus(name=backups.name, count=len(backups.present) + len(backups.future))
+    if backups.future:
+        st.reasons.append(_future(backups, as_of))
+    if not backups.present:
+        if backups.future:
+            st.reasons.append(Reason("stale", "no backup on the node is dated before the last "
+                                     "listing: only future-dated ones"))
+        elif backups.history:
             st.reasons.append(Reason("vanished", "had backups, none is on the node now"))
         return st
-    st.newest, st.size = totals[-1]
+    newest = backups.present[-1]
+    st.newest, st.size = newest.at, newest.present_size
     # the previous backup may already be rotated away (a node keeping only the newest):
     # its size as last seen is still what the newest one should be compared with
-    earlier = [size for at, size in history if at < st.newest]
+    earlier = [size for at, size in backups.history_totals() if at < newest.at]
     if earlier:
         st.previous_size = earlier[-1]
-    age = now - st.newest
+    age = as_of - newest.at
     if age > max_age:
+        when = ("" if now - as_of < 3600
+                else f", as of the last good listing {_ago(now - as_of)} ago")
         st.reasons.append(Reason("stale", f"newest backup is {_ago(age)} old "
-                                          f"(limit {node.max_age_hours:g} h)"))
+                                          f"(limit {node.max_age_hours:g} h){when}",
+                                 (newest.at,)))
+    files = backups.files(newest)
+    empty_files = [b for b in files if b.size == 0]
     if st.size == 0:
-        st.reasons.append(Reason("empty", "newest backup has 0 bytes"))
+        st.reasons.append(Reason("empty", "newest backup has 0 bytes"
+                                 + _files_named(backups, empty_files, len(files)),
+                                 (newest.at,)))
+    elif empty_files:
+        # one truncated tarball next to a good one still leaves a backup that cannot be
+        # restored, and its summed size barely moves
+        names = _named([backups.relative(b.path) if b.path else "a file" for b in empty_files])
+        st.reasons.append(Reason("empty", f"{names} "
+                                 f"{'has' if len(empty_files) == 1 else 'have'} 0 bytes "
+                                 f"({len(empty_files)} of the {len(files)} files of "
+                                 "the newest backup)", (newest.at,)))
     elif st.previous_size and st.size < node.min_size_ratio * st.previous_size:
         pct = 100 * (st.size - st.previous_size) / st.previous_size
         st.reasons.append(Reason("shrunk", f"newest backup is {pct:+.0f} % against the "
-                                           f"previous one (limit {node.min_size_ratio:g}x)"))
+                                           f"previous one (limit {node.min_size_ratio:g}x)",
+                                 (newest.at,)))
     return st
+
+
+def _future(backups: Backups, as_of: float) -> Reason:
+    parts = []
+    for f in backups.future:
+        seen = f.first_seen_at if f.first_seen_at is not None else as_of
+        parts.append(f"{backups.folder_name(f)} ({_ago(f.at - seen)} ahead)")
+    what = "is" if len(parts) == 1 else "are"
+    return Reason("future", f"{_named(parts)} {what} dated after the listing that first saw "
+                  f"{'it' if len(parts) == 1 else 'them'} (a wrong clock or date_layout?); "
+                  "never taken as the newest backup", tuple(f.at for f in backups.future))
+
+
+def _files_named(backups: Backups, files: Sequence[Any], total: int) -> str:
+    names = [backups.relative(b.path) for b in files if b.path]
+    if not names:
+        return ""
+    return f" ({_named(names)}{'' if total == 1 else f', {len(names)} of {total} files'})"
+
+
+def _named(items: Sequence[str]) -> str:
+    """'a, b, c and 2 more'."""
+    if len(items) <= NAMED:
+        return ", ".join(items)
+    return ", ".join(items[:NAMED]) + f" and {len(items) - NAMED} more"
+
+
+def _listed(run: RunInfo) -> int:
+    """How many backups (files with a date part) a listing held."""
+    return run.files_seen - run.unparsed
+
+
+def _no_backups(node: NodeSettings, run: RunInfo) -> str:
+    where = (f"the last good listing ({_iso(run.finished_at or run.started_at)}) of "
+             f"{node.root} held no backup")
+    if not run.files_seen:
+        return (f"{where}: no file matches pattern {node.pattern!r} (date_layout "
+                f"{node.date_layout!r}); is the disk mounted and the pattern right?")
+    sample = [line for line in (run.unparsed_sample or "").split("\n") if line]
+    example = f", e.g. {_named(sample)}" if sample else ""
+    return (f"{where}: {run.files_seen} file(s) match pattern {node.pattern!r} but "
+            f"{run.unparsed} have no date part in date_layout {node.date_layout!r}{example}")
+
+
+def shown(raw: bytes) -> str:
+    """A remote name for a message: undecodable bytes and control characters as \\xNN.
+
+    The same rule as the collector's ``printable`` (collect/listing.py), kept here so
+    the checks do not import the collector.
+    """
+    return printable(raw.decode("utf-8", "backslashreplace"))
+
+
+def printable(value: str) -> str:
+    """Text with every non-printable character as \\xNN (the one rule: text.py)."""
+    return escape_controls(value)
+
+
+def _iso(at: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
 
 
 def _ago(seconds: float) -> str:

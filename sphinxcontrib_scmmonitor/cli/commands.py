@@ -209,6 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = config_mod.load(args.config)
     except config_mod.ConfigError as exc:
+        if args.command == "status":
+            return status_unknown(f"config error: {exc}")
         print(f"scm-monitor: config error: {exc}", file=sys.stderr)
         return USAGE
     handler = {"collect": cmd_collect, "export": cmd_export, "status": cmd_status,
@@ -338,28 +340,34 @@ def cmd_export(settings: config_mod.Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def status_unknown(problem: str) -> int:
+    """``status`` is a Nagios plugin: what stops it is UNKNOWN (3), said on stdout's line."""
+    from ..checks import EXIT_CODES, UNKNOWN
+
+    print(f"SCM BACKUPS UNKNOWN: {problem}")
+    return EXIT_CODES[UNKNOWN]
+
+
 def cmd_status(settings: config_mod.Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .. import status as status_mod
     from ..atomic import WriteError, write_atomic
-    from ..checks import EXIT_CODES, UNKNOWN, evaluate
+    from ..checks import evaluate
     from ..store import StoreError
 
-    names = _check_nodes(settings, args.nodes)
+    names = _check_nodes(settings, args.nodes)  # a usage error (2), as for every command
     try:
         store = _open_store(settings, create=False)
         report = evaluate(settings, store, names)
     except StoreError as exc:
-        print(f"SCM BACKUPS UNKNOWN: cannot read the store: {exc}")
-        return EXIT_CODES[UNKNOWN]
+        return status_unknown(f"cannot read the store: {exc}")
     text = status_mod.render(report, args.format)
     if args.output:
         try:
             write_atomic(Path(args.output), text)
         except WriteError as exc:
-            print(f"SCM BACKUPS UNKNOWN: {exc}")
-            return EXIT_CODES[UNKNOWN]
+            return status_unknown(str(exc))
     else:
         sys.stdout.write(text)
     return report.exit_code

@@ -114,7 +114,7 @@ def render(result: Probe | None = None, *, hub: str | None = None, node: str | N
     else:
         out += [*_key_lines(select_key), ""]
     for key in config_mod.SCHEMA:
-        if key.levels == config_mod.HUB_LEVELS:
+        if key.levels in (config_mod.HUB_LEVELS, ("hub",)):
             out += [*_key_lines(key), ""]
     out += [f"[nodes.{_table_key(node)}]", "# any key of [defaults] may be set here too", ""]
     values: dict[str, object] = {"hub": hub, "host": EXAMPLE_HOST, "root": EXAMPLE_ROOT}
