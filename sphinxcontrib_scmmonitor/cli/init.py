@@ -295,14 +295,14 @@ def run(path: str | None, *, force: bool = False, probe_target: Sequence[str] | 
             assert target is not None
             host, root = probe_target
             print(f"probing {host}:{root} ...", file=out, flush=True)
-            result = probe(host, root)
-            report(result, out)
-            add(target, result, hub=hub, node=node, out=out)
+            found = probe(host, root)
+            report(found, out)
+            add(target, found, hub=hub, node=node, out=out)
             return SUCCESS
         if target is not None and target.exists() and not force:
             # say so before a probe that may take minutes
             write(target, "", force=False)
-        result = None
+        result: Probe | None = None
         if probe_target:
             host, root = probe_target
             print(f"probing {host}:{root} ...", file=out if target else err, flush=True)
