@@ -178,7 +178,7 @@ def _nice(step: float) -> float:
     """1, 2, 2.5 or 5 times a power of ten, at least ``step``."""
     if step <= 0:
         return 1.0
-    power = 10 ** math.floor(math.log10(step))
+    power: float = 10 ** math.floor(math.log10(step))
     for m in (1, 2, 2.5, 5, 10):
         if m * power >= step:
             return m * power
@@ -212,10 +212,10 @@ def _value_axis(values: Sequence[float], metric: str, scale: str) -> _Axis:
         lo_e, hi_e = math.floor(math.log2(low)), math.ceil(math.log2(high))
         if hi_e <= lo_e:
             hi_e = lo_e + 1
-        step = max(1, math.ceil((hi_e - lo_e) / 6))
-        lo_e -= lo_e % step
+        every = max(1, math.ceil((hi_e - lo_e) / 6))
+        lo_e -= lo_e % every
         ticks = [(2.0 ** e, size_label(2.0 ** e) if metric == "size" else f"{2 ** e:g}")
-                 for e in range(lo_e, hi_e + 1, step)]
+                 for e in range(lo_e, hi_e + 1, every)]
         return _Axis(float(2 ** lo_e), float(2 ** hi_e), ticks, True)
     if scale == "percent":
         low, high = min(low, 0.0), max(high, 0.0)
@@ -261,7 +261,7 @@ def _time_ticks(t0: float, t1: float, max_ticks: int) -> list[tuple[float, str]]
             first = math.ceil(t0 / DAY) * DAY
             if days == 7:  # Mondays
                 first += ((7 - time.gmtime(first).tm_wday) % 7) * DAY
-            ticks = []
+            ticks: list[tuple[float, str]] = []
             t = first
             while t <= t1:
                 ticks.append((t, time.strftime("%d %b", time.gmtime(t)).lstrip("0")))
@@ -334,14 +334,14 @@ def _series_of(data: NodeData, status: NodeStatus, options: ChartOptions,
     return out
 
 
-def _reduce(times: list[int], values: list[int], t0: float, t1: float, left: float,
+def _reduce(times: list[int], values: Sequence[float], t0: float, t1: float, left: float,
             sx: float, columns: int) -> tuple[list[int], list[float]]:
     """Pixel x and value of the points in [t0, t1]: where more points than pixels, the
     lowest and highest value per column (so one night's spike stays visible)."""
     start, end = bisect_left(times, t0), bisect_right(times, t1)
     if end - start <= 2 * columns:
         x0 = left - t0 * sx
-        return [round(x0 + t * sx) for t in times[start:end]], values[start:end]
+        return [round(x0 + t * sx) for t in times[start:end]], list(values[start:end])
     per = (t1 - t0) / columns
     width = (t1 - t0) * sx / columns
     ends = list(map(bisect_right, repeat(times), [t0 + col * per for col in range(1, columns)],
@@ -499,21 +499,21 @@ def draw(data: NodeData, status: NodeStatus, options: ChartOptions, *,
                 continue
             x = round(left + (at - t0) * sx)
             i = bisect_left(s.times, at)
-            value: float | None = None
+            there: float | None = None  # the series' value at the mark, if it has one
             if i < len(s.times) and s.times[i] == at:
-                value = (count_at(s.times, s.removed, [at])[0] if s.removed is not None
+                there = (count_at(s.times, s.removed, [at])[0] if s.removed is not None
                          else s.values[i])
-            if value is not None and options.scale == "percent":
+            if there is not None and options.scale == "percent":
                 base = bases.get(s.name)
-                value = 100.0 * (value - base) / base if base else None
-            y = bottom if value is None or (axis.log and value <= 0) else ys_of([value])[0]
+                there = 100.0 * (there - base) / base if base else None
+            y = bottom if there is None or (axis.log and there <= 0) else ys_of([there])[0]
             add(Mark(x, y, level, clean(words)))
 
     # the legend
     y0 = bottom + 36
-    for (s, label), (row, x) in zip(items, placed, strict=False):
+    for (owner, label), (row, x) in zip(items, placed, strict=False):
         y = y0 + row * 16
-        colour = "flag" if s is None else _series_classes(s, series.index(s))
+        colour = "flag" if owner is None else _series_classes(owner, series.index(owner))
         add(Line([(left + x, y - 4), (left + x + 16, y - 4)], colour))
         add(Text(left + x + 20, y, label, "legend"))
     if len(placed) < len(items):
