@@ -14,7 +14,7 @@ import re
 import threading
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -461,21 +461,7 @@ def parse(data: Mapping[str, Any], path: Path | None = None) -> Settings:
     hubs: dict[str, HubSettings] = {}
     for name, table in hub_tables.items():
         merged = _merge("hub", defaults, table)
-        hubs[name] = HubSettings(
-            name=name,
-            select=tuple(merged["select"]),
-            email=tuple(merged["email"]),
-            smtp=merged["smtp"],
-            smtp_starttls=merged["smtp_starttls"],
-            smtp_user=merged["smtp_user"],
-            smtp_password_file=_expand(merged["smtp_password_file"], base),
-            mail_from=merged["mail_from"],
-            report_url=merged["report_url"],
-            max_age_hours=merged["max_age_hours"],
-            min_size_ratio=merged["min_size_ratio"],
-            source=merged["source"],
-            copy_grace_hours=merged["copy_grace_hours"],
-        )
+        hubs[name] = HubSettings(name=name, **_settings_fields(HubSettings, merged, base))
 
     nodes: dict[str, NodeSettings] = {}
     for name, table_raw in nodes_raw.items():
@@ -495,33 +481,9 @@ def parse(data: Mapping[str, Any], path: Path | None = None) -> Settings:
         if not root.startswith("/"):
             raise ConfigError(path, f"nodes.{name}.root",
                               f"must be an absolute path, got {root!r}")
-        nodes[name] = NodeSettings(
-            name=name,
-            hub=hub,
-            host=merged["host"],
-            root=root.rstrip("/") or "/",
-            user=merged["user"],
-            port=merged["port"],
-            identity_file=_expand(merged["identity_file"], base),
-            pattern=merged["pattern"],
-            date_layout=merged["date_layout"],
-            timezone=merged["timezone"],
-            max_age_hours=merged["max_age_hours"],
-            min_size_ratio=merged["min_size_ratio"],
-            connect_timeout=merged["connect_timeout"],
-            command_timeout=merged["command_timeout"],
-            known_hosts=_expand(merged["known_hosts"], base),
-            trust_unknown_hosts=merged["trust_unknown_hosts"],
-            select=tuple(merged["select"]),
-            retired=tuple(merged["retired"]),
-            max_size_ratio=merged["max_size_ratio"],
-            gap_days=merged["gap_days"],
-            keep_min=merged["keep_min"],
-            keep_max=merged["keep_max"],
-            verify=tuple(merged["verify"]),
-            copy_grace_hours=merged["copy_grace_hours"],
-            source=hubs[hub].source,
-        )
+        values = _settings_fields(NodeSettings, merged, base)
+        values.update(root=root.rstrip("/") or "/", source=hubs[hub].source)
+        nodes[name] = NodeSettings(name=name, **values)
         _keep_in_order(path, nodes[name], [(f"nodes.{name}", table),
                                            (f"hubs.{hub}", hub_tables[hub]),
                                            ("defaults", defaults)])
@@ -580,6 +542,20 @@ def _did_you_mean(name: str, choices: Iterable[str]) -> str:
 
     close = difflib.get_close_matches(name, sorted(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _settings_fields(cls: type[NodeSettings | HubSettings], merged: Mapping[str, Any],
+                     base: Path) -> dict[str, Any]:
+    """The merged table's values of ``cls``'s fields, as their key's kind wants them:
+    paths made absolute against the config file's folder, lists frozen to tuples."""
+    wanted = {f.name for f in fields(cls)}
+    out: dict[str, Any] = {}
+    for name, value in merged.items():
+        if name in wanted:
+            kind = KEYS[name].kind
+            out[name] = (_expand(value, base) if kind == "path"
+                         else tuple(value) if kind == "list[str]" else value)
+    return out
 
 
 def _merge(level: Level, *tables: Mapping[str, Any]) -> dict[str, Any]:
