@@ -9,15 +9,13 @@ from dataclasses import dataclass
 
 #: role -> (light, dark); series colours are mid-tone so they read on white and on near-black
 _COLOURS = {
-    "bg": ("#ffffff", "#1b1b1d"), "fg": ("#1f1f1f", "#e6e6e6"),
-    "muted": ("#5c5c5c", "#a8a8a8"), "grid": ("#e3e3e3", "#3a3a3d"),
-    "axis": ("#8a8a8a", "#8f8f94"), "ok": ("#1b5e20", "#81c784"),
-    "warn": ("#b26a00", "#ffb74d"), "alarm": ("#c62828", "#ef5350"),
-    "retired": ("#9e9e9e", "#8a8a8a"),
-    "c0": ("#1f77b4", "#5fa8e8"), "c1": ("#d95f02", "#ff8c42"), "c2": ("#2ca02c", "#5fd35f"),
-    "c3": ("#9467bd", "#b99cf0"), "c4": ("#8c564b", "#c79a8b"), "c5": ("#e7298a", "#f57ab8"),
-    "c6": ("#17becf", "#4fd8e8"), "c7": ("#7f7f00", "#c9c94f"), "c8": ("#4e79a7", "#8fb3dd"),
-    "c9": ("#b07aa1", "#d7a6cc"),
+    "bg": ("#ffffff", "#1b1b1d"), "fg": ("#1f1f1f", "#e6e6e6"), "muted": ("#5c5c5c", "#a8a8a8"),
+    "grid": ("#e3e3e3", "#3a3a3d"), "axis": ("#808080", "#8f8f94"), "ok": ("#1b5e20", "#81c784"),
+    "warn": ("#a86400", "#ffb74d"), "alarm": ("#c62828", "#ef5350"),
+    "retired": ("#858585", "#8a8a8a"), "c0": ("#1f77b4", "#5fa8e8"), "c1": ("#c75702", "#ff8c42"),
+    "c2": ("#268c26", "#5fd35f"), "c3": ("#9467bd", "#b99cf0"), "c4": ("#8c564b", "#c79a8b"),
+    "c5": ("#d6257f", "#f57ab8"), "c6": ("#0f8290", "#4fd8e8"), "c7": ("#7f7f00", "#c9c94f"),
+    "c8": ("#4e79a7", "#8fb3dd"), "c9": ("#9c6590", "#d7a6cc"),
 }
 #: per colour scheme: role -> colour
 PALETTE = {scheme: {role: pair[i] for role, pair in _COLOURS.items()}
