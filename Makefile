@@ -43,9 +43,10 @@ $(JS_DEPS): tests/js/package.json tests/js/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then cd tests/js && npm ci --no-audit --no-fund --loglevel=error; \
 	else echo "npm is missing: the JS syntax test skips" >&2; fi
 
-## test: every test, with real sshd, Chromium, PostgreSQL and SMTP
+## test: ruff, mypy (strict), then every test, with real sshd, Chromium, PostgreSQL and SMTP
 test: $(STAMP) test-deps $(JS_DEPS)
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 lint: $(STAMP)

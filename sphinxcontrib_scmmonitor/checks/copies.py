@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import attrgetter, itemgetter
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..collect.listing import printable
 from .reasons import Reason
@@ -23,28 +23,10 @@ from .reasons import Reason
 NAMED = 3
 
 
-class BackupRow(Protocol):
-    """One stored file of a series (``store.BackupFile``)."""
-
-    @property
-    def backup_at(self) -> int: ...
-    @property
-    def size(self) -> int: ...
-    @property
-    def gone_at(self) -> int | None: ...
-    @property
-    def path(self) -> bytes: ...
-
-
-class SeriesRows(Protocol):
-    """One stored series (``store.SeriesData``)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def raw_name(self) -> bytes: ...
-    @property
-    def backups(self) -> Sequence[BackupRow]: ...
+if TYPE_CHECKING:
+    # the store's read model itself: plain records without SQL (store/records.py)
+    from ..store.records import BackupFile as BackupRow
+    from ..store.records import SeriesData as SeriesRows
 
 
 class Checked(Protocol):

@@ -11,6 +11,7 @@ from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
+from sphinx.util.typing import OptionSpec
 
 from ..config import NODE_NAME_RE
 from ..pictures import ChartOptions, css_px
@@ -81,7 +82,7 @@ class BackupChart(_DataDirective):
     optional_arguments = 0
     final_argument_whitespace = False
     has_content = False
-    option_spec: ClassVar[dict[str, object]] = {
+    option_spec: ClassVar[OptionSpec] = {
         "title": directives.unchanged,
         "height": directives.unchanged,
         "series": directives.unchanged,
@@ -92,7 +93,7 @@ class BackupChart(_DataDirective):
 
     def choice(self, option: str, allowed: tuple[str, ...]) -> str:
         """A checked option value; a bad one warns and falls back to the default."""
-        raw = self.options.get(option)
+        raw: str | None = self.options.get(option)
         if raw is None:
             return DEFAULTS[option]
         value = raw.strip().lower()
@@ -103,7 +104,7 @@ class BackupChart(_DataDirective):
         return value
 
     def height(self) -> str:
-        raw = self.options.get("height")
+        raw: str | None = self.options.get("height")
         if raw is None:
             return DEFAULTS["height"]
         value = raw.strip().lower()
@@ -151,7 +152,7 @@ class BackupStatus(_DataDirective):
     optional_arguments = 1
     final_argument_whitespace = True
     has_content = False
-    option_spec: ClassVar[dict[str, object]] = {}
+    option_spec: ClassVar[OptionSpec] = {}
 
     def run(self) -> list[nodes.Node]:
         build = data.get(self.env)
