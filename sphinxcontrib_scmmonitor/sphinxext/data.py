@@ -15,7 +15,15 @@ from sphinx.util import logging
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import config as config_mod
-from ..checks import NodeStatus, Report, check_node, evaluate, human_age, human_size
+from ..checks import (
+    NodeStatus,
+    Report,
+    check_node,
+    evaluate,
+    human_age,
+    human_size,
+    originals_for,
+)
 from ..export import hub_source, node_document
 from ..status import change
 from ..status import rows as status_rows
@@ -128,7 +136,9 @@ class BuildData:
         data = self.node_data(name)
         assert self._status_cache is not None
         if name not in self._status_cache:
-            self._status_cache[name] = check_node(self.settings.node(name), data, now)
+            self._status_cache[name] = check_node(
+                self.settings.node(name), data, now,
+                originals_for(self.settings, name, self.node_data))
         return self._status_cache[name]
 
     def refresh(self) -> None:
@@ -270,3 +280,4 @@ def chart_fallback(build: BuildData, name: str, title: str, series: Sequence[str
         caption += nodes.Text(" No backup found.")
         return [caption]
     return [caption, _table(CHART_COLUMNS, rows, CHART_WIDTHS, ["scmmonitor-newest-table"])]
+
