@@ -22,7 +22,7 @@ from typing import Any
 
 from .atomic import WriteError, write_all
 from .atomic import write_atomic as write_atomic  # its old home: export.write_atomic
-from .checks import NodeStatus, Reason, SeriesStatus, check_node
+from .checks import NodeStatus, Reason, SeriesStatus, check_node, originals_for, reader
 from .config import NodeSettings, Settings
 from .store import NodeData, SeriesData, Store
 from .text import iso_utc as iso
@@ -72,6 +72,8 @@ def node_document(node: NodeSettings, data: NodeData, status: NodeStatus, now: f
         "node": node.name,
         "hub": node.hub,
         "source": source,
+        # the zone of the node's dated folders: the calendar's nights are its local dates
+        "timezone": node.timezone,
         "generated_at": iso(now),
         "observed_at": None if status.last_good_at is None else iso(status.last_good_at),
         "status": status.status,
@@ -191,10 +193,12 @@ def export(settings: Settings, store: Store, outdir: str | os.PathLike[str],
     now = time.time() if now is None else now
     folder = data_dir(outdir)
     written = []
+    read = reader(settings, store)
     for name in (list(nodes) if nodes is not None else list(settings.nodes)):
         node = settings.node(name)
-        data = store.node_data(name, node.hub)
-        doc = node_document(node, data, check_node(node, data, now), now,
+        data = read(name)
+        status = check_node(node, data, now, originals_for(settings, name, read))
+        doc = node_document(node, data, status, now,
                             source=hub_source(settings, node.hub))
         path = folder / f"{name}.json"
         write_document(path, doc)

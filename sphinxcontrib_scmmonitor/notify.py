@@ -184,6 +184,23 @@ def _safe_link(url: str) -> str | None:
     return url if urlsplit(url).scheme.lower() in ("http", "https") else None
 
 
+#: node findings that mean its series were not seen afresh: the node is one line, not one
+#: "ok" row per series nobody looked at
+_NOT_SEEN = ("unreachable", "collector-stale")
+
+
+def mail_rows(report: Report) -> list[dict[str, str]]:
+    """The mail's table rows: grouped by node, each node's problems first; a node that
+    could not be listed is its own finding plus any series already in trouble."""
+    order = {ALARM: 0, "unknown": 1, WARN: 2, OK: 3}
+    unseen = {n.node for n in report.nodes if any(r.reason in _NOT_SEEN for r in n.reasons)}
+    position = {n.node: i for i, n in enumerate(report.nodes)}
+    rows = [r for r in status_mod.rows(report)
+            if not (r["node"] in unseen and r["series"] != "-" and r["status"] == OK)]
+    # problems first: the reader should not have to scroll past the healthy series
+    return sorted(rows, key=lambda r: (position.get(r["node"], 0), order.get(r["status"], 1)))
+
+
 def html_body(hub: HubSettings, report: Report, kind: str, why: str) -> str:
     level = report.conclusion
     fg, bg = COLOURS.get(level, _UNKNOWN_COLOURS)
@@ -204,10 +221,7 @@ def html_body(hub: HubSettings, report: Report, kind: str, why: str) -> str:
     out.append("<thead><tr>" + "".join(
         f'<th style="{cell};background:#f6f8fa">{_h(head)}</th>'
         for _, head in status_mod.COLUMNS) + "</tr></thead><tbody>")
-    rows = status_mod.rows(report)
-    # problems first: the reader should not have to scroll past the healthy series
-    order = {ALARM: 0, "unknown": 1, WARN: 2, OK: 3}
-    for row in sorted(rows, key=lambda r: order.get(r["status"], 1)):
+    for row in mail_rows(report):
         rfg, rbg = COLOURS.get(row["status"], _UNKNOWN_COLOURS)
         cells = []
         for key, _ in status_mod.COLUMNS:

@@ -68,8 +68,8 @@ def test_json_matches_the_documented_format_2(tmp_path, collected, capsys) -> No
     assert capsys.readouterr().out.splitlines()[-1] == str(json_path(out))
 
     doc = json.loads(json_path(out).read_text())
-    assert list(doc) == ["format", "node", "hub", "source", "generated_at", "observed_at",
-                         "status", "reasons", "series", "runs"]
+    assert list(doc) == ["format", "node", "hub", "source", "timezone", "generated_at",
+                         "observed_at", "status", "reasons", "series", "runs"]
     assert doc["format"] == 2
     assert (doc["node"], doc["hub"], doc["source"]) == ("C", "cms02", None)
     assert ISO_Z.match(doc["generated_at"]) and ISO_Z.match(doc["observed_at"])

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Protocol
 
-from ..collect.listing import printable
+from ..text import escape_controls
 from .reasons import Reason
 
 #: a finding lists this many files or dated folders by name, then counts the rest
@@ -246,6 +246,11 @@ class _Copy:
         return [Reason("not-copied", f"{_named(names, ', ')} {verb} on {self.originals.node}, "
                                      f"not on {self.node}",
                        _times(r for rows in absent.values() for r, _ in rows))]
+
+
+def printable(raw: bytes) -> str:
+    """A remote name for a message: undecodable bytes and control characters as \\xNN."""
+    return escape_controls(raw.decode("utf-8", "backslashreplace"))
 
 
 def _named(items: list[str], sep: str) -> str:

@@ -14,10 +14,11 @@ from docutils import nodes
 from sphinx.util import logging
 
 from ..export import DATA_DIR
+from ..nights import KINDS
 from ..pictures import PICTURE_DIR, ChartOptions, MatplotlibMissing
 from ..store import StoreError
 from . import data, images
-from .nodes import scmmonitor_chart, scmmonitor_status
+from .nodes import scmmonitor_calendar, scmmonitor_chart, scmmonitor_status
 
 if TYPE_CHECKING:
     from sphinx.builders import Builder
@@ -157,6 +158,37 @@ def html_visit_status(self: HTML5Translator, node: scmmonitor_status) -> None:
 
 def html_depart_status(self: HTML5Translator, node: scmmonitor_status) -> None:
     self.body.append("</div>\n")
+
+
+def html_visit_calendar(self: SphinxTranslator, node: scmmonitor_calendar) -> None:
+    """The build-time cells; the page's script (calendar.js) redraws them from the JSON.
+
+    Colours come from CSS classes only (no inline style: a ``default-src 'self'``
+    policy allows it), and every cell says its meaning in words too.
+    """
+    if is_epub(self.builder):
+        return  # the table of nights in words (the node's children)
+    out = [f"<div class=\"scmmonitor-calendar\" data-scm-nodes='{_json_attr(node['nodes'])}'"
+           f' data-scm-base="{_attr(data_base(self))}" data-scm-days="{int(node["days"])}">']
+    if node["problem"]:
+        out.append(f'<p class="scmmonitor-message">{_attr(node["problem"])}</p>')
+    out.append('<table class="scmmonitor-calendar-table"><tbody>')
+    for row in node["rows"]:
+        out.append(f'<tr class="scmmonitor-calendar-row" data-scm-node="{_attr(row["node"])}"'
+                   f' data-scm-series="{_attr(row["series"])}">'
+                   f'<th class="scmmonitor-calendar-series">{_attr(row["node"])} '
+                   f'{_attr(row["series"])}</th>')
+        out.extend(f'<td class="scmmonitor-night scmmonitor-night-{_attr(kind)}"'
+                   f' title="{_attr(words)}" data-scm-day="{_attr(day)}">'
+                   f'<span class="scmmonitor-night-words">{_attr(words)}</span></td>'
+                   for day, kind, words in row["nights"])
+        out.append("</tr>")
+    out.append('</tbody></table><ul class="scmmonitor-calendar-legend">')
+    out.extend(f'<li><span class="scmmonitor-night scmmonitor-night-{kind}"></span> '
+               f"{_attr(words)}</li>" for kind, words in KINDS.items())
+    out.append("</ul></div>\n")
+    self.body.append("".join(out))  # type: ignore[attr-defined]
+    raise nodes.SkipNode
 
 
 # --- LaTeX ----------------------------------------------------------------------------------
