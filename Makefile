@@ -49,6 +49,16 @@ test: $(STAMP) test-deps $(JS_DEPS)
 	$(PY) -m mypy
 	$(PY) -m pytest
 
+## test-oldest-sphinx: the Sphinx tests (themes, CSP, MyST, incremental builds) on the oldest
+## Sphinx pyproject.toml declares, in a venv of its own (CI runs it after `make test`)
+OLDEST_VENV ?= .venv-sphinx70
+test-oldest-sphinx: test-deps $(JS_DEPS)
+	test -x $(OLDEST_VENV)/bin/python || $(PYTHON) -m venv $(OLDEST_VENV)
+	$(OLDEST_VENV)/bin/python -m pip install -q -e '.[dev]' 'sphinx==7.0.*'
+	$(OLDEST_VENV)/bin/python -c "import sphinx; assert sphinx.version_info[:2] == (7, 0), sphinx.__version__"
+	$(OLDEST_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/test_sphinx.py \
+		tests/test_incremental.py tests/test_myst.py tests/test_themes.py
+
 lint: $(STAMP)
 	$(PY) -m ruff check .
 

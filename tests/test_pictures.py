@@ -456,3 +456,25 @@ def test_rewrite_draws_a_missing_picture_even_of_a_node_not_asked_for(
     assert missing in written and missing.is_file()
     parse(missing.read_text())
     assert {p: p.stat().st_mtime_ns for p in others} == others  # the rest were not touched
+
+
+@pytest.mark.browser
+def test_opened_from_disk_the_pictures_stand_with_one_note_and_no_error_box(
+        interactive_site: Path, browser: Any) -> None:
+    """file://: the browser refuses the data files, which is not the data's fault."""
+    page = browser.new_page(viewport={"width": 1000, "height": 3000})
+    try:
+        page.goto((interactive_site / "five.html").resolve().as_uri(), wait_until="load")
+        page.wait_for_selector(".scmmonitor-chart .scmmonitor-message")
+        page.wait_for_timeout(500)  # every chart has tried its data by now
+        notes = page.eval_on_selector_all(".scmmonitor-chart .scmmonitor-message",
+                                          "els => els.map(e => e.textContent)")
+        assert len(notes) == 1, notes
+        assert "http.server" in notes[0] and "make serve" in notes[0], notes
+        assert "scm-monitor export" not in notes[0]  # the export is not what is missing
+        errors = page.eval_on_selector_all(".scmmonitor-error", "els => els.map(e => e.textContent)")
+        assert errors == [], errors
+        shown = page.evaluate(_PICTURES_JS)
+        assert len(shown) == 5 and all(p["loaded"] for p in shown), shown
+    finally:
+        page.close()

@@ -4,7 +4,7 @@
 
 import { EXPORT_HINT, LoadError } from "./data.js";
 import { PICTURE, clear, el, appendParts, parseList } from "./dom.js";
-import { absolute, inTurn, loadDocument, loadFailure } from "./loader.js";
+import { FILE_HINT, absolute, inTurn, loadDocument, loadFailure } from "./loader.js";
 import { RANGES, chartOptions } from "./options.js";
 import { chooseSeries } from "./series.js";
 import { fillTable } from "./status-table.js";
@@ -27,6 +27,7 @@ const state = {
   observer: null,                 // IntersectionObserver, where the browser has one
   frames: { turns: [], taken: false },
   mode: null,                     // "light" or "dark": the page's mode, as last applied
+  fileNoted: false,               // the one file:// note of the page is shown
 };
 
 const oneOf = (value, allowed, fallback) => {
@@ -129,6 +130,15 @@ async function drawChart(container) {
   try {
     doc = await loadDocument(state.cache, cfg.src);
   } catch (err) {
+    if (err && err.hint === FILE_HINT && container.querySelector(PICTURE)) {
+      // from disk nothing is wrong with the data: the pictures stand, and one note per
+      // page (not a red box per chart) says how to get the interactive charts
+      if (!state.fileNoted) {
+        state.fileNoted = true;
+        showMessage(container, FILE_HINT, false);
+      }
+      return;
+    }
     showMessage(container, loadFailure("the backup data", cfg.node, cfg.src, err), true);
     return;
   }
@@ -159,6 +169,9 @@ async function fillStatus(box) {
       return { node, url, error };
     }
   }));
+  if (fromDisk(answers)) {
+    return;   // the build-time rows stand, as the pictures do (see drawChart)
+  }
   fillTable(box, nodes, answers, (a) => (a.url ? loadFailure("the live status", a.node, a.url, a.error)
     : [`Node ${a.node}: ${a.error.message}.`]), EXPORT_HINT);
 }
@@ -174,8 +187,16 @@ async function fillCalendarBox(box) {
       return { node, error };
     }
   }));
+  if (fromDisk(answers)) {
+    return;   // the build-time nights stand
+  }
   fillCalendar(box, answers, days);
 }
+
+// Opened from file://, the browser refused every data file: not the data's fault, and the
+// build-time content is what there is to show
+const fromDisk = (answers) => answers.length > 0 &&
+  answers.every((a) => a.error && a.error.hint === FILE_HINT);
 
 // Never an uncaught error; the containers already say what went wrong where possible
 const safely = (promise) => Promise.resolve(promise).catch((err) => console.warn("scmmonitor:", err));
