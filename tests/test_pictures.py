@@ -472,7 +472,8 @@ def test_opened_from_disk_the_pictures_stand_with_one_note_and_no_error_box(
         assert len(notes) == 1, notes
         assert "http.server" in notes[0] and "make serve" in notes[0], notes
         assert "scm-monitor export" not in notes[0]  # the export is not what is missing
-        errors = page.eval_on_selector_all(".scmmonitor-error", "els => els.map(e => e.textContent)")
+        errors = page.eval_on_selector_all(".scmmonitor-error",
+                                           "els => els.map(e => e.textContent)")
         assert errors == [], errors
         shown = page.evaluate(_PICTURES_JS)
         assert len(shown) == 5 and all(p["loaded"] for p in shown), shown
