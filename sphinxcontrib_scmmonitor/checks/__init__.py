@@ -113,9 +113,22 @@ def evaluate(settings: Settings, store: Store, nodes: Iterable[str] | None = Non
     """Judge the configured nodes (all by default) from what the store holds."""
     now = time.time() if now is None else now
     names = list(nodes) if nodes is not None else list(settings.nodes)
-    out = [check_node(settings.node(n), store.node_data(n, settings.node(n).hub), now)
+    out = [check_node(settings.node(n), _judged_data(store, settings.node(n)), now)
            for n in names]
     return Report(generated_at=now, nodes=out)
+
+
+def _judged_data(store: Store, node: NodeSettings) -> NodeData:
+    """What the checks judge of a node: its recent backups, in time set by nodes and series.
+
+    A hub's source is read whole: each copy is judged against every original from the
+    copy's oldest backup on, however far back that goes (docs/concepts.rst).
+    """
+    if node.source == node.name:
+        return store.node_data(node.name, node.hub)
+    # the gap check looks gap_days back from the node's last good listing; a day more
+    # keeps the backup just before that window, whatever the series' rhythm
+    return store.recent_node_data(node.name, node.hub, window_s=(node.gap_days + 1) * 86400)
 
 
 def check_node(node: NodeSettings, data: NodeData, now: float) -> NodeStatus:
