@@ -166,7 +166,8 @@ def text_body(hub: HubSettings, report: Report, kind: str, why: str) -> str:
     lines = [_intro(hub, report, kind)]
     if hub.report_url:
         lines.append(f"Report: {hub.report_url}")
-    lines += ["", status_mod.text(report).rstrip("\n"), "",
+    # the findings in full, each node's healthy series as a count
+    lines += ["", status_mod.text(report, healthy_counted=True).rstrip("\n"), "",
               f"Sent by scm-monitor because: {why}.",
               "The next mail comes when the findings change, as a daily reminder while "
               "they stay bad, and once when all is OK again."]
@@ -202,7 +203,7 @@ def html_body(hub: HubSettings, report: Report, kind: str, why: str) -> str:
     out.append("<thead><tr>" + "".join(
         f'<th style="{cell};background:#f6f8fa">{_h(head)}</th>'
         for _, head in status_mod.COLUMNS) + "</tr></thead><tbody>")
-    rows = status_mod.rows(report)
+    rows = status_mod.rows(report, healthy_counted=True)
     # problems first: the reader should not have to scroll past the healthy series
     order = {ALARM: 0, "unknown": 1, WARN: 2, OK: 3}
     for row in sorted(rows, key=lambda r: order.get(r["status"], 1)):
