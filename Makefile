@@ -26,8 +26,14 @@ test-deps:
 demo: $(STAMP) system-deps
 	$(MAKE) -C example_docs demo PYTHON=$(abspath $(PY)) SCM_MONITOR=$(abspath $(VENV)/bin/scm-monitor)
 
+# the JS test tools (acorn for the ES2017 syntax check), pinned by tests/js/package-lock.json
+JS_DEPS := tests/js/node_modules/.package-lock.json
+$(JS_DEPS): tests/js/package.json tests/js/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then cd tests/js && npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm is missing: the JS syntax test skips" >&2; fi
+
 ## test: every test, with real sshd, Chromium, PostgreSQL and SMTP
-test: $(STAMP) test-deps
+test: $(STAMP) test-deps $(JS_DEPS)
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 

@@ -14,8 +14,10 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
+import sphinx
 
 from tests.pg import ENV_URL, PgServer, external_server, postgres_available, start_postgres
 from tests.sshd import BlackHole, SshServer, require_tool, sshd_available, start_sshd
@@ -26,8 +28,40 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
+def playwright() -> Iterator[Any]:
+    """The session's one Playwright: a second sync Playwright in this thread would refuse."""
+    from tests.js.check_page import CHROMIUM
+
+    require_tool(None if Path(CHROMIUM).exists()
+                 else f"{CHROMIUM} is not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require_tool("playwright is not installed (pip install playwright)")
+        raise
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Any) -> Iterator[Any]:
+    """Debian's Chromium, headless, shared by every browser test."""
+    from tests.js.check_page import launch_browser
+
+    chromium = launch_browser(playwright)
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture(scope="session")
 def rootdir() -> Path:
-    return Path(__file__).parent / "roots"
+    root = Path(__file__).parent / "roots"
+    if sphinx.version_info < (7, 2):
+        # Sphinx 7.0/7.1's test fixtures copy the roots with their own path class
+        from sphinx.testing.path import path
+
+        return path(root)  # type: ignore[no-any-return]
+    return root
 
 
 # --- sshd -----------------------------------------------------------------------------------------

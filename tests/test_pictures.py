@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -305,23 +304,6 @@ def test_a_bad_render_mode_is_one_warning_and_interactive(tmp_path: Path,
     assert len(found) == 1 and "scmmonitor_render = 'fancy'" in found[0], found
     assert "using 'interactive'" in found[0]
     assert "scmmonitor.js" in (out / "index.html").read_text()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from tests.js.check_page import CHROMIUM, launch_browser
-    from tests.test_browser import unavailable
-
-    if not Path(CHROMIUM).exists():
-        unavailable(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed (pip install playwright)")
-    with sync_playwright() as pw:
-        chromium = launch_browser(pw)
-        yield chromium
-        chromium.close()
 
 
 _PICTURES_JS = """() => Array.from(document.querySelectorAll('img.scmmonitor-picture')).map(i => {

@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+import sphinx
 from sphinx.testing.util import SphinxTestApp
 
 from sphinxcontrib_scmmonitor.sphinxext import assets, images
@@ -76,7 +77,9 @@ def own_project(app_params, own_backups: Backups) -> Backups:  # type: ignore[no
 
 
 def warnings(app: SphinxTestApp) -> list[str]:
-    text = _ESCAPES.sub("", app.warning.getvalue())
+    # Sphinx 7.0 has only the private stream
+    stream = app.warning if hasattr(app, "warning") else app._warning
+    text = _ESCAPES.sub("", stream.getvalue())
     return [line for line in text.splitlines() if "WARNING" in line or "ERROR" in line]
 
 
@@ -94,8 +97,10 @@ def status_boxes(page: Path) -> list[dict[str, str]]:
             for tag in re.findall(r'<div class="scmmonitor-status"[^>]*>', text)]
 
 
-def scripts(page: Path) -> list[str]:
-    return re.findall(r'<script defer="defer" src="([^"]+)"', page.read_text(encoding="utf-8"))
+def scripts(page: Path, query: bool = False) -> list[str]:
+    """The page's deferred scripts (without Sphinx's ``?v=`` cache-busting unless asked)."""
+    found = re.findall(r'<script defer="defer" src="([^"]+)"', page.read_text(encoding="utf-8"))
+    return found if query else [re.sub(r"\?v=[0-9a-f]+$", "", src) for src in found]
 
 
 def assert_data_urls_resolve(outdir: Path) -> int:
@@ -207,9 +212,20 @@ def test_build_finished_exports_every_node_and_copies_the_assets(
         assert (static / name).read_bytes() == (fake / name).read_bytes()
     package_static = Path(images.__file__).parent.parent / "static"
     css = "scmmonitor.css"
-    assert (static / css).read_bytes() == (package_static / css).read_bytes()
+    # the package's stylesheet under the colours' custom properties (light, dark)
+    written = (static / css).read_text()
+    assert written == assets.stylesheet()
+    assert written.endswith((package_static / css).read_text())
+    assert "--scm-bg:" in written and 'html[data-scm-mode="dark"]' in written
     # the page script: the package's modules joined into one classic script
     assert (static / "scmmonitor.js").read_text() == assets.joined_script()
+    # copied before the pages were written: cache-busting from the first build on
+    # (Sphinx adds ?v= since 7.1)
+    page = Path(app.outdir, "index.html")
+    loaded = scripts(page, query=True)
+    assert sphinx.version_info < (7, 1) or all("?v=" in src for src in loaded), loaded
+    assert sphinx.version_info < (7, 1) or re.search(
+        r'href="_static/scmmonitor/scmmonitor\.css\?v=[0-9a-f]+"', page.read_text())
 
     docs = {p.stem: json.loads(p.read_text()) for p in (static / "data").glob("*.json")}
     assert sorted(docs) == ["C", "H1"]
@@ -255,7 +271,8 @@ def test_a_hostile_series_name_is_escaped_everywhere_in_the_html(
     page = (Path(app.outdir) / "index.html").read_text()
     assert "<script>alert(1)</script>" not in page
     assert "</div><script>" not in page
-    cells = [html.unescape(c) for c in re.findall(r"<td><p>(.*?)</p></td>", page)]
+    cells = [html.unescape(c) for c in re.findall(r'<td(?: class="[^"]*")?><p>(.*?)</p></td>',
+                                                     page)]
     assert cells.count(HOSTILE) == 2  # its status-table rows on C and H1, as text
     assert json.loads(charts(Path(app.outdir) / "index.html")[1]["data-scm-series"])[1] == HOSTILE
     data = (Path(app.outdir) / "_static/scmmonitor/data/C.json").read_text()

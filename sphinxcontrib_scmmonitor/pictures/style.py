@@ -10,11 +10,11 @@ from dataclasses import dataclass
 #: per colour scheme; series colours are mid-tone so they read on white and on near-black
 PALETTE = {
     "light": {"bg": "#ffffff", "fg": "#1f1f1f", "muted": "#5c5c5c", "grid": "#e3e3e3",
-              "axis": "#8a8a8a", "ok": "#1b5e20", "warn": "#b26a00", "alarm": "#c62828",
-              "retired": "#9e9e9e",
-              "c0": "#1f77b4", "c1": "#d95f02", "c2": "#2ca02c", "c3": "#9467bd",
-              "c4": "#8c564b", "c5": "#e7298a", "c6": "#17becf", "c7": "#7f7f00",
-              "c8": "#4e79a7", "c9": "#b07aa1"},
+              "axis": "#808080", "ok": "#1b5e20", "warn": "#a86400", "alarm": "#c62828",
+              "retired": "#858585",
+              "c0": "#1f77b4", "c1": "#c75702", "c2": "#268c26", "c3": "#9467bd",
+              "c4": "#8c564b", "c5": "#d6257f", "c6": "#0f8290", "c7": "#7f7f00",
+              "c8": "#4e79a7", "c9": "#9c6590"},
     "dark": {"bg": "#1b1b1d", "fg": "#e6e6e6", "muted": "#a8a8a8", "grid": "#3a3a3d",
              "axis": "#8f8f94", "ok": "#81c784", "warn": "#ffb74d", "alarm": "#ef5350",
              "retired": "#8a8a8a",

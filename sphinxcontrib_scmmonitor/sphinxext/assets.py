@@ -19,9 +19,12 @@ from typing import Any
 
 from .._version import __version__
 from ..atomic import write_atomic
+from .colours import stylesheet_head
 
 #: Highstock and the modules the page's script uses, in loading order
 HIGHCHARTS_FILES = ("highstock.js", "modules/exporting.js", "modules/accessibility.js")
+#: Highcharts' own stylesheet for styled mode (no inline style: a strict CSP holds)
+HIGHCHARTS_CSS = "css/highcharts.css"
 #: our folder below ``_static``
 STATIC_DIR = "scmmonitor"
 OWN_SCRIPT = "scmmonitor.js"
@@ -47,6 +50,11 @@ class Highcharts:
     scripts: tuple[str, ...]  # for add_js_file: below _static, or absolute URLs
     folder: Path | None = None  # copied into _static/scmmonitor/ when set
     files: tuple[str, ...] = ()
+    stylesheet: str | None = None  # for add_css_file, like scripts (None: the folder has none)
+
+    def key(self) -> str:
+        """What the pages load from here: a page that loads something else must be rewritten."""
+        return repr((self.scripts, self.stylesheet))
 
 
 def _fix(confdir: Path) -> str:
@@ -66,7 +74,8 @@ def locate(setting: str | os.PathLike[str] | None,
             base = setting.rstrip("/")
             highstock = base + "/highstock.js"
         modules = tuple(f"{base}/{name}" for name in HIGHCHARTS_FILES[1:])
-        return Highcharts(scripts=(highstock, *modules)), None
+        return Highcharts(scripts=(highstock, *modules),
+                          stylesheet=f"{base}/{HIGHCHARTS_CSS}"), None
     if setting:
         folder = (confdir / setting).resolve()
         if not (folder / "highstock.js").is_file():
@@ -82,9 +91,11 @@ def locate(setting: str | os.PathLike[str] | None,
             return None, (f"Highcharts Stock not found (no node_modules/highcharts/highstock.js "
                           f"in {confdir.resolve()} or above), so the charts will show a message "
                           f"instead of a chart; {_fix(confdir)}")
-    files = tuple(name for name in HIGHCHARTS_FILES if (folder / name).is_file())
-    return Highcharts(scripts=tuple(f"{STATIC_DIR}/{name}" for name in files), folder=folder,
-                      files=files), None
+    scripts = tuple(name for name in HIGHCHARTS_FILES if (folder / name).is_file())
+    css = HIGHCHARTS_CSS if (folder / HIGHCHARTS_CSS).is_file() else None
+    return Highcharts(scripts=tuple(f"{STATIC_DIR}/{name}" for name in scripts), folder=folder,
+                      files=(*scripts, *((css,) if css else ())),
+                      stylesheet=f"{STATIC_DIR}/{css}" if css else None), None
 
 
 def _copy(src: Path, dest: Path) -> None:
@@ -168,13 +179,40 @@ def _write_if_changed(path: Path, text: str) -> None:
     write_atomic(path, data)
 
 
-def copy_assets(outdir: Path, highcharts: Highcharts | None) -> None:
-    """Highcharts (when it is a folder) and our script and stylesheet into _static/scmmonitor/."""
-    dest = Path(outdir, "_static", STATIC_DIR)
+def stylesheet() -> str:
+    """Our stylesheet: the colours (light, dark) and then static/scmmonitor.css."""
     static = resources.files("sphinxcontrib_scmmonitor") / "static"
-    _write_if_changed(dest / OWN_SCRIPT, joined_script())
-    with resources.as_file(static / OWN_CSS) as src:
-        _copy(src, dest / OWN_CSS)
+    return stylesheet_head() + (static / OWN_CSS).read_text(encoding="utf-8")
+
+
+#: what we write into _static/scmmonitor/ whatever Highcharts is
+OWN_FILES = (OWN_SCRIPT, OWN_CSS)
+
+
+def clashes(confdir: Path, static_paths: list[str], highcharts: Highcharts | None) -> list[Path]:
+    """The site's own html_static_path files that have the names of ours (ours replace
+    them in the output unless told): each is worth a warning."""
+    names = [*OWN_FILES, *(highcharts.files if highcharts is not None and
+                           highcharts.folder is not None else ())]
+    found = []
+    for entry in static_paths:
+        for name in names:
+            path = Path(confdir, entry, STATIC_DIR, name)
+            if path.is_file():
+                found.append(path)
+    return found
+
+
+def copy_assets(outdir: Path, highcharts: Highcharts | None, script: bool = True) -> None:
+    """Highcharts (when it is a folder) and our script and stylesheet into _static/scmmonitor/.
+
+    Done before the pages are written, so Sphinx's ``?v=`` checksums are there from
+    the first build and always match the files.
+    """
+    dest = Path(outdir, "_static", STATIC_DIR)
+    if script:
+        _write_if_changed(dest / OWN_SCRIPT, joined_script())
+    _write_if_changed(dest / OWN_CSS, stylesheet())
     if highcharts is not None and highcharts.folder is not None:
         for name in highcharts.files:
             _copy(highcharts.folder / name, dest / name)

@@ -61,6 +61,8 @@ class BuildData:
     highcharts: Highcharts | None = None
     #: PNG files drawn in this build (by this process)
     rendered: set[str] = field(default_factory=set)
+    #: what the chart pages load differs from the last build's: they are written again
+    assets_changed: bool = False
 
     def store(self) -> Store:
         """The store of this process; raises :class:`StoreError` (remembered per process)."""
@@ -183,7 +185,8 @@ def _entry(text: str, classes: Sequence[str] = ()) -> nodes.entry:
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[nodes.entry]],
-           widths: Sequence[int], classes: Sequence[str]) -> nodes.table:
+           widths: Sequence[int], classes: Sequence[str],
+           header_classes: Sequence[Sequence[str]] = ()) -> nodes.table:
     table = nodes.table(classes=list(classes))
     group = nodes.tgroup(cols=len(headers))
     table += group
@@ -192,8 +195,8 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[nodes.entry]],
     head = nodes.thead()
     group += head
     row = nodes.row()
-    for text in headers:
-        row += _entry(text)
+    for i, text in enumerate(headers):
+        row += _entry(text, header_classes[i] if i < len(header_classes) else ())
     head += row
     body = nodes.tbody()
     group += body
@@ -229,8 +232,15 @@ def status_table(build: BuildData, names: Sequence[str], now: float) -> nodes.ta
         for row in status_rows(report):
             rows.append([_status_entry(row[key]) if key == "status" else _entry(row[key])
                          for key, _ in STATUS_COLUMNS])
+    # a class per column: the stylesheet lets Change, then Size, step aside in a narrow
+    # column; the page script's live rows carry the same classes
+    for cells in rows:
+        for cell, (key, _) in zip(cells, STATUS_COLUMNS, strict=True):
+            cell["classes"].append(f"scmmonitor-col-{key}")
+    # colwidths-auto: no <col style="width: ..."> (an inline style a strict CSP blocks)
     return _table([h for _, h in STATUS_COLUMNS], rows, STATUS_WIDTHS,
-                  ["scmmonitor-status-table"])
+                  ["scmmonitor-status-table", "colwidths-auto"],
+                  [[f"scmmonitor-col-{key}"] for key, _ in STATUS_COLUMNS])
 
 
 def chart_fallback(build: BuildData, name: str, title: str, series: Sequence[str],

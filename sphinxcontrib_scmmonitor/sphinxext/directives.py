@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import PurePath
 from typing import ClassVar
 
 from docutils import nodes
@@ -60,8 +61,13 @@ class _DataDirective(SphinxDirective):
         settings = data.get(self.env).settings
         if settings is not None and name not in settings.nodes:
             known = ", ".join(settings.nodes) or "none"
-            return f"unknown node {name!r} (configured in {settings.path}: {known})"
+            return f"unknown node {name!r} (configured in {self.config_name()}: {known})"
         return None
+
+    def config_name(self) -> str:
+        """scmmonitor.toml as conf.py names it: the page is public, the server's paths not."""
+        setting = PurePath(self.config.scmmonitor_config)
+        return setting.name if setting.is_absolute() else setting.as_posix()
 
     def problem_paragraph(self, text: str) -> nodes.paragraph:
         return nodes.paragraph(text=text, classes=["scmmonitor-message", "scmmonitor-error"],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from collections.abc import Set
 from pathlib import Path
@@ -11,7 +13,8 @@ from docutils import nodes
 from sphinx.util import logging
 
 from .. import pictures
-from ..export import ExportError, export
+from ..config import NODE_NAME_RE
+from ..export import ExportError, data_dir, export
 from ..store import StoreError
 from . import assets, data
 from .nodes import scmmonitor_chart, scmmonitor_status
@@ -58,12 +61,30 @@ def interactive(app: Sphinx) -> bool:
 
 
 def builder_inited(app: Sphinx) -> None:
+    """Settings and Highcharts found; our files copied before any page is written."""
     build = data.load(app)
     if interactive(app):
         build.highcharts, problem = assets.locate(app.config.scmmonitor_highcharts,
                                                   Path(app.confdir))
         if problem:
             logger.warning("scmmonitor: %s", problem, type="scmmonitor", subtype="highcharts")
+    # the chart pages name what they load: when that changes (Highcharts installed,
+    # removed, moved), they are written again, not only a full build's
+    loads = repr((app.config.scmmonitor_render,
+                  build.highcharts.key() if build.highcharts is not None else None))
+    build.assets_changed = getattr(app.env, "scmmonitor_loads", None) != loads
+    app.env.scmmonitor_loads = loads  # type: ignore[attr-defined]
+    if not is_live_html(app.builder):
+        return
+    for path in assets.clashes(Path(app.confdir), list(app.config.html_static_path),
+                               build.highcharts):
+        logger.warning("scmmonitor: %s has the name of a file the extension writes "
+                       "(_static/%s/%s), so one replaces the other in the output; keep "
+                       "your own styles in another file and add it with html_css_files "
+                       "(see 'Light and dark' in the extension's docs)", path,
+                       assets.STATIC_DIR, path.name, type="scmmonitor", subtype="static")
+    # before the pages: Sphinx's ?v= checksums need the files in place (first build too)
+    assets.copy_assets(Path(app.outdir), build.highcharts, script=interactive(app))
 
 
 def env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
@@ -95,12 +116,15 @@ def env_get_outdated(app: Sphinx, env: BuildEnvironment, added: Set[str], change
     Status tables always (they are the page's content until the script refreshes
     them, and the only content for other builders). Chart pages only where the
     chart is a picture or table made at build time: in HTML the script fetches the
-    data when the page is opened, so those pages need no rebuild for fresh data.
+    data when the page is opened, so those pages need no rebuild for fresh data,
+    unless what they load changed (Highcharts installed or removed since).
     """
     docs = _docs(env)
     outdated = set(docs["status"])
-    if not is_live_html(app.builder):
+    build = data.get(env)
+    if not is_live_html(app.builder) or build.assets_changed:
         outdated |= docs["chart"]
+    build.assets_changed = False  # once: a second build by the same app loads the same
     return sorted(outdated - set(removed))
 
 
@@ -141,22 +165,25 @@ def html_page_context(app: Sphinx, pagename: str, templatename: str, context: di
         for script in build.highcharts.scripts:
             app.add_js_file(script, priority=priority, loading_method="defer")
             priority += 1
+        if build.highcharts.stylesheet:
+            # Highcharts' styled-mode rules first, ours (its colours) after them
+            app.add_css_file(build.highcharts.stylesheet, priority=SCRIPT_PRIORITY)
     app.add_js_file(f"{assets.STATIC_DIR}/{assets.OWN_SCRIPT}", priority=priority,
                     loading_method="defer")
-    app.add_css_file(f"{assets.STATIC_DIR}/{assets.OWN_CSS}")
+    app.add_css_file(f"{assets.STATIC_DIR}/{assets.OWN_CSS}", priority=SCRIPT_PRIORITY + 1)
 
 
 def build_finished(app: Sphinx, exception: BaseException | None) -> None:
-    """Write the picture manifest, export the changed nodes' JSON and pictures, copy scripts.
+    """Write the picture manifest, export the changed nodes' JSON and pictures.
 
     HTML builders, successful builds. The manifest comes first: the export
-    redraws what it lists, as ``scm-monitor export`` does later.
+    redraws what it lists, as ``scm-monitor export`` does later. (Our scripts
+    and stylesheet were copied in ``builder-inited``.)
     """
     build = data.get(app.env)
     try:
         if exception is not None or not is_live_html(app.builder):
             return
-        assets.copy_assets(Path(app.outdir), build.highcharts)
         try:
             pictures.write_manifest(app.outdir, _pictures(app.env))
         except ExportError as exc:
@@ -167,6 +194,7 @@ def build_finished(app: Sphinx, exception: BaseException | None) -> None:
             # the config warning was given at the start; the pictures say so too
             _placeholders(app, f"no backup data ({build.error})")
             return
+        _drop_removed_nodes(app.outdir, set(build.settings.nodes))
         try:
             settings = build.settings
             # unchanged nodes are skipped (a rebuild over the same data writes nothing);
@@ -180,6 +208,18 @@ def build_finished(app: Sphinx, exception: BaseException | None) -> None:
             _placeholders(app, "no backup data at build time (the store could not be read)")
     finally:
         build.close()
+
+
+def _drop_removed_nodes(outdir: str | os.PathLike[str], nodes: Set[str]) -> None:
+    """A node no longer configured: its data files go (its pictures go with its charts)."""
+    folder = data_dir(outdir)
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            stem = entry.name.removesuffix(".gz").removesuffix(".json")
+            if (entry.name in (f"{stem}.json", f"{stem}.json.gz") and NODE_NAME_RE.match(stem)
+                    and stem not in nodes and entry.is_file()):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
 
 
 def _placeholders(app: Sphinx, message: str) -> None:

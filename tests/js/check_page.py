@@ -144,8 +144,9 @@ _CHART_STATE_JS = """(id) => {
     legend: q('.highcharts-legend-item text').map(t => t.textContent),
     dashed: lines.map(g => {
       const path = g.querySelector('path.highcharts-graph');
-      return !!(path && path.getAttribute('stroke-dasharray') &&
-                path.getAttribute('stroke-dasharray') !== 'none');
+      // styled mode: the dash is the stylesheet's, so read what is drawn
+      const dash = path ? getComputedStyle(path).strokeDasharray : 'none';
+      return !!(dash && dash !== 'none');
     }),
     seriesNames: (window.Highcharts && Highcharts.charts
       ? (Highcharts.charts.find(c => c && box.contains(c.renderTo)) || {series: []}).series
@@ -154,7 +155,7 @@ _CHART_STATE_JS = """(id) => {
                     ? s.legendItem.label.element.textContent : null)
       : []),
     yLabels: q('.highcharts-yaxis-labels text').map(t => t.textContent),
-    imgs: q('img').length,
+    imgs: q('img:not(.scmmonitor-picture)').length,  // the server's picture stays
     badAria: q('[aria-label]').map(e => e.getAttribute('aria-label'))
       .filter(a => /&(lt|gt|amp|quot|#39);|undefined/.test(a)),
     scripts: q('script').length,
@@ -256,8 +257,8 @@ def check_charts(page: Any, expected: dict[str, dict[str, Any]]) -> dict[str, di
     alerts = page.evaluate("window.__scmAlerts || []")
     if alerts:
         problems.append(f"alert() was called: {alerts}")
-    if page.evaluate("document.querySelectorAll('img').length"):
-        problems.append("an <img> element exists in the page (the fixture has none)")
+    if page.evaluate("document.querySelectorAll('img:not(.scmmonitor-picture)').length"):
+        problems.append("an <img> element exists in the page besides the charts' pictures")
     if problems:
         raise CheckFailed("\n".join(problems))
     return states
@@ -474,8 +475,14 @@ def _check_file_url(browser: Any, folder: Path) -> list[str]:
         page.goto((folder / "index.html").resolve().as_uri(), wait_until="load")
         page.wait_for_selector("#scmmonitor-chart-0 .scmmonitor-error")
         text = page.text_content("#scmmonitor-chart-0 .scmmonitor-error") or ""
-        if "file://" not in text or "scm-monitor export" not in text:
+        # the advice that applies there (serve it), not "run scm-monitor export"
+        if "file://" not in text or "http.server" not in text or "scm-monitor export" in text:
             errors.append(f"file:// page: message does not explain: {text!r}")
+        pictures = page.eval_on_selector_all(
+            "#scmmonitor-chart-0 img.scmmonitor-picture",
+            "els => els.map(e => getComputedStyle(e).display !== 'none' && e.naturalWidth > 0)")
+        if pictures and not all(pictures):
+            errors.append("file:// page: the picture was hidden or removed with the message")
     except Exception as exc:
         errors.append(f"file:// page: no error message ({exc})")
     finally:

@@ -41,7 +41,11 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(REPO))
 from sphinxcontrib_scmmonitor.checks import SEVERITY  # noqa: E402
-from sphinxcontrib_scmmonitor.sphinxext.assets import joined_script  # noqa: E402
+from sphinxcontrib_scmmonitor.sphinxext.assets import (  # noqa: E402
+    HIGHCHARTS_CSS,
+    joined_script,
+    stylesheet,
+)
 
 STATIC = REPO / "sphinxcontrib_scmmonitor" / "static"
 HIGHCHARTS = HERE / "node_modules" / "highcharts"
@@ -197,6 +201,7 @@ def page(title: str, prefix: str, body: str, highcharts: str = "") -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)}</title>
 <link rel="icon" href="data:,">
+<link rel="stylesheet" href="{h}css/highcharts.css">
 <link rel="stylesheet" href="{s}scmmonitor.css">
 <script defer src="{h}highstock.js"></script>
 <script defer src="{h}modules/exporting.js"></script>
@@ -226,10 +231,12 @@ def make_site(outdir: str | Path, now: float | None = None,
         raise SystemExit(f"{highcharts}/highstock.js is missing: run `npm install` in {HERE}")
     (static / "modules").mkdir(parents=True, exist_ok=True)
     (static / "data").mkdir(parents=True, exist_ok=True)
-    for name in HIGHCHARTS_FILES:
+    (static / "css").mkdir(parents=True, exist_ok=True)
+    for name in (*HIGHCHARTS_FILES, HIGHCHARTS_CSS):
         shutil.copyfile(highcharts / name, static / name)
     (static / "scmmonitor.js").write_text(joined_script(), encoding="utf-8")
-    shutil.copyfile(STATIC / "scmmonitor.css", static / "scmmonitor.css")
+    # as the Sphinx build writes it: the colours' custom properties, then the package's css
+    (static / "scmmonitor.css").write_text(stylesheet(), encoding="utf-8")
     docs = node_documents(now)
     for node, doc in docs.items():
         (static / "data" / f"{node}.json").write_text(json.dumps(doc, separators=(",", ":")),
@@ -307,7 +314,8 @@ def make_site(outdir: str | Path, now: float | None = None,
             "charts": {"scmmonitor-chart-0": {"error": "Highcharts did not load"}},
             "lazy": [],
             "status": None,
-            "allowed_404": ["/not-installed/highstock.js", "/not-installed/modules/exporting.js",
+            "allowed_404": ["/not-installed/highstock.js", "/not-installed/css/highcharts.css",
+                            "/not-installed/modules/exporting.js",
                             "/not-installed/modules/accessibility.js"],
         },
         "oldformat.html": {

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { byteTicks, chartOptions, logByteTicks } from "../../sphinxcontrib_scmmonitor/static/scmmonitor/options.js";
+import { byteTicks, chartOptions, logByteTicks, typeDescription } from "../../sphinxcontrib_scmmonitor/static/scmmonitor/options.js";
 
 test("byteTicks lands on round binary units", () => {
   const { ticks, unit } = byteTicks(0, 1000 * 2 ** 20, 300);
@@ -34,4 +34,33 @@ test("chartOptions: escaped names, failed runs as flags, the range and scale ask
   assert.deepEqual(line.dataTable.columns, { x: [1000, 2000], y: [null, 4] });
   assert.deepEqual(flags.data, [{ x: 5000, title: "!", text: "&lt;script&gt;x&lt;/script&gt;" }]);
   assert.deepEqual(o.navigator.series.data, [[1000, 0], [2000, 4]]);
+});
+
+test("chartOptions: styled mode (no inline style), classes for the marks", () => {
+  const o = chartOptions(CFG, DOC, SERIES);
+  assert.equal(o.chart.styledMode, true);
+  assert.equal(o.chart.style, undefined);
+  assert.match(o.series[0].className, /\bscmmonitor-series-alarm\b.*\bscmmonitor-dashed\b/);
+  assert.equal(o.series[1].color, undefined);
+  assert.equal(o.series[1].style, undefined);
+  const tip = o.series[0].tooltip.pointFormatter.call({ y: 4, colorIndex: 3 });
+  assert.doesNotMatch(tip, /style=/);
+  assert.match(tip, /class="highcharts-color-3"/);
+});
+
+test("chartOptions: a short chart drops the navigator, then the range selector", () => {
+  const at = (pixels) => chartOptions(Object.assign({}, CFG, { pixels }), DOC, SERIES);
+  assert.equal(at(null).navigator.enabled, true);
+  assert.equal(at(400).navigator.enabled, true);
+  assert.deepEqual([at(300).navigator.enabled, at(300).scrollbar.enabled,
+    at(300).rangeSelector.enabled], [false, false, true]);
+  assert.deepEqual([at(200).navigator.enabled, at(200).rangeSelector.enabled], [false, false]);
+});
+
+test("the accessibility summary counts the data series, not the flags", () => {
+  const o = chartOptions(CFG, DOC, SERIES.concat([Object.assign({}, SERIES[0], { name: "b" })]));
+  assert.equal(o.series.length, 3);
+  assert.equal(o.accessibility.typeDescription,
+    "Line chart with 2 data series, and flags for 1 failed collection run.");
+  assert.equal(typeDescription(1, 0), "Line chart with 1 data series.");
 });

@@ -23,10 +23,16 @@ export function appendParts(parent, parts) {
   return parent;
 }
 
+// Everything the script put in a chart container; the server's picture stays (it is
+// the chart until Highcharts has drawn, and what print and a failed load show)
+export const PICTURE = "img.scmmonitor-picture";
+
 export function clear(node) {
-  while (node.firstChild) {
-    node.removeChild(node.firstChild);
-  }
+  Array.from(node.childNodes).forEach((child) => {
+    if (!(child.nodeType === 1 && child.matches(PICTURE))) {
+      node.removeChild(child);
+    }
+  });
 }
 
 // A data-* list: JSON (what the directives write) or space/comma separated words

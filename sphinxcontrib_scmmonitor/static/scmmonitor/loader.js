@@ -3,9 +3,12 @@
 
 import { EXPORT_HINT, LoadError, parseDocument } from "./data.js";
 
-const FILE_HINT = "This page was opened from a file:// URL, where the browser does not let " +
-  "scripts read data files: serve the HTML folder over HTTP instead (for example " +
-  "python3 -m http.server in it).";
+// From file:// the export is not what is missing: the browser will not read the file
+// (the picture beside the message still shows the data of the last export)
+const FILE_HINT = ["This page was opened from a file:// URL, where the browser does not let " +
+  "scripts read data files; the picture shows the data as of the last export. For the " +
+  "interactive chart, serve the HTML folder over HTTP: ", { code: "make serve" },
+  " in the example docs, or ", { code: "python3 -m http.server" }, " in the folder."];
 
 function xhrText(url) {
   return new Promise((resolve, reject) => {

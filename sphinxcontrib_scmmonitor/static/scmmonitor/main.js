@@ -3,11 +3,12 @@
 // offers window.scmmonitor.redraw(). The only mutable state is `state` below.
 
 import { EXPORT_HINT, LoadError } from "./data.js";
-import { clear, el, appendParts, parseList } from "./dom.js";
+import { PICTURE, clear, el, appendParts, parseList } from "./dom.js";
 import { absolute, inTurn, loadDocument, loadFailure } from "./loader.js";
 import { RANGES, chartOptions } from "./options.js";
 import { chooseSeries } from "./series.js";
 import { fillTable } from "./status-table.js";
+import { MODE_ATTRIBUTE, THEME_ATTRIBUTE, luminance, pageMode, pictureSrc } from "./theme.js";
 
 // Filled in by the Sphinx build from sphinxcontrib_scmmonitor.__version__
 const VERSION = "@VERSION@";
@@ -24,6 +25,7 @@ const state = {
   attempted: new Set(),           // chart containers drawn (or tried) once
   observer: null,                 // IntersectionObserver, where the browser has one
   frames: { turns: [], taken: false },
+  mode: null,                     // "light" or "dark": the page's mode, as last applied
 };
 
 const oneOf = (value, allowed, fallback) => {
@@ -59,6 +61,7 @@ function forget(container) {
 function showMessage(container, parts, isError) {
   forget(container);
   clear(container);
+  container.classList.remove("scmmonitor-drawn");   // the picture shows again, with the message
   container.style.minHeight = "";   // the reserved chart height would only leave a blank box
   const p = el("p", `scmmonitor-message${isError ? " scmmonitor-error" : ""}`);
   if (isError) {
@@ -93,13 +96,19 @@ function renderChart(container, cfg, doc) {
   forget(container);
   clear(container);
   const plot = el("div", "scmmonitor-plot");
-  plot.style.height = cfg.height;
+  plot.style.height = cfg.height;   // CSSOM, which a strict style-src allows
   container.appendChild(plot);
   if (missing.length) {
     container.appendChild(el("p", "scmmonitor-note",
       `Not in the data of node ${cfg.node}: ${missing.join(", ")}`));
   }
-  state.charts.set(container, highcharts().stockChart(plot, chartOptions(cfg, doc, chosen)));
+  const sized = Object.assign({}, cfg, { pixels: plot.getBoundingClientRect().height || null });
+  try {
+    state.charts.set(container, highcharts().stockChart(plot, chartOptions(sized, doc, chosen)));
+  } catch (err) {
+    container.removeChild(plot);
+    throw err;
+  }
   container.classList.add("scmmonitor-drawn");
 }
 
@@ -176,7 +185,57 @@ function watch(container) {
   state.observer.observe(container);
 }
 
+// The page's mode now: the theme's attribute (body first: furo; then html: pydata,
+// sphinx-book-theme) and, for "auto", the reader's system setting
+function currentMode() {
+  const dark = typeof window.matchMedia === "function" &&
+    window.matchMedia("(prefers-color-scheme: dark)").matches;
+  const read = (node) => (node ? node.getAttribute(THEME_ATTRIBUTE) : null);
+  const background = (node) => (node ? window.getComputedStyle(node).backgroundColor : "");
+  const body = background(document.body);
+  return pageMode([read(document.body), read(document.documentElement)], dark,
+    luminance(body) === null ? background(document.documentElement) : body);
+}
+
+// Our stylesheet reads data-scm-mode on <html>; each picture gets its #scm-<mode>
+function applyMode() {
+  const mode = currentMode();
+  if (mode === state.mode) {
+    return;
+  }
+  state.mode = mode;
+  document.documentElement.setAttribute(MODE_ATTRIBUTE, mode);
+  document.querySelectorAll(`.scmmonitor-chart > ${PICTURE}`).forEach((img) => {
+    const src = pictureSrc(img.getAttribute("src"), mode);
+    if (src && src !== img.getAttribute("src")) {
+      img.setAttribute("src", src);
+    }
+  });
+}
+
+// Live: the theme's toggle rewrites its attribute; "auto" follows a change of the OS setting
+function followMode() {
+  applyMode();
+  if ("MutationObserver" in window) {
+    const observer = new MutationObserver(applyMode);
+    const watched = { attributes: true, attributeFilter: [THEME_ATTRIBUTE] };
+    observer.observe(document.documentElement, watched);
+    if (document.body) {
+      observer.observe(document.body, watched);
+    }
+  }
+  if (typeof window.matchMedia === "function") {
+    const query = window.matchMedia("(prefers-color-scheme: dark)");
+    if (typeof query.addEventListener === "function") {
+      query.addEventListener("change", applyMode);
+    } else if (typeof query.addListener === "function") {
+      query.addListener(applyMode);   // Safari before 14
+    }
+  }
+}
+
 function start() {
+  followMode();
   if ("IntersectionObserver" in window) {
     state.observer = new IntersectionObserver((entries) => {
       entries.forEach((entry) => {

@@ -8,6 +8,10 @@ import {
 import { points, seriesMark, totalPoints } from "./series.js";
 
 export const RANGES = ["1m", "3m", "6m", "1y", "all"];
+// Below these plot heights (px) the navigator, then the range selector, leave the
+// plot too little room: a 300px chart keeps its buttons, a 200px one is the plot alone
+export const NAVIGATOR_MIN_HEIGHT = 380;
+export const SELECTOR_MIN_HEIGHT = 240;
 
 const BUTTONS = [
   { type: "month", count: 1, text: "1m", title: "Show 1 month" },
@@ -102,8 +106,11 @@ function byteLabel() {
   return esc(humanBytes(this.value, true));
 }
 
-function navigatorOptions(series, count) {
+function navigatorOptions(series, count, shown) {
   const lines = series.filter((s) => s.type === "line");
+  if (!shown) {
+    return { enabled: false };
+  }
   if (!lines.length) {
     return { enabled: true };
   }
@@ -128,9 +135,11 @@ function lineSeries(s, { count, percent, log }) {
     type: "line",
     name: esc(shownName),
     dataTable: { columns: points(s, count ? "count" : "size", log) },
+    // ignored in styled mode, where the classes draw the dash (scmmonitor.css); kept
+    // for an exported chart's non-styled copy
     dashStyle: mark.dashed ? (mark.status === "alarm" ? "Dash" : "ShortDash") : "Solid",
     lineWidth: mark.dashed ? 3 : 1.5,
-    className: `scmmonitor-series-${mark.status}`,
+    className: `scmmonitor-series-${mark.status}${mark.dashed ? " scmmonitor-dashed" : ""}`,
     custom: { scmmonitorA11y: a11yText(shownName), scmmonitorName: shownName },
     showInNavigator: false,
     turboThreshold: 0,
@@ -146,7 +155,7 @@ function lineSeries(s, { count, percent, log }) {
           text += percent && isNum(this.change)
             ? `${esc(signedPercent(this.change, 1))}</b> \u00b7 <b>${bytes}` : bytes;
         }
-        return `<span style="color:${esc(this.color)}">\u25cf</span> ${text}<br/>`;
+        return `<span class="highcharts-color-${Number(this.colorIndex) || 0}">\u25cf</span> ${text}<br/>`;
       },
     },
   };
@@ -158,10 +167,7 @@ function flagSeries(failed) {
     name: esc("failed collection runs"),
     data: failed.map((r) => ({ x: r.at, title: "!", text: esc(r.error || "collection failed") })),
     shape: "squarepin",
-    color: "#b71c1c",
-    fillColor: "#ffebee",
-    style: { color: "#b71c1c", fontWeight: "bold" },
-    className: "scmmonitor-failed-runs",
+    className: "scmmonitor-failed-runs",   // its colours: scmmonitor.css
     custom: { scmmonitorA11y: "failed collection runs" },
     y: -28,
     clip: false,        // a failed run at the right edge stays visible
@@ -218,10 +224,20 @@ function yAxis({ count, percent, log }) {
   };
 }
 
-function accessibility(cfg, { count, percent }) {
+// "Line chart with 2 data series", not Highcharts' "3 data series" counting the flags
+export function typeDescription(lines, failedRuns) {
+  let text = `Line chart with ${lines} data series`;
+  if (failedRuns) {
+    text += `, and flags for ${failedRuns} failed collection run${failedRuns === 1 ? "" : "s"}`;
+  }
+  return `${text}.`;
+}
+
+function accessibility(cfg, { count, percent }, lines, failedRuns) {
   return {
     enabled: true,
     description: esc(`Backup ${count ? "counts" : "sizes"} of node ${cfg.node} over time`),
+    typeDescription: esc(typeDescription(lines, failedRuns)),
     point: {
       // The defaults read the (HTML-escaped) series name; use the plain one
       descriptionFormatter(point) {
@@ -258,24 +274,38 @@ export function chartOptions(cfg, doc, chosen) {
     series.push(flagSeries(failed));
   }
   const title = cfg.title || (doc.hub ? `${doc.hub} backups on ${cfg.node}` : `backups on ${cfg.node}`);
+  // cfg.pixels: the plot's height as laid out (null: unknown, as tall as usual)
+  const tall = (min) => !isNum(cfg.pixels) || cfg.pixels >= min;
   return {
-    chart: { height: null, spacingTop: 12, style: { fontFamily: "inherit" } },
+    // styled mode: no inline <style> or colour attributes; scmmonitor.css colours it all
+    chart: { height: null, spacingTop: 12, styledMode: true },
     time: { timezone: "UTC" },
-    title: { text: esc(title), useHTML: false },
-    subtitle: { text: esc(subtitle(doc)), useHTML: false },
+    // a short chart: the title on the left, the range buttons on its right in one row
+    title: tall(NAVIGATOR_MIN_HEIGHT) ? { text: esc(title), useHTML: false }
+      : { text: esc(title), useHTML: false, align: "left", margin: 10 },
+    // a short chart: the subtitle and all but one row of legend go (the legend pages)
+    subtitle: { text: tall(NAVIGATOR_MIN_HEIGHT) ? esc(subtitle(doc)) : undefined, useHTML: false },
     credits: { enabled: false },
-    legend: { enabled: true, useHTML: false },
+    legend: { enabled: true, useHTML: false,
+      maxHeight: tall(NAVIGATOR_MIN_HEIGHT) ? undefined : 28, margin: tall(NAVIGATOR_MIN_HEIGHT) ? 12 : 4 },
     rangeSelector: {
+      enabled: tall(SELECTOR_MIN_HEIGHT),
       buttons: BUTTONS.map((b) => Object.assign({}, b)),   // Highcharts may change what it is given
       selected: RANGES.indexOf(cfg.range),
       inputEnabled: false,
+      floating: !tall(NAVIGATOR_MIN_HEIGHT),
+      // floating: in the title's row, left of the menu button
+      buttonPosition: tall(NAVIGATOR_MIN_HEIGHT) ? {} : { align: "right", x: -40 },
+      verticalAlign: "top",
+      y: tall(NAVIGATOR_MIN_HEIGHT) ? 0 : -30,
     },
-    navigator: navigatorOptions(series, how.count),
-    scrollbar: { enabled: true },
+    navigator: navigatorOptions(series, how.count, tall(NAVIGATOR_MIN_HEIGHT)),
+    scrollbar: { enabled: tall(NAVIGATOR_MIN_HEIGHT) },
     tooltip: { useHTML: false, split: true, xDateFormat: "%Y-%m-%d %H:%M UTC" },
     xAxis: {
       type: "datetime",
       ordinal: false,     // a gap in the backups must show as a gap
+      tickPixelInterval: 130,   // "Jan '26" labels keep a gap between them at ~900 px
       labels: { useHTML: false },
     },
     yAxis: yAxis(how),
@@ -292,7 +322,7 @@ export function chartOptions(cfg, doc, chosen) {
         },
       },
     },
-    accessibility: accessibility(cfg, how),
+    accessibility: accessibility(cfg, how, chosen.length, failed.length),
     lang: { accessibility: { legend: { legendItem: "Show {item.options.custom.scmmonitorA11y}" } } },
     series,
   };

@@ -49,7 +49,7 @@ export function exportNote(exported, now) {
 
 function statusCell(status) {
   const lv = level(status);
-  const td = el("td", `scmmonitor-status-cell scmmonitor-${lv}`);
+  const td = el("td", `scmmonitor-status-cell scmmonitor-${lv} scmmonitor-col-status`);
   const symbol = el("span", "scmmonitor-symbol", `${LEVEL_SYMBOL[lv]} `);
   symbol.setAttribute("aria-hidden", "true");
   td.appendChild(symbol);
@@ -57,7 +57,11 @@ function statusCell(status) {
   return td;
 }
 
-const CELL_CLASSES = [null, null, null, null, "scmmonitor-age", "scmmonitor-size", "scmmonitor-change"];
+// as the build-time table's (sphinxext/data.py): the stylesheet hides Change, then Size,
+// in a narrow column
+const CELL_CLASSES = ["scmmonitor-col-node", "scmmonitor-col-series", null, "scmmonitor-col-reason",
+  "scmmonitor-age scmmonitor-col-age", "scmmonitor-size scmmonitor-col-size",
+  "scmmonitor-change scmmonitor-col-change"];
 
 function rowElement({ status, cells }) {
   const tr = el("tr", `scmmonitor-row scmmonitor-row-${level(status)}`);

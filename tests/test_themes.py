@@ -1,0 +1,507 @@
+"""One site built with each listed theme from PyPI, opened in Chromium in light and dark.
+
+What a reader of each theme sees (docs/sphinx.rst, "Light and dark" and
+"Content-Security-Policy"): our charts, pictures, tables and messages in the
+page's own mode, live when the theme's toggle or the system setting changes,
+light on themes that have no dark mode whatever the system says; WCAG AA
+contrast (4.5:1 text, 3:1 lines) computed from the rendered styles; tables
+that fit the theme's column; and, served with ``Content-Security-Policy:
+default-src 'self'``, charts drawn with no violation caused by us. Screenshots
+of every theme and mode go to test-output/themes/ with the measured contrast
+table (contrast.md). A missing theme, npm or Chromium skips locally and fails
+under ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import importlib.util
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.js.check_page import PageLog, wait_for_chart
+from tests.sshd import require_tool
+from tests.test_browser import highcharts  # noqa: F401  (the fixture: Highcharts from npm)
+from tests.test_sphinx import collect, make_backups, write_config
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+OUTPUT = ROOT / "test-output" / "themes"
+CSP = "default-src 'self'"
+
+#: theme -> (module to import, where its mode lives: "body", "html" or None for none)
+THEMES: dict[str, tuple[str, str | None]] = {
+    "alabaster": ("alabaster", None),
+    "furo": ("furo", "body"),
+    "pydata_sphinx_theme": ("pydata_sphinx_theme", "html"),
+    "sphinx_book_theme": ("sphinx_book_theme", "html"),
+    "sphinx_rtd_theme": ("sphinx_rtd_theme", None),
+}
+#: localStorage that makes the theme's own toggle say dark (set before the page loads)
+DARK_STORAGE = {"body": {"theme": "dark"}, "html": {"mode": "dark", "theme": "dark"}}
+TEXT, LINE = 4.5, 3.0
+
+CONF = """\
+extensions = ["sphinxcontrib_scmmonitor"]
+scmmonitor_config = "scmmonitor.toml"
+project = "Backups"
+exclude_patterns = ["_build"]
+"""
+
+INDEX = """\
+Backups
+=======
+
+The hub's backups on C, with a failed collection as a flag.
+
+.. scm-backup-chart:: C
+   :series: repos/env tracs/env
+
+.. scm-backup-status:: C H1
+
+.. scm-backup-chart:: E
+   :title: A node with nothing backed up yet
+   :series: nothing/here
+
+.. scm-backup-chart:: H1
+   :title: A short chart
+   :height: 300px
+"""
+
+
+class ThemeSite:
+    """One source tree, one store; built once per theme into out/<theme>/."""
+
+    def __init__(self, folder: Path, highstock: Path) -> None:
+        self.src = folder / "src"
+        self.src.mkdir()
+        (self.src / "conf.py").write_text(CONF)
+        (self.src / "index.rst").write_text(INDEX)
+        roots = make_backups(folder / "nodes", days=90)
+        roots["E"] = folder / "nodes" / "E"
+        roots["E"].mkdir()
+        database = folder / "scmmonitor.db"
+        config = self.src / "scmmonitor.toml"
+        write_config(config, {**roots, "C": folder / "unmounted"}, database)
+        assert collect(config, "C") == 1  # a failed run of C: a flag on its chart
+        write_config(config, roots, database)
+        assert collect(config) == 0
+        self.out = folder / "out"
+        self.highcharts = highstock
+
+    def build(self, theme: str) -> None:
+        out = self.out / theme
+        proc = subprocess.run(
+            [sys.executable, "-m", "sphinx", "-q", "-b", "html", "-D", f"html_theme={theme}",
+             "-D", f"scmmonitor_highcharts={self.highcharts}", "-d", str(out / ".doctrees"),
+             str(self.src), str(out)], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "scmmonitor" not in proc.stderr, proc.stderr
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Files below the site; below /csp/ the same files with the strict policy."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def translate_path(self, path: str) -> str:
+        self.csp = path.startswith("/csp/")
+        return super().translate_path(path[4:] if self.csp else path)
+
+    def end_headers(self) -> None:
+        if getattr(self, "csp", False):
+            self.send_header("Content-Security-Policy", CSP)
+        super().end_headers()
+
+
+def serve(folder: Path) -> tuple[str, Callable[[], None]]:
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_Handler, directory=str(folder)))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+    return f"http://127.0.0.1:{server.server_address[1]}/", stop
+
+
+@pytest.fixture(scope="module")
+def themes() -> list[str]:
+    missing = [name for name, (module, _) in THEMES.items()
+               if importlib.util.find_spec(module) is None]
+    require_tool(f"themes not installed: {', '.join(missing)} (pip install -e '.[test]')"
+                 if missing else None)
+    return list(THEMES)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, highcharts: Path,  # noqa: F811
+         themes: list[str]) -> Iterator[tuple[ThemeSite, str]]:
+    built = ThemeSite(tmp_path_factory.mktemp("themes"), highcharts)
+    with ThreadPoolExecutor(2) as pool:  # two cores
+        list(pool.map(built.build, themes))
+    url, stop = serve(built.out)
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    yield built, url
+    stop()
+
+
+# --- measuring in the page -----------------------------------------------------------------------
+
+_MEASURE_JS = """() => {
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = 1;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  // any CSS colour as the browser resolves it -> [r, g, b, a]
+  const rgba = (c) => {
+    ctx.clearRect(0, 0, 1, 1);
+    ctx.fillStyle = 'rgba(0, 0, 0, 0)';
+    ctx.fillStyle = c || 'rgba(0, 0, 0, 0)';
+    ctx.fillRect(0, 0, 1, 1);
+    const d = ctx.getImageData(0, 0, 1, 1).data;
+    return [d[0], d[1], d[2], d[3] / 255];
+  };
+  const over = (top, below) => {
+    const a = top[3];
+    return [0, 1, 2].map((i) => top[i] * a + below[i] * (1 - a)).concat([1]);
+  };
+  // what is painted behind an element: its and its ancestors' backgrounds, composited
+  const behind = (node) => {
+    const layers = [];
+    for (let n = node; n && n.nodeType === 1; n = n.parentElement) {
+      const c = rgba(getComputedStyle(n).backgroundColor);
+      if (c[3] > 0) layers.push(c);
+      if (c[3] >= 1) break;
+    }
+    return layers.reverse().reduce((below, top) => over(top, below), [255, 255, 255, 1]);
+  };
+  const lum = (c) => {
+    const [r, g, b] = c.slice(0, 3).map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const ratio = (fg, bg) => {
+    const [a, b] = [lum(over(fg, bg)), lum(bg)].sort((x, y) => y - x);
+    return Math.round(((a + 0.05) / (b + 0.05)) * 100) / 100;
+  };
+  const visible = (e) => e.getClientRects().length > 0
+    && getComputedStyle(e).visibility !== 'hidden';
+  const text = (sel) => {
+    const els = Array.from(document.querySelectorAll(sel)).filter(visible);
+    if (!els.length) return null;
+    return Math.min(...els.map((e) => ratio(rgba(getComputedStyle(e).color), behind(e))));
+  };
+  // SVG marks against the chart's own background rectangle
+  const svg = (sel, prop) => {
+    const values = [];
+    document.querySelectorAll('.scmmonitor-chart').forEach((box) => {
+      const rect = box.querySelector('.highcharts-background');
+      if (!rect) return;
+      const bg = over(rgba(getComputedStyle(rect).fill), behind(box));
+      box.querySelectorAll(sel).forEach((e) => {
+        if (visible(e)) values.push(ratio(rgba(getComputedStyle(e)[prop]), bg));
+      });
+    });
+    return values.length ? Math.min(...values) : null;
+  };
+  const chartBg = Array.from(document.querySelectorAll('.scmmonitor-chart .highcharts-background'))
+    .map((r) => lum(rgba(getComputedStyle(r).fill)));
+  const statusBox = document.querySelector('.scmmonitor-status');
+  const table = statusBox && statusBox.querySelector('table');
+  const labelGaps = [];
+  const xLabels = '.scmmonitor-chart .highcharts-xaxis-labels:not(.highcharts-navigator-xaxis)';
+  document.querySelectorAll(xLabels).forEach((g) => {
+    const boxes = Array.from(g.querySelectorAll('text')).map((t) => t.getBoundingClientRect())
+      .filter((r) => r.width > 0).sort((a, b) => a.left - b.left);
+    for (let i = 1; i < boxes.length; i += 1) labelGaps.push(boxes[i].left - boxes[i - 1].right);
+  });
+  return {
+    mode: document.documentElement.getAttribute('data-scm-mode'),
+    pageDark: lum(behind(document.querySelector('.scmmonitor-chart').parentElement)) < 0.2,
+    chartDark: chartBg.map((l) => l < 0.2),
+    pictures: Array.from(document.querySelectorAll('img.scmmonitor-picture'))
+      .map((i) => i.getAttribute('src').replace(/^.*#/, '#')),
+    contrast: {
+      'table text': text('.scmmonitor-status td.scmmonitor-col-node, '
+        + '.scmmonitor-status td.scmmonitor-col-reason'),
+      'table head': text('.scmmonitor-status th'),
+      'status ok': text('.scmmonitor-status td.scmmonitor-ok .scmmonitor-word'),
+      'status alarm': text('.scmmonitor-status td.scmmonitor-alarm .scmmonitor-word'),
+      'status note': text('.scmmonitor-status-note'),
+      'message': text('.scmmonitor-message'),
+      'axis labels': svg('.highcharts-axis-labels text', 'fill'),
+      'chart title': svg('.highcharts-title, .highcharts-subtitle', 'fill'),
+      'legend': svg('.highcharts-legend-item text', 'fill'),
+      'series lines': svg('.highcharts-line-series:not(.highcharts-navigator-series) '
+        + '.highcharts-graph', 'stroke'),
+      'axis line': svg('.highcharts-xaxis .highcharts-axis-line', 'stroke'),
+    },
+    tableFits: table ? table.getBoundingClientRect().width <= statusBox.clientWidth + 1 : null,
+    statusShown: Array.from(document.querySelectorAll(
+      '.scmmonitor-status td.scmmonitor-status-cell')).every(visible),
+    minLabelGap: labelGaps.length ? Math.min(...labelGaps) : null,
+  };
+}"""
+
+_VIOLATIONS_INIT = """window.__scmViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => window.__scmViolations.push({
+  directive: e.violatedDirective, blocked: e.blockedURI, source: e.sourceFile,
+  line: e.lineNumber, sample: e.sample}));"""
+
+LINES = ("series lines", "axis line")
+
+
+def open_theme(browser: Any, url: str, scheme: str, storage: dict[str, str],
+               width: int = 1280) -> tuple[Any, Any, PageLog]:
+    context = browser.new_context(viewport={"width": width, "height": 900},
+                                  color_scheme=scheme)
+    script = "".join(f"localStorage.setItem({json.dumps(k)}, {json.dumps(v)});"
+                     for k, v in storage.items())
+    context.add_init_script(f"try {{ localStorage.clear(); {script} }} catch (e) {{}}\n"
+                            + _VIOLATIONS_INIT)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    log = PageLog(allowed_404=["favicon.ico"])
+    page.on("console", log.on_console)
+    page.on("pageerror", log.on_page_error)
+    page.goto(url, wait_until="load")
+    page.wait_for_function("() => window.scmmonitor !== undefined")
+    return context, page, log
+
+
+def ours(log: PageLog) -> PageLog:
+    """Only what concerns us: uncaught errors, failed loads, our scripts' messages (the
+    themes log their own, e.g. pydata's "invalid theme mode" for a first-time visitor)."""
+    log.errors = [e for e in log.errors if e.startswith("uncaught") or "Failed to load" in e
+                  or "/_static/scmmonitor/" in e]
+    return log
+
+
+def draw_all(page: Any) -> None:
+    for i in range(3):
+        state = wait_for_chart(page, f"scmmonitor-chart-{i}")
+        assert not state["errorMessage"], state
+    page.wait_for_selector(".scmmonitor-status.scmmonitor-live")
+    page.evaluate("window.scrollTo(0, 0)")
+
+
+def measure(page: Any) -> dict[str, Any]:
+    return page.evaluate(_MEASURE_JS)
+
+
+def check_readable(where: str, state: dict[str, Any], mode: str) -> list[str]:
+    problems = []
+    if state["mode"] != mode:
+        problems.append(f"{where}: data-scm-mode is {state['mode']!r}, want {mode!r}")
+    if state["pageDark"] != (mode == "dark"):
+        problems.append(f"{where}: the theme's page is not {mode} (test setup?)")
+    if state["chartDark"] != [mode == "dark"] * len(state["chartDark"]) or not state["chartDark"]:
+        problems.append(f"{where}: chart backgrounds dark={state['chartDark']}, page is {mode}")
+    if set(state["pictures"]) != {f"#scm-{mode}"}:
+        problems.append(f"{where}: pictures {state['pictures']}, want #scm-{mode}")
+    for name, value in state["contrast"].items():
+        need = LINE if name in LINES else TEXT
+        if value is None:
+            problems.append(f"{where}: nothing measured for {name}")
+        elif value < need:
+            problems.append(f"{where}: {name} contrast {value}:1 < {need}:1")
+    if not state["tableFits"]:
+        problems.append(f"{where}: the status table is wider than its column")
+    if not state["statusShown"]:
+        problems.append(f"{where}: a status cell is hidden")
+    if state["minLabelGap"] is not None and state["minLabelGap"] < 4:
+        problems.append(f"{where}: x-axis labels {state['minLabelGap']:.1f} px apart")
+    return problems
+
+
+def write_table(theme: str, results: dict[str, dict[str, Any]]) -> None:
+    (OUTPUT / f"{theme}.json").write_text(json.dumps(results, indent=1))
+    rows = []
+    for path in sorted(OUTPUT.glob("*.json")):
+        for mode, state in json.loads(path.read_text()).items():
+            rows.append([path.stem, mode, *(f"{v:.2f}" if v is not None else "-"
+                                            for v in state["contrast"].values())])
+    names = list(next(iter(results.values()))["contrast"])
+    lines = ["| theme | mode | " + " | ".join(names) + " |",
+             "|" + "---|" * (len(names) + 2)] + ["| " + " | ".join(r) + " |" for r in rows]
+    (OUTPUT / "contrast.md").write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("theme", list(THEMES))
+def test_each_theme_is_readable_in_light_and_dark(site: tuple[ThemeSite, str], browser: Any,
+                                                  theme: str) -> None:
+    _, url = site
+    where_mode = THEMES[theme][1]
+    problems: list[str] = []
+    results = {}
+    for scheme in ("light", "dark"):
+        # the system's setting, and the theme's own toggle saying the same where it has one
+        storage = DARK_STORAGE[where_mode] if scheme == "dark" and where_mode else {}
+        mode = scheme if where_mode else "light"  # no dark mode: light whatever the OS says
+        context, page, log = open_theme(browser, f"{url}{theme}/index.html", scheme, storage)
+        try:
+            draw_all(page)
+            state = measure(page)
+            results[f"{scheme} OS" + (" + toggle" if storage else "")] = state
+            problems += check_readable(f"{theme}, {scheme} OS", state, mode)
+            page.screenshot(path=str(OUTPUT / f"{theme}-{scheme}.png"), full_page=True)
+            ours(log).check()
+        finally:
+            context.close()
+    write_table(theme, results)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("theme", ["furo", "pydata_sphinx_theme"])
+def test_the_page_follows_the_theme_toggle_and_the_system_live(
+        site: tuple[ThemeSite, str], browser: Any, theme: str) -> None:
+    """No reload: the toggle rewrites the theme's attribute, "auto" follows the OS."""
+    _, url = site
+    element = "document.body" if THEMES[theme][1] == "body" else "document.documentElement"
+    context, page, log = open_theme(browser, f"{url}{theme}/index.html", "light", {})
+    try:
+        draw_all(page)
+        problems = check_readable(f"{theme} at first", measure(page), "light")
+        # the theme's toggle: its attribute says dark, then light again
+        for mode in ("dark", "light"):
+            page.evaluate(f"(m) => {element}.setAttribute('data-theme', m)", mode)
+            page.wait_for_function("(m) => document.documentElement.getAttribute("
+                                   "'data-scm-mode') === m", arg=mode)
+            if theme == "pydata_sphinx_theme":
+                page.evaluate("(m) => document.documentElement.setAttribute('data-mode', m)", mode)
+            page.wait_for_timeout(400)  # the themes' own colour transitions
+            problems += check_readable(f"{theme} toggled {mode}", measure(page), mode)
+        if theme == "furo":
+            # furo's "auto" follows the system: the system turns dark while the page is open
+            page.evaluate("document.body.setAttribute('data-theme', 'auto')")
+            page.emulate_media(color_scheme="dark")
+            page.wait_for_function("document.documentElement.getAttribute('data-scm-mode')"
+                                   " === 'dark'")
+            page.wait_for_timeout(400)
+            problems += check_readable("furo auto, system turned dark", measure(page), "dark")
+        ours(log).check()
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)
+
+
+def test_themes_without_dark_mode_stay_light_on_a_dark_system(
+        site: tuple[ThemeSite, str], browser: Any) -> None:
+    _, url = site
+    for theme in ("alabaster", "sphinx_rtd_theme"):
+        context, page, log = open_theme(browser, f"{url}{theme}/index.html", "dark", {})
+        try:
+            draw_all(page)
+            state = measure(page)
+            assert state["mode"] == "light" and not any(state["chartDark"]), (theme, state)
+            assert set(state["pictures"]) == {"#scm-light"}, state["pictures"]
+            ours(log).check()
+        finally:
+            context.close()
+
+
+def test_narrow_columns_keep_the_status_and_fit(site: tuple[ThemeSite, str],
+                                                browser: Any) -> None:
+    _, url = site
+    for theme in ("sphinx_rtd_theme", "furo"):
+        context, page, _ = open_theme(browser, f"{url}{theme}/index.html", "light", {},
+                                      width=420)
+        try:
+            page.wait_for_selector(".scmmonitor-status.scmmonitor-live")
+            state = measure(page)
+            assert state["tableFits"] and state["statusShown"], (theme, state)
+            hidden = page.eval_on_selector_all(
+                ".scmmonitor-status th", "els => els.filter(e => !e.getClientRects().length)"
+                ".map(e => e.textContent.trim())")
+            assert "Status" not in hidden and "Change" in hidden, (theme, hidden)
+        finally:
+            context.close()
+
+
+_SHORT_CHART_JS = """() => {
+  const box = document.getElementById('scmmonitor-chart-2');
+  const chart = Highcharts.charts.find((c) => c && box.contains(c.renderTo));
+  return { plot: chart.plotHeight,
+           navigator: !!(chart.navigator && chart.navigator.navigatorEnabled),
+           buttons: box.querySelectorAll('.highcharts-range-selector-buttons').length,
+           summary: (document.querySelector('#scmmonitor-chart-0 .highcharts-a11y-proxy-container, '
+             + '#scmmonitor-chart-0 [id^="highcharts-screen-reader-region-before"]')
+             || {}).textContent || '' };
+}"""
+
+
+def test_a_300px_chart_keeps_a_usable_plot_and_the_summary_counts_lines(
+        site: tuple[ThemeSite, str], browser: Any) -> None:
+    _, url = site
+    context, page, log = open_theme(browser, f"{url}alabaster/index.html", "light", {})
+    try:
+        draw_all(page)
+        page.locator("#scmmonitor-chart-2").screenshot(path=str(OUTPUT / "short-chart.png"))
+        state = page.evaluate(_SHORT_CHART_JS)
+        assert state["plot"] >= 150 and not state["navigator"], state
+        assert state["buttons"] == 1, state
+        assert "Line chart with 2 data series" in state["summary"], state["summary"]
+        assert "3 data series" not in state["summary"]
+        ours(log).check()
+    finally:
+        context.close()
+
+
+def test_a_strict_content_security_policy_draws_every_chart_without_our_violations(
+        site: tuple[ThemeSite, str], browser: Any) -> None:
+    """``default-src 'self'``: no inline script or style of ours; the charts are drawn in
+    our colours (not the black boxes of a blocked ``<style>``). The themes' own inline
+    scripts (furo's, pydata's, Sphinx's search box) are theirs: reported, not ours."""
+    built, url = site
+    problems = []
+    for theme in THEMES:
+        html = (built.out / theme / "index.html").read_text()
+        for scheme in ("light", "dark"):
+            context, page, log = open_theme(browser, f"{url}csp/{theme}/index.html", scheme, {})
+            try:
+                draw_all(page)
+                state = measure(page)
+                drawn = state["chartDark"]
+                if not drawn or drawn != [state["mode"] == "dark"] * len(drawn):
+                    problems.append(f"{theme} {scheme}: chart backgrounds {state['chartDark']} "
+                                    f"on a {state['mode']} page")
+                for v in page.evaluate("window.__scmViolations"):
+                    line = (html.splitlines()[v["line"] - 1]
+                            if v["source"].endswith("/index.html") and v["line"] else "")
+                    inline = v["directive"].startswith(("script-src", "style-src"))
+                    # a blocked resource is ours if it is one of our files; a data: image is
+                    # a theme's (our stylesheets have none, checked below), even where our
+                    # script's layout read made the browser fetch it
+                    if ((inline and ("/_static/scmmonitor/" in v["source"] or "scmmonitor" in line))
+                            or "/_static/scmmonitor/" in v["blocked"]):
+                        problems.append(f"{theme} {scheme}: CSP violation of ours: {v}")
+                # the console says "Refused to ..." for every violation, ours or the theme's
+                log.errors = [e for e in log.errors if "Content Security Policy" not in e]
+                ours(log).check()
+            finally:
+                context.close()
+        for css in (built.out / theme / "_static" / "scmmonitor").rglob("*.css"):
+            assert "data:" not in css.read_text(), css
+        # nothing of ours in the HTML needs an exception: no style attribute, no inline script
+        for marker in ('class="scmmonitor-', "scmmonitor-status"):
+            for chunk in html.split(marker)[1:]:
+                tag = chunk.split(">", 1)[0]
+                assert "style=" not in tag, (theme, tag)
+    assert not problems, "\n".join(problems)
