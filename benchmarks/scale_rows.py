@@ -280,7 +280,7 @@ def row13(ctx: Context) -> RowResult:
             os.unlink(db)
             return took
 
-        variants = {"PostgreSQL (COPY)": lambda: collect(server.url(server.create_database())),
+        variants = {"PostgreSQL (COPY)": lambda: collect(server.create_database()),
                     "SQLite": sqlite}
         timings = interleave(variants, dict.fromkeys(variants, ctx.reps(3, 1)))
     finally:
