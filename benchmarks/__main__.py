@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from . import collect_rows, export_row, ingest, memory, parallel
+from . import collect_rows, export_row, ingest, memory, parallel, verify_row
 from .common import CACHE, REPO, Context, RowResult, context, log, machine_info
 from .report import render
 
@@ -29,13 +29,15 @@ ROWS: dict[int, tuple[str, str]] = {
     6: ("browser", "row6"),
     7: ("sphinx_build", "row7"),
     8: ("memory", "row8"),
+    9: ("verify_row", "row9"),
     10: ("scale_rows", "row10"),
     11: ("scale_rows", "row11"),
     12: ("scale_rows", "row12"),
     13: ("scale_rows", "row13"),
 }
 _MODULES = {"collect_rows": collect_rows, "parallel": parallel, "ingest": ingest,
-            "export_row": export_row, "memory": memory}
+            "export_row": export_row, "memory": memory,
+            "verify_row": verify_row}
 
 
 def _row_function(number: int) -> Callable[[Context], RowResult]:
@@ -108,6 +110,7 @@ def _title(number: int) -> str:
             6: "a page with 20 charts x 10 series x 3,650 points in headless Chromium",
             7: "sphinx-build of 200 pages with 100 chart directives each",
             8: "peak memory of collecting a node with 200,000 tarballs",
+            9: "collect with verify = [size, sha256] of a source and a copy over ssh",
             10: "`scm-monitor status` of 1 node as a process vs `python -c pass`",
             11: "`status` and `notify --dry-run` of 300 nodes x 20 series: 5,000,000 rows "
                 "vs 180,000",

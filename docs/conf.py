@@ -48,6 +48,9 @@ html_title = f"sphinxcontrib-scmmonitor {release}"
 html_theme_options = {"description": "Backups of source-code servers, collected, checked "
                       "and charted", "fixed_sidebar": True,
                       "page_width": "1120px", "sidebar_width": "240px"}
+# wide code blocks (cron lines, unit files) scroll instead of being cut off by the theme
+html_static_path = ["_static"]
+html_css_files = ["wide-code.css"]
 nitpicky = True
 linkcheck_ignore = [r"https?://[^/]*example\.org"]
 

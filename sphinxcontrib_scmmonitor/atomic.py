@@ -97,13 +97,32 @@ def _atomic_file(path: Path, binary: bool, mode: int) -> Iterator[IO[Any]]:
                 os.unlink(tmp)
 
 
+#: folders made here are read by web servers and docs builds as other users: 0755 whatever
+#: the umask (077 would hide the charts' data from the web server, 000 let anyone swap it)
+FOLDER_MODE = 0o755
+
+
 def _temp_file(path: Path) -> tuple[int, str]:
     """A private (0600) temporary file beside ``path``, its folder made when missing."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folders(path.parent)
     except OSError as exc:
         raise WriteError(f"cannot create {path.parent}: {exc.strerror or exc}") from None
     return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+
+
+def make_folders(folder: Path) -> None:
+    """``mkdir -p`` whose new folders are :data:`FOLDER_MODE`; existing ones stay as they are."""
+    missing: list[Path] = []
+    while not folder.is_dir():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for new in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another writer made it meanwhile
+            new.mkdir()
+            os.chmod(new, FOLDER_MODE)
 
 
 def _failed(path: Path | None, exc: OSError | UnicodeError) -> WriteError:

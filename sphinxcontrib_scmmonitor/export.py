@@ -23,7 +23,7 @@ from typing import Any
 
 from .atomic import WriteError, write_all
 from .atomic import write_atomic as write_atomic  # its old home: export.write_atomic
-from .checks import NodeStatus, Reason, SeriesStatus, check_node
+from .checks import NodeStatus, Reason, SeriesStatus, check_node, originals_for, reader
 from .config import NodeSettings, Settings
 from .store import NodeData, SeriesData, Store
 from .text import iso_utc as iso
@@ -73,6 +73,8 @@ def node_document(node: NodeSettings, data: NodeData, status: NodeStatus, now: f
         "node": node.name,
         "hub": node.hub,
         "source": source,
+        # the zone of the node's dated folders: the calendar's nights are its local dates
+        "timezone": node.timezone,
         "generated_at": iso(now),
         "observed_at": None if status.last_good_at is None else iso(status.last_good_at),
         "status": status.status,
@@ -208,17 +210,19 @@ def export(settings: Settings, store: Store, outdir: str | os.PathLike[str],
     memo = _memo(memo_path) if only_changed else {}
     written = []
     drawn: dict[str, tuple[NodeData, NodeStatus]] = {}
+    full = reader(settings, store)
     for name in (list(nodes) if nodes is not None else list(settings.nodes)):
         node = settings.node(name)
         path = folder / f"{name}.json"
         key = None
         if only_changed:
             recent = store.recent_node_data(name, node.hub, window_s=(node.gap_days + 1) * 86400)
-            key = _export_key(node, recent, check_node(node, recent, now))
+            key = _export_key(node, recent, check_node(node, recent, now,
+                                                       originals_for(settings, name, full)))
             if memo.get(name) == key and path.is_file():
                 continue
-        data = read(name) if read is not None else store.node_data(name, node.hub)
-        status = check_node(node, data, now)
+        data = read(name) if read is not None else full(name)
+        status = check_node(node, data, now, originals_for(settings, name, full))
         doc = node_document(node, data, status, now, source=hub_source(settings, node.hub))
         write_document(path, doc)
         written.append(path)

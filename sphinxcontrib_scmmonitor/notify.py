@@ -22,9 +22,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from . import status as status_mod
+from .atomic import WriteError, write_atomic
 from .checks import ALARM, NAGIOS_WORDS, OK, WARN, NodeStatus, Report, evaluate, worst
 from .config import HubSettings, Settings
 from .store import Store
@@ -183,6 +185,23 @@ def _safe_link(url: str) -> str | None:
     return url if urlsplit(url).scheme.lower() in ("http", "https") else None
 
 
+#: node findings that mean its series were not seen afresh: the node is one line, not one
+#: "ok" row per series nobody looked at
+_NOT_SEEN = ("unreachable", "collector-stale")
+
+
+def mail_rows(report: Report) -> list[dict[str, str]]:
+    """The mail's table rows: grouped by node, each node's problems first; a node that
+    could not be listed is its own finding plus any series already in trouble."""
+    order = {ALARM: 0, "unknown": 1, WARN: 2, OK: 3}
+    unseen = {n.node for n in report.nodes if any(r.reason in _NOT_SEEN for r in n.reasons)}
+    position = {n.node: i for i, n in enumerate(report.nodes)}
+    rows = [r for r in status_mod.rows(report, healthy_counted=True)
+            if not (r["node"] in unseen and r["series"] != "-" and r["status"] == OK)]
+    # problems first: the reader should not have to scroll past the healthy series
+    return sorted(rows, key=lambda r: (position.get(r["node"], 0), order.get(r["status"], 1)))
+
+
 def html_body(hub: HubSettings, report: Report, kind: str, why: str) -> str:
     level = report.conclusion
     fg, bg = COLOURS.get(level, _UNKNOWN_COLOURS)
@@ -203,17 +222,16 @@ def html_body(hub: HubSettings, report: Report, kind: str, why: str) -> str:
     out.append("<thead><tr>" + "".join(
         f'<th style="{cell};background:#f6f8fa">{_h(head)}</th>'
         for _, head in status_mod.COLUMNS) + "</tr></thead><tbody>")
-    rows = status_mod.rows(report, healthy_counted=True)
-    # problems first: the reader should not have to scroll past the healthy series
-    order = {ALARM: 0, "unknown": 1, WARN: 2, OK: 3}
-    for row in sorted(rows, key=lambda r: order.get(r["status"], 1)):
+    for row in mail_rows(report):
         rfg, rbg = COLOURS.get(row["status"], _UNKNOWN_COLOURS)
         cells = []
         for key, _ in status_mod.COLUMNS:
             value = row[key]
             if key == "status":
+                # the words of `status` and the docs (ok, warn, alarm); the heading says
+                # OK/WARNING/CRITICAL like status's first line
                 cells.append(f'<td style="{cell};color:{rfg};background:{rbg};'
-                             f'font-weight:bold">{_h(_word(value))}</td>')
+                             f'font-weight:bold">{_h(value)}</td>')
             else:
                 cells.append(f'<td style="{cell}">{_h(value)}</td>')
         out.append("<tr>" + "".join(cells) + "</tr>")
@@ -317,14 +335,24 @@ def dry_run_text(hub: HubSettings, msg: EmailMessage, decision: Decision) -> str
         how.append(f"login as {hub.smtp_user}")
     lines = [f"# hub {hub.name}: would send {_KIND_WORDS[decision.kind or ALERT]} via "
              f"{', '.join(how)} ({decision.why})"]
+    if not hub.mail_from and "." not in socket.getfqdn():
+        lines.append(f"# From {sender(hub)}: this host has no domain name, so many servers "
+                     f"refuse it; set mail_from = \"scm-monitor@example.org\" in [hubs.{hub.name}]")
     lines += [f"{name}: {value}" for name, value in msg.items()]
     body = msg.get_body(("plain",))
     lines += ["", body.get_content() if body is not None else ""]
     return "\n".join(lines)
 
 
+def html_path(html_to: str, hub: str, *, several: bool) -> Path:
+    """Where ``--dry-run --html FILE`` writes a hub's HTML part: FILE, or FILE-HUB.html."""
+    path = Path(html_to)
+    return path.with_name(f"{path.stem}-{hub}{path.suffix or '.html'}") if several else path
+
+
 def run(settings: Settings, store: Store, *, dry_run: bool = False, always: bool = False,
-        now: float | None = None, send: Sender | None = None) -> int:
+        now: float | None = None, send: Sender | None = None,
+        html_to: str | None = None) -> int:
     """Mail each hub that needs it; 0 sent or nothing to send, 1 any hub's mail failed.
 
     Every hub is tried, whatever happened to the ones before it: one hub's broken
@@ -340,7 +368,10 @@ def run(settings: Settings, store: Store, *, dry_run: bool = False, always: bool
             continue
         sub = Report(generated_at=report.generated_at, nodes=nodes)
         try:
-            ok = _notify_hub(hub, sub, store, now, dry_run=dry_run, always=always, send=send)
+            html = (None if not html_to
+                    else html_path(html_to, hub.name, several=len(settings.hubs) > 1))
+            ok = _notify_hub(hub, sub, store, now, dry_run=dry_run, always=always, send=send,
+                             html_to=html)
         except Exception as exc:  # whatever broke, the other hubs' mail comes first
             log.debug("hub %s: mail failed", hub.name, exc_info=True)
             ok = False
@@ -351,7 +382,7 @@ def run(settings: Settings, store: Store, *, dry_run: bool = False, always: bool
 
 
 def _notify_hub(hub: HubSettings, report: Report, store: Store, now: float, *, dry_run: bool,
-                always: bool, send: Sender) -> bool:
+                always: bool, send: Sender, html_to: Path | None = None) -> bool:
     """Decide, build and send one hub's mail; False when sending failed (already said)."""
     level = worst(n.status for n in report.nodes)
     fp = fingerprint(report.nodes, level)
@@ -372,7 +403,7 @@ def _notify_hub(hub: HubSettings, report: Report, store: Store, now: float, *, d
     msg = build_message(hub, report, decision.kind, decision.why)
     if dry_run:
         print(dry_run_text(hub, msg, decision))
-        return True
+        return html_to is None or _write_html(msg, html_to)
     try:
         send(hub, msg)
     except (OSError, smtplib.SMTPException, SendError) as exc:
@@ -385,4 +416,16 @@ def _notify_hub(hub: HubSettings, report: Report, store: Store, now: float, *, d
     store.record_notification(hub.name, level, fp, now)
     print(f"sent {_KIND_WORDS[decision.kind]} for hub {hub.name} ({_word(level)}) to "
           f"{', '.join(hub.email)} via {hub.smtp}")
+    return True
+
+
+def _write_html(msg: EmailMessage, path: Path) -> bool:
+    """``--dry-run --html FILE``: the mail's HTML part, to open in a browser."""
+    part = msg.get_body(("html",))
+    try:
+        write_atomic(path, part.get_content() if part is not None else "")
+    except WriteError as exc:
+        print(f"scm-monitor: --html: {exc}", file=sys.stderr)
+        return False
+    print(f"# wrote the HTML part to {path}: open it in a browser")
     return True

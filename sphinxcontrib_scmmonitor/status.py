@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .checks import NAGIOS_WORDS, OK, NodeStatus, Report
+from .checks import NAGIOS_WORDS, OK, SEVERITY, NodeStatus, Reason, Report
 from .text import escape_controls as printable
 from .text import human_age, human_size
 from .text import iso_utc as iso
@@ -124,7 +124,7 @@ def _node_doc(node: NodeStatus, now: float) -> dict[str, Any]:
         "node": node.node,
         "hub": node.hub,
         "status": node.status,
-        "reasons": [{"reason": r.reason, "detail": r.detail} for r in node.reasons],
+        "reasons": [_finding(r) for r in node.reasons],
         "last_run": iso(node.last_run_at) if node.last_run_at else None,
         "last_run_ok": node.last_run_ok,
         "last_good_run": _iso_or_none(node.last_good_at),
@@ -134,6 +134,8 @@ def _node_doc(node: NodeStatus, now: float) -> dict[str, Any]:
             "status": s.status,
             "reasons": [r.reason for r in s.reasons],
             "details": [r.detail for r in s.reasons],
+            # the same findings whole: level, and the backup times (epoch s) they are about
+            "findings": [_finding(r) for r in s.reasons],
             "newest": iso(s.newest) if s.newest is not None else None,
             "age_hours": None if s.newest is None else round(s.age_hours(now) or 0, 3),
             "size": s.size,
@@ -141,6 +143,10 @@ def _node_doc(node: NodeStatus, now: float) -> dict[str, Any]:
             "count": s.count,
         } for s in node.series],
     }
+
+
+def _finding(r: Reason) -> dict[str, Any]:
+    return {"reason": r.reason, "level": r.level, "detail": r.detail, "at": list(r.at)}
 
 
 def _iso_or_none(at: float | None) -> str | None:
@@ -200,6 +206,9 @@ def prometheus(report: Report) -> str:
                       "its series are judged as of then.", []),
         "scmmonitor_node_last_run_success":
             ("gauge", "1 if the node's latest collection succeeded.", []),
+        "scmmonitor_findings":
+            ("gauge", "Findings of one reason on a node (its series' and its own); every "
+                      "reason is present, 0 when none.", []),
     }
 
     def add(name: str, labels: dict[str, str], value: float) -> None:
@@ -214,6 +223,11 @@ def prometheus(report: Report) -> str:
             add("scmmonitor_node_observed_timestamp_seconds", nl, node.observed_at)
         if node.last_run_ok is not None:
             add("scmmonitor_node_last_run_success", nl, 1 if node.last_run_ok else 0)
+        found = [r.reason for r in node.reasons] + [r.reason for s in node.series
+                                                    for r in s.reasons]
+        # stable labels: a finding that goes away is a 0, not a series that disappears
+        for reason, lv in SEVERITY.items():
+            add("scmmonitor_findings", {**nl, "reason": reason, "level": lv}, found.count(reason))
         for s in node.series:
             sl = {**nl, "series": s.name}
             add("scmmonitor_backup_status", sl, levels[s.status])

@@ -175,6 +175,7 @@ def test_installed_script_collects_exports_and_reports_without_a_tty(tmp_path) -
     missing = tmp_path / "gone"
     cfg = write_config(tmp_path, {"C": {"root": str(root)}, "H1": {"root": str(missing)}})
     script = str(VENV_BIN / "scm-monitor")
+    (tmp_path / "html" / "_static").mkdir(parents=True)  # --export needs a built site
 
     proc = subprocess.run([script, "collect", "--export", str(tmp_path / "html"), "-c", str(cfg)],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path,
@@ -203,3 +204,75 @@ def test_help_loads_neither_the_store_nor_ssh() -> None:
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           timeout=60, check=True)
     assert proc.stdout.strip() == "[]"
+
+
+# --- a wrong export folder is never silent (docs/cli.rst, docs/troubleshooting.rst) ------------
+
+
+def test_export_refuses_a_folder_that_does_not_exist(tmp_path: Path, capsys) -> None:
+    cfg, _root = healthy(tmp_path)
+    assert collect(cfg) == 0
+    capsys.readouterr()
+    missing = tmp_path / "nonexistent" / "html"
+
+    code, _out, err = run(["-c", str(cfg), "export", "--outdir", str(missing)], capsys)
+
+    assert code == 2
+    assert f"--outdir {missing}: does not exist" in err and "nothing was written" in err
+    assert not missing.exists() and not missing.parent.exists()
+
+
+def test_export_warns_about_a_folder_that_is_not_a_sphinx_output(tmp_path: Path,
+                                                                 capsys) -> None:
+    cfg, _root = healthy(tmp_path)
+    assert collect(cfg) == 0
+    source = tmp_path / "docs"
+    source.mkdir()
+    capsys.readouterr()
+
+    code, _out, err = run(["-c", str(cfg), "export", "--outdir", str(source)], capsys)
+
+    assert code == 0
+    assert "has no _static/ folder, so it is not a Sphinx HTML output" in err
+    assert (source / "_static" / "scmmonitor" / "data" / "C.json").is_file()
+    # a real output folder: no warning
+    code, _out, err = run(["-c", str(cfg), "export", "--outdir", str(source)], capsys)
+    assert code == 0 and "warning" not in err
+
+
+def test_collect_with_a_missing_export_folder_stores_and_exits_1(tmp_path: Path,
+                                                                 capsys) -> None:
+    cfg, _root = healthy(tmp_path)
+    missing = tmp_path / "typo" / "html"
+
+    code = collect(cfg, "--export", str(missing))
+
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "C: ok" in out
+    assert f"--export {missing}: does not exist" in err and "the collection was stored" in err
+    assert not missing.exists()
+    code, out, _err = run(["-c", str(cfg), "status"], capsys)
+    assert code == 0 and "repos/env" in out  # the collection is in the store
+
+
+def test_notify_dry_run_writes_the_html_part_to_a_file(tmp_path: Path, capsys) -> None:
+    root = tmp_path / "backup"
+    plant(root, "repos/env", today_at() - 5 * DAY, "env.tar.gz", 1000)  # stale: an alarm
+    cfg = write_config(tmp_path, {"C": {"root": str(root)}})
+    cfg.write_text(cfg.read_text().replace('[hubs."cms02"]\n',
+                                           '[hubs."cms02"]\nemail = ["ops@example.org"]\n'))
+    assert collect(cfg) == 0
+    capsys.readouterr()
+    page = tmp_path / "mail.html"
+
+    code, out, _err = run(["-c", str(cfg), "notify", "--dry-run", "--html", str(page)], capsys)
+
+    assert code == 0
+    assert f"wrote the HTML part to {page}" in out
+    html = page.read_text()
+    assert html.startswith("<!DOCTYPE html>") and "repos/env" in html
+    # the table's words are status's (alarm), the heading status's first-line word
+    assert ">alarm</td>" in html and "CRITICAL" in html
+    code, _out, err = run(["-c", str(cfg), "notify", "--html", str(page)], capsys)
+    assert code == 2 and "give --dry-run too" in err

@@ -20,7 +20,15 @@ from hypothesis import strategies as st
 from sphinxcontrib_scmmonitor import cli, config, export
 from sphinxcontrib_scmmonitor.checks import SEVERITY, check_node
 from sphinxcontrib_scmmonitor.store import BackupFile, NodeData, RunInfo, SeriesData
-from tests.helpers.backups import DAY, build_tree, collect, plant, today_at, write_config
+from tests.helpers.backups import (
+    DAY,
+    build_tree,
+    collect,
+    html_output,
+    plant,
+    today_at,
+    write_config,
+)
 
 ISO_Z = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\Z")
 
@@ -55,13 +63,13 @@ def points(s: dict) -> list[tuple[int, int, int]]:
 
 def test_json_matches_the_documented_format_2(tmp_path, collected, capsys) -> None:
     cfg, _files = collected
-    out = tmp_path / "html"
+    out = html_output(tmp_path)
     assert run_export(cfg, out) == 0
     assert capsys.readouterr().out.splitlines()[-1] == str(json_path(out))
 
     doc = json.loads(json_path(out).read_text())
-    assert list(doc) == ["format", "node", "hub", "source", "generated_at", "observed_at",
-                         "status", "reasons", "series", "runs"]
+    assert list(doc) == ["format", "node", "hub", "source", "timezone", "generated_at",
+                         "observed_at", "status", "reasons", "series", "runs"]
     assert doc["format"] == 2
     assert (doc["node"], doc["hub"], doc["source"]) == ("C", "cms02", None)
     assert ISO_Z.match(doc["generated_at"]) and ISO_Z.match(doc["observed_at"])
@@ -90,7 +98,7 @@ def test_json_matches_the_documented_format_2(tmp_path, collected, capsys) -> No
 
 def test_the_gz_beside_every_file_holds_the_same_bytes(tmp_path, collected) -> None:
     cfg, _files = collected
-    out = tmp_path / "html"
+    out = html_output(tmp_path)
     assert run_export(cfg, out) == 0
     raw = json_path(out).read_bytes()
     packed = json_path(out).with_name("C.json.gz").read_bytes()
@@ -118,7 +126,7 @@ def test_node_reasons_carry_their_level_and_the_hub_source_is_named(tmp_path) ->
 
 def test_data_is_seconds_and_bytes_strictly_ascending_and_summed(tmp_path, collected) -> None:
     cfg, files = collected
-    out = tmp_path / "html"
+    out = html_output(tmp_path)
     assert run_export(cfg, out) == 0
     doc = json.loads(json_path(out).read_text())
     expected: dict[str, dict[int, int]] = {}
@@ -145,7 +153,7 @@ def test_failed_runs_become_flags_with_their_error(tmp_path, collected) -> None:
     assert collect(cfg) == 1
     (tmp_path / "away").rename(root)
     assert collect(cfg) == 0
-    out = tmp_path / "html"
+    out = html_output(tmp_path)
     assert run_export(cfg, out) == 0
     runs = json.loads(json_path(out).read_text())["runs"]
     assert [(r["ok"], r["error"]) for r in runs] == [
@@ -155,7 +163,7 @@ def test_failed_runs_become_flags_with_their_error(tmp_path, collected) -> None:
 
 def test_node_never_collected_exports_an_empty_chart(tmp_path) -> None:
     cfg = write_config(tmp_path, {"C": {"root": "/nowhere"}})
-    out = tmp_path / "html"
+    out = html_output(tmp_path)
     assert run_export(cfg, out) == 0
     doc = json.loads(json_path(out).read_text())
     assert (doc["series"], doc["runs"], doc["status"]) == ([], [], "alarm")
@@ -165,7 +173,7 @@ def test_collect_with_export_writes_the_json_too(tmp_path) -> None:
     root = tmp_path / "b"
     plant(root, "repos/env", today_at(), "env.tar.gz", 42)
     cfg = write_config(tmp_path, {"C": {"root": str(root)}, "H1": {"root": str(root)}})
-    out = tmp_path / "html"
+    out = html_output(tmp_path)
     assert collect(cfg, "--export", str(out)) == 0
     for node in ("C", "H1"):
         doc = json.loads(json_path(out, node).read_text())
@@ -175,7 +183,7 @@ def test_collect_with_export_writes_the_json_too(tmp_path) -> None:
 
 def test_export_of_named_nodes_only(tmp_path) -> None:
     cfg = write_config(tmp_path, {"C": {"root": "/x"}, "H1": {"root": "/y"}})
-    out = tmp_path / "html"
+    out = html_output(tmp_path)
     assert run_export(cfg, out, "H1") == 0
     assert sorted(os.listdir(json_path(out).parent)) == ["H1.json", "H1.json.gz"]
     assert run_export(cfg, out, "nope") == 2
@@ -199,7 +207,7 @@ def test_hostile_series_names_are_escaped_and_round_trip(tmp_path) -> None:
     plant(root, b"bad-\xff", today_at(), "x.tar.gz", 1)
     cfg = write_config(tmp_path, {"C": {"root": str(root)}})
     assert collect(cfg) == 0
-    out = tmp_path / "html"
+    out = html_output(tmp_path)
     assert run_export(cfg, out) == 0
 
     raw = json_path(out).read_bytes()
@@ -217,7 +225,7 @@ def test_hostile_series_names_are_escaped_and_round_trip(tmp_path) -> None:
 
 def test_file_mode_is_0644_whatever_the_umask(tmp_path, collected) -> None:
     cfg, _files = collected
-    out = tmp_path / "html"
+    out = html_output(tmp_path)
     old = os.umask(0o077)
     try:
         assert run_export(cfg, out) == 0
@@ -226,9 +234,24 @@ def test_file_mode_is_0644_whatever_the_umask(tmp_path, collected) -> None:
     assert stat.S_IMODE(json_path(out).stat().st_mode) == 0o644
 
 
-def test_rewrite_replaces_the_file_and_leaves_no_temporary_files(tmp_path, collected) -> None:
+@pytest.mark.parametrize("umask", [0o000, 0o077])
+def test_folders_the_export_makes_are_0755_whatever_the_umask(tmp_path, collected, umask) -> None:
     cfg, _files = collected
     out = tmp_path / "html"
+    out.mkdir()
+    old = os.umask(umask)
+    try:
+        assert run_export(cfg, out) == 0
+    finally:
+        os.umask(old)
+    # the web server (another user) must read them; nobody else may write into them
+    for folder in (out / "_static", out / "_static" / "scmmonitor", json_path(out).parent):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o755, folder
+
+
+def test_rewrite_replaces_the_file_and_leaves_no_temporary_files(tmp_path, collected) -> None:
+    cfg, _files = collected
+    out = html_output(tmp_path)
     assert run_export(cfg, out) == 0
     inode = json_path(out).stat().st_ino
     assert run_export(cfg, out) == 0
@@ -258,7 +281,7 @@ except ExportError as exc:
 
 def test_disk_full_leaves_the_old_file_intact_with_a_clear_error(tmp_path, collected) -> None:
     cfg, _files = collected
-    out = tmp_path / "html"
+    out = html_output(tmp_path)
     assert run_export(cfg, out) == 0
     old = json_path(out).read_bytes()
     (tmp_path / "backup/tracs/env/new/2030/01/01/000000").mkdir(parents=True)

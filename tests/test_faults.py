@@ -39,6 +39,7 @@ from sphinxcontrib_scmmonitor.store import Store, StoreError, engine
 from tests.helpers.backups import (
     HOSTILE_NAMES,
     build_tree,
+    html_output,
     plant,
     present,
     runs,
@@ -448,7 +449,7 @@ def test_hostile_file_names_are_collected_exactly_and_never_run_or_render(
     for folder in (Path.home(), tmp_path, root, Path.cwd()):
         assert not any((folder / m).exists() for m in SHELL_MARKERS), folder
 
-    html = tmp_path / "html"
+    html = html_output(tmp_path)
     assert cli.main(["-c", str(cfg), "export", "--outdir", str(html)]) == 0
     raw = (html / "_static/scmmonitor/data/C.json").read_bytes()
     assert raw.isascii() and not any(c in raw for c in (b"<", b">", b"&"))
@@ -728,7 +729,7 @@ def test_export_with_a_file_size_limit_keeps_the_old_json(tmp_path) -> None:
     build_tree(root)
     cfg = write_config(tmp_path, {"C": {"root": str(root)}})
     assert collect(cfg) == 0
-    out = tmp_path / "html"
+    out = html_output(tmp_path)
     assert cli.main(["-c", str(cfg), "export", "--outdir", str(out)]) == 0
     data = out / "_static/scmmonitor/data"
     old = (data / "C.json").read_bytes()

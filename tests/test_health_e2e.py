@@ -129,8 +129,9 @@ def test_shrunk_series_is_a_warning_with_both_sizes(collected) -> None:
     shrunk = collected.series("C")["tracs/env"]
     assert (shrunk["status"], shrunk["size"], shrunk["previous_size"]) == (
         "warn", 3 * MB, 10 * MB)
-    assert shrunk["details"] == ["newest backup is -70 % against the previous one "
-                                 "(limit 0.5x)"]
+    # against the median of the (up to) 7 before it (docs/concepts.rst)
+    assert shrunk["details"] == ["newest backup is -70 % against the median 10.0 MB of the "
+                                 "2 before it (3.0 MB, limit 0.5x)"]
 
 
 def test_empty_series_is_an_alarm(collected) -> None:

@@ -393,3 +393,93 @@ def test_a_file_that_cannot_be_written_exits_2_not_the_probe_failures_1(tmp_path
     err = capsys.readouterr().err
     assert err.startswith(f"scm-monitor init: cannot create {blocker}: ")
     assert not target.exists() and blocker.read_text() == ""
+
+
+# --- --add: one more node, everything else byte for byte ---------------------------------------
+
+
+def test_add_appends_one_node_and_keeps_every_byte_of_the_file(tmp_path: Path, tree: Path,
+                                                               capsys) -> None:
+    target = tmp_path / "scmmonitor.toml"
+    assert cli.main(["init", str(target), "--probe", "local", str(tree), "--node", "C"]) == 0
+    # the operator's own edits: comments, odd spacing, a mail block, no final newline
+    edited = target.read_bytes().replace(
+        b"[hubs.cms02]\n", b"[hubs.cms02]\nemail = [ \"ops@example.org\" ]   # who\n", 1)
+    edited += b"\n# my note, with trailing spaces   \n[nodes.C2]\nhub='cms02'\nhost=\"local\"\n" \
+              + f"root = {str(tree)!r}".encode()
+    target.write_bytes(edited)
+    target.chmod(0o640)
+    before = target.read_bytes()
+
+    assert cli.main(["init", str(target), "--probe", "local", str(tree), "--node", "H1",
+                     "--add"]) == 0
+
+    after = target.read_bytes()
+    assert after[:len(before)] == before  # the untouched part, byte for byte
+    added = after[len(before):].decode()
+    assert added.startswith("\n\n# added by `scm-monitor init --add`")
+    assert "[hubs." not in added  # the hub exists: only the node's table
+    settings = config.load(target)
+    assert set(settings.nodes) == {"C", "C2", "H1"}
+    assert settings.nodes["H1"].root == str(tree) and settings.nodes["H1"].hub == "cms02"
+    assert settings.hubs["cms02"].email == ("ops@example.org",)
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert "added [nodes.H1]" in capsys.readouterr().out
+
+
+def test_add_refuses_a_node_that_is_already_there_before_probing(tmp_path: Path, tree: Path,
+                                                                 capsys) -> None:
+    target = tmp_path / "scmmonitor.toml"
+    assert cli.main(["init", str(target), "--probe", "local", str(tree), "--node", "C"]) == 0
+    before = target.read_bytes()
+    capsys.readouterr()
+
+    assert cli.main(["init", str(target), "--probe", "local", str(tmp_path / "nowhere"),
+                     "--node", "C", "--add"]) == 2
+
+    err = capsys.readouterr().err
+    assert "node 'C' is already in" in err and "nothing was added" in err
+    assert "cannot list" not in err  # refused before the probe
+    assert target.read_bytes() == before
+
+
+def test_add_to_a_missing_file_says_to_run_without_add(tmp_path: Path, tree: Path,
+                                                       capsys) -> None:
+    target = tmp_path / "scmmonitor.toml"
+    assert cli.main(["init", str(target), "--probe", "local", str(tree), "--add"]) == 2
+    assert "run without --add" in capsys.readouterr().err
+    assert not target.exists()
+
+
+def test_add_writes_a_new_hub_and_a_differing_pattern_into_the_new_tables(tmp_path: Path,
+                                                                          capsys) -> None:
+    target = tmp_path / "scmmonitor.toml"
+    gz = tmp_path / "gz" / "cms02"
+    xz = tmp_path / "xz" / "gitea01"
+    now = time.time() - 3600
+    plant(gz, "repos/env", now, "env.tar.gz", 10)
+    plant(xz, "git/all", now, "all.tar.xz", 10)
+    assert cli.main(["init", str(target), "--probe", "local", str(gz), "--node", "C"]) == 0
+    before = target.read_bytes()
+
+    assert cli.main(["init", str(target), "--probe", "local", str(xz), "--node", "G",
+                     "--hub", "gitea01", "--add"]) == 0
+
+    assert target.read_bytes().startswith(before)
+    settings = config.load(target)
+    assert settings.nodes["G"].pattern == "*.xz" and settings.nodes["C"].pattern == "*.gz"
+    assert settings.hubs["gitea01"].select == ("git/all",)
+
+
+def test_probe_points_out_a_series_whose_newest_backup_is_days_old(tmp_path: Path,
+                                                                  capsys) -> None:
+    root = tmp_path / "backup" / "cms02"
+    now = time.time()
+    plant(root, "repos/env", now - 3600, "env.tar.gz", 10)
+    plant(root, "svn/old", now - 5 * DAY, "old.tar.gz", 10)
+
+    assert cli.main(["init", "-", "--probe", "local", str(root)]) == 0
+
+    err = capsys.readouterr().err
+    assert "note: the newest backup of svn/old is already 5 d old" in err
+    assert "repos/env is already" not in err

@@ -133,7 +133,7 @@ def test_the_script_decodes_what_the_export_writes(node: str, tmp_path: Path) ->
     """Python writes format 2, the page's data.js reads it back: the same points, in ms."""
     from sphinxcontrib_scmmonitor import config, export
     from sphinxcontrib_scmmonitor.checks import check_node
-    from sphinxcontrib_scmmonitor.store import NodeData, RunInfo, SeriesData
+    from sphinxcontrib_scmmonitor.store import BackupFile, NodeData, RunInfo, SeriesData
 
     now = 1_800_000_000
     histories = {
@@ -146,7 +146,7 @@ def test_the_script_decodes_what_the_export_writes(node: str, tmp_path: Path) ->
     settings = config.parse({"hubs": {"cms02": {}},
                              "nodes": {"C": {"hub": "cms02", "host": "local", "root": "/b"}}})
     data = NodeData(name="C", hub="cms02", series=[
-        SeriesData(name=name, raw_name=name.encode(), backups=rows)
+        SeriesData(name=name, raw_name=name.encode(), backups=[BackupFile(*r) for r in rows])
         for name, rows in sorted(histories.items())],
         runs=[RunInfo(now - 60, now - 59.5, "failed", "timed out <b>", "local", 0, 0)])
     doc = export.node_document(settings.node("C"), data, check_node(settings.node("C"), data, now),

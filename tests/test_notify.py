@@ -290,9 +290,10 @@ def test_html_part_has_colour_and_word_per_row_and_the_report_link(site: Site,
     assert set(cells) == {HOSTILE, "repos/env", "1 series"}
     # problems first
     assert [row[1][0] for row in rows] == [HOSTILE, "repos/env", "1 series"]
-    for name, word, colour in ((HOSTILE, "CRITICAL", "#a40e26"), ("repos/env", "WARNING",
-                                                                   "#7d4e00"),
-                               ("1 series", "OK", "#116329")):
+    # the table's words are status's and the docs' levels (docs/operations.rst, "Words")
+    for name, word, colour in ((HOSTILE, "alarm", "#a40e26"), ("repos/env", "warn",
+                                                                "#7d4e00"),
+                               ("1 series", "ok", "#116329")):
         status_text, status_style = cells[name][2]
         assert status_text == word and f"color:{colour}" in status_style
     assert cells["repos/env"][5][0] == "-70.0 %"

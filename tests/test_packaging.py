@@ -204,6 +204,7 @@ def test_wheel_in_a_fresh_venv_runs_the_main_job(dist: Path, tmp_path: Path) -> 
                  f"root = {json.dumps(str(work / 'backups' / 'H1' / 'cms02'))}\n")
 
     html = work / "html"
+    (html / "_static").mkdir(parents=True)  # --export writes into a built site, never makes one
     proc = run([str(scm), "-c", str(toml), "collect", "--export", str(html)], cwd=work, env=env,
                timeout=300)
     assert "C: ok" in proc.stdout and "H1: ok" in proc.stdout

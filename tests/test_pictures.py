@@ -120,7 +120,7 @@ def test_every_text_of_hostile_names_is_escaped_and_the_svg_parses() -> None:
     status = NodeStatus(node="C", hub="cms02", series=[
         SeriesStatus(name=HOSTILE, reasons=[Reason("shrunk", "<b>fell</b> & more",
                                                    at=(START + 20 * DAY,))])],
-        last_good_at=START + 30 * DAY)
+        observed_at=START + 30 * DAY)
     options = pictures.ChartOptions(node="C", title="</title><script>alert(1)</script> & co",
                                     range="all")
     text = pictures.svg(data, status, options)
@@ -140,7 +140,7 @@ def test_every_text_of_hostile_names_is_escaped_and_the_svg_parses() -> None:
 
 def test_a_long_history_is_cut_to_two_points_per_column_and_a_spike_survives() -> None:
     data = node_data(series=1, days=3650, spike_at=2000)
-    status = NodeStatus(node="C", hub="cms02", last_good_at=START + 3650 * DAY)
+    status = NodeStatus(node="C", hub="cms02", observed_at=START + 3650 * DAY)
     options = pictures.ChartOptions(node="C", title="ten years", range="all")
     root = parse(pictures.svg(data, status, options))
     (path,) = series_paths(root).values()
@@ -160,7 +160,7 @@ def test_a_long_history_is_cut_to_two_points_per_column_and_a_spike_survives() -
 
 def test_a_big_node_stays_small() -> None:
     data = node_data(series=100, days=3650)
-    status = NodeStatus(node="C", hub="cms02", last_good_at=START + 3650 * DAY)
+    status = NodeStatus(node="C", hub="cms02", observed_at=START + 3650 * DAY)
     for scale in ("linear", "log", "percent"):
         text = pictures.svg(data, status, pictures.ChartOptions(
             node="C", title="big", scale=scale, range="all", height=500))
@@ -393,7 +393,7 @@ def test_a_picture_follows_the_readers_scheme_unless_the_page_forces_one(
 
     from tests.js.check_page import serve
 
-    status = NodeStatus(node="C", hub="cms02", last_good_at=START + 30 * DAY)
+    status = NodeStatus(node="C", hub="cms02", observed_at=START + 30 * DAY)
     (tmp_path / "p.svg").write_text(pictures.svg(node_data(), status, pictures.ChartOptions(
         node="C", title="schemes", height=200, width=300)))
     (tmp_path / "index.html").write_text(

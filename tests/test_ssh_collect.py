@@ -13,6 +13,7 @@ import pytest
 
 from sphinxcontrib_scmmonitor import cli
 from sphinxcontrib_scmmonitor.collect.ssh import listing_command
+from tests.helpers.backups import html_output
 
 DAY = 86400
 
@@ -281,7 +282,7 @@ def test_sftp_walk_of_many_folders_keeps_what_it_read_past_an_unreadable_one(
 
 def test_export_after_collect_matches_the_design(sshd, tree, tmp_path) -> None:
     cfg = write_config(tmp_path, {"C": ssh_node(sshd, tree["root"])})
-    html = tmp_path / "html"
+    html = html_output(tmp_path)
 
     assert cli.main(["-c", str(cfg), "collect", "--export", str(html)]) == 0
 

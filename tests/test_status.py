@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from sphinxcontrib_scmmonitor import cli, config, status
 from sphinxcontrib_scmmonitor.checks import Report, evaluate
+from sphinxcontrib_scmmonitor.checks.reasons import SEVERITY
 from sphinxcontrib_scmmonitor.collect import collect_all
 from sphinxcontrib_scmmonitor.store import Store
 from tests.helpers.backups import plant, write_config
@@ -219,7 +220,12 @@ def test_prometheus_of_a_node_never_collected_has_no_success_time(tmp_path: Path
     store.ensure_schema()
     got = samples(status.render(evaluate(settings, store), "prometheus"))
     store.close()
-    assert got == {key("scmmonitor_node_status", "C"): 2}
+    findings = {k: v for k, v in got.items() if k[0] == "scmmonitor_findings"}
+    assert {k: v for k, v in got.items() if k not in findings} == {
+        key("scmmonitor_node_status", "C"): 2}
+    # every reason of the node is a gauge (stable labels), only its own finding is 1
+    assert {dict(k[1])["reason"]: v for k, v in findings.items()} == {
+        reason: int(reason == "collector-stale") for reason in SEVERITY}
 
 
 # --- the command: exit codes and --output --------------------------------------------------------

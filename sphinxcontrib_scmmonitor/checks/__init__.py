@@ -1,7 +1,9 @@
 """Store -> statuses: every series and node judged, with the reasons why.
 
-Per series: ``stale``, ``shrunk``, ``empty``, ``missing``, ``vanished``,
-``future``. Per node: ``unreachable`` (its latest collection failed),
+Per series: ``stale``, ``empty``, ``missing``, ``vanished``, ``future``;
+against its own past ``shrunk``, ``grew``, ``gap`` and ``retention`` (history.py);
+``corrupt`` and, on a copy, ``copy-differs``, ``not-copied`` and ``missing``
+against the hub's source (copies.py). Per node: ``unreachable`` (its latest collection failed),
 ``collector-stale`` (no good collection within ``max_age_hours``) and
 ``no-backups`` (its latest good listing held none). A node's series are judged
 *as observed*: as of the end of its latest good collection (``observed_at``),
@@ -14,12 +16,14 @@ cause a false alarm.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..config import NodeSettings, Settings
 from ..text import escape_controls, human_age, human_size  # re-exported: home is text.py
+from .copies import Originals, check_copy, corrupt
+from .history import check_history
 from .reasons import (
     ALARM,
     EXIT_CODES,
@@ -37,8 +41,9 @@ if TYPE_CHECKING:  # the CLI's exit-status table imports checks: --help must not
     from ..store import NodeData, RunInfo, SeriesData, Store
 
 __all__ = ["ALARM", "EXIT_CODES", "LEVELS", "NAGIOS_WORDS", "OK", "SEVERITY", "UNKNOWN", "WARN",
-           "NodeStatus", "Reason", "Report", "SeriesStatus", "check_node", "evaluate",
-           "human_age", "human_size", "printable", "shown", "worst"]
+           "NodeStatus", "Originals", "Reason", "Report", "SeriesStatus", "check_node",
+           "evaluate", "human_age", "human_size", "observed_at", "originals_for", "printable",
+           "reader", "shown", "worst"]
 
 
 @dataclass
@@ -113,26 +118,74 @@ def evaluate(settings: Settings, store: Store, nodes: Iterable[str] | None = Non
     """Judge the configured nodes (all by default) from what the store holds."""
     now = time.time() if now is None else now
     names = list(nodes) if nodes is not None else list(settings.nodes)
-    out = [check_node(settings.node(n), _judged_data(store, settings.node(n)), now)
+    read = judged_reader(settings, store)
+    out = [check_node(settings.node(n), read(n), now, originals_for(settings, n, read))
            for n in names]
     return Report(generated_at=now, nodes=out)
 
 
-def _judged_data(store: Store, node: NodeSettings) -> NodeData:
-    """What the checks judge of a node: its recent backups, in time set by nodes and series.
+def reader(settings: Settings, store: Store) -> Callable[[str], NodeData]:
+    """``name -> NodeData``, each node read from the store once (a source for itself and
+    for every copy judged against it)."""
+    cache: dict[str, NodeData] = {}
+
+    def read(name: str) -> NodeData:
+        if name not in cache:
+            cache[name] = store.node_data(name, settings.node(name).hub)
+        return cache[name]
+
+    return read
+
+
+def judged_reader(settings: Settings, store: Store) -> Callable[[str], NodeData]:
+    """Like :func:`reader`, but what the checks judge only: recent backups, in time set by
+    nodes and series (``Store.recent_node_data``).
 
     A hub's source is read whole: each copy is judged against every original from the
     copy's oldest backup on, however far back that goes (docs/concepts.rst).
     """
-    if node.source == node.name:
-        return store.node_data(node.name, node.hub)
-    # the gap check looks gap_days back from the node's last good listing; a day more
-    # keeps the backup just before that window, whatever the series' rhythm
-    return store.recent_node_data(node.name, node.hub, window_s=(node.gap_days + 1) * 86400)
+    cache: dict[str, NodeData] = {}
+
+    def read(name: str) -> NodeData:
+        if name not in cache:
+            node = settings.node(name)
+            if node.source == node.name:
+                cache[name] = store.node_data(name, node.hub)
+            else:
+                # the gap check looks gap_days back from the node's last good listing; a
+                # day more keeps the backup just before that window, whatever the rhythm
+                cache[name] = store.recent_node_data(name, node.hub,
+                                                     window_s=(node.gap_days + 1) * 86400)
+        return cache[name]
+
+    return read
 
 
-def check_node(node: NodeSettings, data: NodeData, now: float) -> NodeStatus:
-    """The findings for one node from its stored data; pure, no I/O."""
+def originals_for(settings: Settings, name: str,
+                  read: Callable[[str], NodeData]) -> Originals | None:
+    """The hub's source as the copy ``name`` is judged against it (None: not a copy)."""
+    node = settings.node(name)
+    if not node.is_copy or node.source not in settings.nodes:
+        return None
+    source = settings.node(node.source)
+    data = read(source.name)
+    return Originals.of(source.name, data.series, data.verified, source.root,
+                        observed_at(data))
+
+
+def observed_at(data: NodeData) -> float | None:
+    """The end of the node's latest good collection: its series are judged as of then."""
+    good = [r for r in data.runs if r.state != "running" and r.ok]
+    return (good[-1].finished_at or good[-1].started_at) if good else None
+
+
+def check_node(node: NodeSettings, data: NodeData, now: float,
+               originals: Originals | None = None) -> NodeStatus:
+    """The findings for one node from its stored data; pure, no I/O.
+
+    ``originals``: the hub's source, when ``node`` is one of its copies
+    (:func:`originals_for`); without it the copy checks are not made.
+    """
     result = NodeStatus(node=node.name, hub=node.hub)
     max_age = node.max_age_hours * 3600
     finished = [r for r in data.runs if r.state != "running"]
@@ -143,7 +196,7 @@ def check_node(node: NodeSettings, data: NodeData, now: float) -> NodeStatus:
         result.last_run_ok = last.ok
         if not last.ok:
             result.reasons.append(Reason("unreachable", last.error or last.state))
-    result.observed_at = (good[-1].finished_at or good[-1].started_at) if good else None
+    result.observed_at = observed_at(data)
     if result.observed_at is None or now - result.observed_at > max_age:
         since = ("never collected" if result.observed_at is None
                  else f"last one {_ago(now - result.observed_at)} ago")
@@ -154,26 +207,64 @@ def check_node(node: NodeSettings, data: NodeData, now: float) -> NodeStatus:
     # as observed: a node nobody could list for three days is one node-level finding,
     # not every series stale by three more days
     as_of = result.observed_at if result.observed_at is not None else now
+    copy = originals is not None and node.is_copy
+    extra: dict[str, list[Reason]] = {}
+    for name, found in corrupt(data.series, data.verified, node.root,
+                               originals if copy else None).items():
+        extra.setdefault(name, []).extend(found)
+    if copy:
+        assert originals is not None
+        for name, found in check_copy(
+                node.name, data.series, data.verified, node.root, result.observed_at,
+                originals, grace_hours=node.copy_grace_hours, verify=node.verify,
+                retired=node.retires).items():
+            extra.setdefault(name, []).extend(found)
     seen: set[str] = set()
     any_present = False
+    rows: dict[str, SeriesStatus] = {}
     for series in data.series:
         seen.add(series.name)
         backups = Backups.of(series, node.root, as_of)
         any_present = any_present or bool(backups.present) or bool(backups.future)
         if node.retires(series.name):
             continue
-        result.series.append(_check_series(node, backups, as_of, now, max_age))
+        st = _check_series(node, backups, as_of, now, max_age)
+        st.reasons.extend(_history(node, backups, st, result.observed_at, copy))
+        rows[series.name] = st
     if good and not any_present and _listed(good[-1]) == 0:
         result.reasons.append(Reason("no-backups", _no_backups(node, good[-1])))
+    for name, found in extra.items():
+        if node.retires(name):
+            continue
+        # a source series the copy never had is a row of its own
+        rows.setdefault(name, SeriesStatus(name=name)).reasons.extend(found)
     # absence is only known from a listing: a node never listed has nothing "missing" yet
     # (its collector-stale/unreachable finding already says why nothing is known)
     expected = node.select if result.observed_at is not None else ()
     for name in dict.fromkeys(s.strip("/") for s in expected):
-        if name not in seen:
-            result.series.append(SeriesStatus(name=name, reasons=[Reason(
-                "missing", f"selected for hub {node.hub} but no backup of it on {node.name}")]))
-    result.series.sort(key=lambda s: s.name)
+        already = rows[name].reasons if name in rows else []
+        if name not in seen and not any(r.reason == "missing" for r in already):
+            rows.setdefault(name, SeriesStatus(name=name)).reasons.append(Reason(
+                "missing", f"selected for hub {node.hub} but no backup of it on {node.name}"))
+    result.series = sorted(rows.values(), key=lambda s: s.name)
     return result
+
+
+def _history(node: NodeSettings, backups: Backups, st: SeriesStatus,
+             observed: float | None, copy: bool) -> list[Reason]:
+    """``shrunk``, ``grew``, ``gap`` and ``retention`` of one series (docs/concepts.rst)."""
+    if not backups.present:
+        return []
+    found = check_history(
+        backups.present_totals(), backups.history_totals(), observed_at=observed,
+        timezone=node.timezone, min_size_ratio=node.min_size_ratio,
+        max_size_ratio=node.max_size_ratio,
+        # a night missing on a copy is the copy check's "not-copied" (or the source's gap)
+        gap_days=0 if copy else node.gap_days, keep_min=node.keep_min, keep_max=node.keep_max)
+    if any(r.reason == "empty" for r in st.reasons):
+        # an empty newest backup is the finding; its size against history says nothing more
+        found = [r for r in found if r.reason not in ("shrunk", "grew")]
+    return found
 
 
 class Folder(NamedTuple):
@@ -311,11 +402,6 @@ def _check_series(node: NodeSettings, backups: Backups, as_of: float, now: float
                                  f"{'has' if len(empty_files) == 1 else 'have'} 0 bytes "
                                  f"({len(empty_files)} of the {len(files)} files of "
                                  "the newest backup)", (newest.at,)))
-    elif st.previous_size and st.size < node.min_size_ratio * st.previous_size:
-        pct = 100 * (st.size - st.previous_size) / st.previous_size
-        st.reasons.append(Reason("shrunk", f"newest backup is {pct:+.0f} % against the "
-                                           f"previous one (limit {node.min_size_ratio:g}x)",
-                                 (newest.at,)))
     return st
 
 

@@ -14,37 +14,19 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import attrgetter, itemgetter
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from ..collect.listing import printable
+from ..text import escape_controls
 from .reasons import Reason
 
 #: a finding lists this many files or dated folders by name, then counts the rest
 NAMED = 3
 
 
-class BackupRow(Protocol):
-    """One stored file of a series (``store.BackupFile``)."""
-
-    @property
-    def backup_at(self) -> int: ...
-    @property
-    def size(self) -> int: ...
-    @property
-    def gone_at(self) -> int | None: ...
-    @property
-    def path(self) -> bytes: ...
-
-
-class SeriesRows(Protocol):
-    """One stored series (``store.SeriesData``)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def raw_name(self) -> bytes: ...
-    @property
-    def backups(self) -> Sequence[BackupRow]: ...
+if TYPE_CHECKING:
+    # the store's read model itself: plain records without SQL (store/records.py)
+    from ..store.records import BackupFile as BackupRow
+    from ..store.records import SeriesData as SeriesRows
 
 
 class Checked(Protocol):
@@ -264,6 +246,11 @@ class _Copy:
         return [Reason("not-copied", f"{_named(names, ', ')} {verb} on {self.originals.node}, "
                                      f"not on {self.node}",
                        _times(r for rows in absent.values() for r, _ in rows))]
+
+
+def printable(raw: bytes) -> str:
+    """A remote name for a message: undecodable bytes and control characters as \\xNN."""
+    return escape_controls(raw.decode("utf-8", "backslashreplace"))
 
 
 def _named(items: list[str], sep: str) -> str:

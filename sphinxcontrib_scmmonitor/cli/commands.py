@@ -22,10 +22,11 @@ EPILOG = textwrap.dedent("""\
     examples:
       scm-monitor init --probe cms01.example.org /data/var/scm/backup/cms02
       scm-monitor collect                      # every node, in parallel
-      scm-monitor -c /etc/scmmonitor.toml collect C H1 --export /srv/www/docs/html
+      scm-monitor -c /etc/scmmonitor/scmmonitor.toml collect C H1 --export /srv/www/docs/html
       scm-monitor export --outdir docs/_build/html
-      scm-monitor status --format prometheus --output /var/lib/node_exporter/scm.prom
-      scm-monitor notify --dry-run
+      scm-monitor status --format prometheus \
+          --output /var/lib/prometheus/node-exporter/scmmonitor.prom
+      scm-monitor notify --dry-run --html /tmp/mail.html
       scm-monitor db upgrade
 
     The configuration is -c FILE, else $SCMMONITOR_CONFIG, else ./scmmonitor.toml.
@@ -99,15 +100,25 @@ def build_parser() -> Parser:
                        f"({summary('init')})",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog="examples:\n  scm-monitor init\n  scm-monitor init "
-                       "/etc/scmmonitor.toml --probe cms01.example.org /data/var/scm/backup/cms02"
+                       "/etc/scmmonitor/scmmonitor.toml --probe cms01.example.org "
+                       "/data/var/scm/backup/cms02"
                        "\n  scm-monitor init --probe root@hep1:2222 /var/scm/backup/cms02 "
-                       "--node H1\n  scm-monitor init - --probe local /var/scm/backup/cms02   "
+                       "--node H1\n  scm-monitor init --probe hep1 /var/scm/backup/cms02 "
+                       "--node H1 --add"
+                       "   # one more node\n  scm-monitor init --systemd /etc/systemd/system"
+                       "\n  scm-monitor init - --probe local /var/scm/backup/cms02   "
                        "# print, write nothing\n\nPATH defaults to -c, else $SCMMONITOR_CONFIG, "
                        "else ./scmmonitor.toml.\n--probe uses the same SSH settings and "
                        "host-key checks as collect\n(~/.ssh/config, known_hosts, the agent).")
     p.add_argument("path", nargs="?", metavar="PATH",
                    help="file to write (- prints it instead)")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.add_argument("--add", action="store_true",
+                   help="add the probed node as one more table to the existing PATH (needs "
+                   "--probe), keeping every line already there; refuses a node already in it")
+    p.add_argument("--systemd", metavar="DIR", help="write scm-monitor.service and "
+                   "scm-monitor.timer into DIR (e.g. /etc/systemd/system), running this "
+                   "scm-monitor by its absolute path")
     p.add_argument("--probe", nargs=2, metavar=("HOST", "ROOT"),
                    help="list ROOT on HOST ([USER@]HOST[:PORT], or 'local') and fill in the "
                    "date layout, pattern, series and select found there")
@@ -137,7 +148,7 @@ def build_parser() -> Parser:
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog="examples:\n  scm-monitor status\n  scm-monitor status --format "
                        "json\n  scm-monitor status --format prometheus --output "
-                       "/var/lib/node_exporter/textfile/scmmonitor.prom")
+                       "/var/lib/prometheus/node-exporter/scmmonitor.prom")
     p.add_argument("--format", choices=("text", "json", "rst", "prometheus"), default="text")
     p.add_argument("--output", metavar="FILE", help="write there atomically instead of stdout")
     p.add_argument("nodes", nargs="*", metavar="NODE", help="only these nodes")
@@ -146,16 +157,20 @@ def build_parser() -> Parser:
                        f"status is not OK ({summary('notify')})",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog="examples:\n  scm-monitor notify --dry-run\n  scm-monitor "
-                       "notify --always")
+                       "notify --always\n  scm-monitor notify --dry-run --html /tmp/mail.html"
+                       "   # open it in a browser")
     p.add_argument("--dry-run", action="store_true", help="print the mail instead of sending")
+    p.add_argument("--html", metavar="FILE", help="also write the HTML part of each mail the "
+                   "dry run shows to FILE (one hub) or to FILE with the name of the hub before "
+                   "its suffix, to open in a browser (needs --dry-run)")
     p.add_argument("--always", action="store_true",
                    help="send even if the status did not change since the last mail")
 
     db_examples = ("example (after upgrading the package; back the database up first):\n"
-                   "  scm-monitor -c /etc/scmmonitor.toml db upgrade")
+                   "  scm-monitor -c /etc/scmmonitor/scmmonitor.toml db upgrade")
     rename_examples = ("example (hub cms02 is now called scm01 in scmmonitor.toml; its nodes "
                        "keep their history):\n"
-                       "  scm-monitor -c /etc/scmmonitor.toml db rename-hub cms02 scm01")
+                       "  scm-monitor -c /etc/scmmonitor/scmmonitor.toml db rename-hub cms02 scm01")
     p = sub.add_parser("db", parents=[common], help="manage the store (schema, hub names)",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog=f"{db_examples}\n\n{rename_examples}")
@@ -229,12 +244,32 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     path = args.path or str(config_mod.find_config(args.config))
     return init.run(path, force=args.force, probe_target=args.probe, hub=args.hub,
-                    node=args.node)
+                    node=args.node, add_node=args.add, systemd=args.systemd)
+
+
+def check_outdir(outdir: str, option: str) -> str | None:
+    """Why ``outdir`` cannot take the export (None: it can); warns when it looks wrong.
+
+    A typo in a cron line's folder must not create a new folder nobody serves
+    (docs/cli.rst): the folder must exist. One without ``_static/`` is not a Sphinx
+    HTML output, so the page there will not read what is written: a warning.
+    """
+    from pathlib import Path
+
+    folder = Path(outdir)
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        return (f"{option} {outdir}: {what}; give the HTML output folder of a Sphinx build "
+                "(the one holding _static/), e.g. docs/_build/html")
+    if not (folder / "_static").exists():  # a file there: the write error says so
+        print(f"scm-monitor: warning: {option} {outdir} has no _static/ folder, so it is not "
+              "a Sphinx HTML output: no page there reads the JSON written into it (give the "
+              "folder of the built index.html)", file=sys.stderr)
+    return None
 
 
 def cmd_collect(settings: config_mod.Settings, args: argparse.Namespace) -> int:
     from ..collect import collect_all
-    from ..export import ExportError, export
     from ..store import StoreError
     from .progress import LineReporter, LiveReporter
 
@@ -252,19 +287,37 @@ def cmd_collect(settings: config_mod.Settings, args: argparse.Namespace) -> int:
     finally:
         reporter.close()
     failed = [r for r in results if not r.ok]
-    if args.export:
-        try:
-            paths = export(settings, store, args.export, names)
-        except (ExportError, StoreError) as exc:
-            print(f"scm-monitor: export failed: {exc}", file=sys.stderr)
-            return FAILED
-        print(f"exported {len(paths)} node(s) to {paths[0].parent}" if paths else "")
+    exported = _export_after_collect(settings, store, args.export, names) \
+        if args.export else True
     store.close()
     if failed:
         print(f"scm-monitor: {len(failed)} of {len(results)} node(s) failed: "
               + ", ".join(r.node for r in failed), file=sys.stderr)
-        return FAILED
-    return 0
+    return FAILED if failed or not exported else 0
+
+
+def _export_after_collect(settings: config_mod.Settings, store: Store, outdir: str,
+                          names: list[str]) -> bool:
+    """``collect --export DIR``'s second half; False (and why on stderr) when it failed.
+
+    The collection is stored whatever happens here (docs/cli.rst): a wrong folder costs
+    the page its update, never the history.
+    """
+    from ..export import ExportError, export
+    from ..store import StoreError
+
+    problem = check_outdir(outdir, "--export")
+    if problem is not None:
+        print(f"scm-monitor: export failed: {problem}; the collection was stored",
+              file=sys.stderr)
+        return False
+    try:
+        paths = export(settings, store, outdir, names)
+    except (ExportError, StoreError) as exc:
+        print(f"scm-monitor: export failed: {exc}", file=sys.stderr)
+        return False
+    print(f"exported {len(paths)} node(s) to {paths[0].parent}" if paths else "")
+    return True
 
 
 def cmd_export(settings: config_mod.Settings, args: argparse.Namespace) -> int:
@@ -272,6 +325,10 @@ def cmd_export(settings: config_mod.Settings, args: argparse.Namespace) -> int:
     from ..store import StoreError
 
     names = _check_nodes(settings, args.nodes)
+    problem = check_outdir(args.outdir, "--outdir")
+    if problem is not None:
+        print(f"scm-monitor: export: {problem}; nothing was written", file=sys.stderr)
+        return USAGE
     try:
         store = _open_store(settings, create=True)
         paths = export(settings, store, args.outdir, names)
@@ -322,7 +379,12 @@ def cmd_notify(settings: config_mod.Settings, args: argparse.Namespace) -> int:
 
     try:
         store = _open_store(settings, create=False)
-        return notify.run(settings, store, dry_run=args.dry_run, always=args.always)
+        if args.html and not args.dry_run:
+            print("scm-monitor notify: --html writes the mail that --dry-run shows: give "
+                  "--dry-run too", file=sys.stderr)
+            return USAGE
+        return notify.run(settings, store, dry_run=args.dry_run, always=args.always,
+                          html_to=args.html)
     except StoreError as exc:
         print(f"scm-monitor: cannot read the store: {exc}", file=sys.stderr)
         return FAILED

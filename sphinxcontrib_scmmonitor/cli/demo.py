@@ -18,7 +18,7 @@ import os
 import random
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,29 @@ SERIES: tuple[SeriesSpec, ...] = (
 
 #: node name -> {series: days without backups before ``now``}; H1's copy of dybsvn stopped
 DEMO_NODES: dict[str, dict[str, int]] = {"C": {}, "H1": {"svn/dybsvn": 3}}
+
+
+@dataclass(frozen=True)
+class NodePlan:
+    """One node of the demo hub and the faults planted on it (nights counted back from
+    the newest: 0 is the newest night)."""
+
+    stale: Mapping[str, int] = field(default_factory=dict)
+    skip: Mapping[str, Sequence[int]] = field(default_factory=dict)
+    truncate: Mapping[str, Mapping[int, float]] = field(default_factory=dict)
+
+
+#: the demo hub: its own backups on S (host "local"), copied to C and H1, with one fault of
+#: each kind the copy and history checks catch (docs/quickstart.rst, "Demo")
+HUB_NODES: dict[str, NodePlan] = {
+    # the hub skipped a night of repos/data: a gap on the source (its copies lack it too)
+    "S": NodePlan(skip={"repos/data": (2,)}),
+    # one night of tracs/env never reached C, and yesterday's repos/env is cut at 90 %
+    "C": NodePlan(skip={"repos/data": (2,), "tracs/env": (4,)},
+                  truncate={"repos/env": {1: 0.9}}),
+    # H1's copies of svn/dybsvn stopped 3 days ago: stale, and those nights not copied
+    "H1": NodePlan(stale={"svn/dybsvn": 3}, skip={"repos/data": (2,)}),
+}
 
 
 def _utc(now: datetime | None) -> datetime:
@@ -154,10 +177,14 @@ def _write_series(base: Path, plan: list[tuple[str, int, datetime]]) -> dict[str
 
 def make_demo_tree(dest: Path, *, days: int = 400, now: datetime | None = None, seed: int = 1,
                    hub: str = "cms02", stale: Mapping[str, int] | None = None,
-                   series: Sequence[SeriesSpec] = SERIES) -> dict[str, Any]:
+                   series: Sequence[SeriesSpec] = SERIES,
+                   skip: Mapping[str, Sequence[int]] | None = None,
+                   truncate: Mapping[str, Mapping[int, float]] | None = None) -> dict[str, Any]:
     """Write ``days`` nightly backups of every series under ``dest/<hub>/``.
 
-    ``stale`` maps a series to how many days before ``now`` its backups stopped.
+    ``stale`` maps a series to how many days before ``now`` its backups stopped;
+    ``skip`` to the nights (0 = the newest) it has no backup; ``truncate`` to
+    {night: fraction} of a backup cut short (an interrupted copy).
     Returns ``{"root", "files", "bytes", "series": {name: {"files", "bytes",
     "newest", "newest_size"}}}``; ``bytes`` is the sum of the (sparse) sizes.
     """
@@ -165,7 +192,9 @@ def make_demo_tree(dest: Path, *, days: int = 400, now: datetime | None = None, 
         raise ValueError(f"days must be at least 1, not {days}")
     now = _utc(now)
     stale = dict(stale or {})
-    unknown = set(stale) - {s.name for s in series}
+    skip = {name: set(nights) for name, nights in (skip or {}).items()}
+    truncate = dict(truncate or {})
+    unknown = (set(stale) | set(skip) | set(truncate)) - {s.name for s in series}
     if unknown:
         raise ValueError(f"stale names unknown series: {sorted(unknown)}")
     root = Path(dest) / hub
@@ -180,10 +209,12 @@ def make_demo_tree(dest: Path, *, days: int = 400, now: datetime | None = None, 
         rev = rng.randrange(4000, 9000)
         cutoff = now - timedelta(days=stale.get(spec.name, 0))
         plan = plans[spec.name] = []
-        for when, size in zip(times, sizes, strict=True):
+        skipped, cut = skip.get(spec.name, set()), truncate.get(spec.name, {})
+        for i, (when, size) in enumerate(zip(times, sizes, strict=True)):
             rev += rng.randrange(0, 25)  # the revision moves on whether or not it is copied
-            if when <= cutoff:
-                plan.append((spec.file.format(rev=rev), size, when))
+            night = days - 1 - i
+            if when <= cutoff and night not in skipped:
+                plan.append((spec.file.format(rev=rev), int(size * cut.get(night, 1.0)), when))
     # mkdir/open dominate and wait on the filesystem: series are separate subtrees, so overlap
     with ThreadPoolExecutor(max_workers=len(plans) or 1) as pool:
         done = dict(zip(plans, pool.map(_write_series, [root / n for n in plans],
@@ -214,12 +245,33 @@ def make_demo_nodes(dest: Path, *, days: int = 400, now: datetime | None = None,
             "bytes": sum(n["bytes"] for n in nodes.values())}
 
 
+def make_demo_hub(dest: Path, *, days: int = 400, now: datetime | None = None, seed: int = 1,
+                  hub: str = "cms02") -> dict[str, Any]:
+    """Write the demo hub's source ``dest/S/<hub>`` and its copies ``dest/C/<hub>`` and
+    ``dest/H1/<hub>`` (:data:`HUB_NODES`: the same tarballs, with the planted faults).
+
+    Returns what :func:`make_demo_nodes` does, for the three nodes.
+    """
+    now = _utc(now)
+    with ThreadPoolExecutor(max_workers=len(HUB_NODES)) as pool:
+        futures = {name: pool.submit(make_demo_tree, Path(dest) / name, days=days, now=now,
+                                     seed=seed, hub=hub, stale=plan.stale, skip=plan.skip,
+                                     truncate=plan.truncate)
+                   for name, plan in HUB_NODES.items()}
+        nodes = {name: future.result() for name, future in futures.items()}
+    return {"nodes": nodes, "now": now.isoformat(),
+            "files": sum(n["files"] for n in nodes.values()),
+            "bytes": sum(n["bytes"] for n in nodes.values())}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: write the demo nodes and print their summary as JSON."""
     parser = argparse.ArgumentParser(
         prog="python -m sphinxcontrib_scmmonitor.cli.demo",
-        description="Write a demo backup tree (sparse files) for nodes C and H1 of hub cms02.")
-    parser.add_argument("dest", type=Path, help="folder to write DEST/C/cms02 and DEST/H1/cms02")
+        description="Write a demo backup tree (sparse files) for hub cms02: its source S and "
+                    "its copies C and H1, with a truncated copy, a night not copied and a gap.")
+    parser.add_argument("dest", type=Path,
+                        help="folder to write DEST/S/cms02, DEST/C/cms02 and DEST/H1/cms02")
     parser.add_argument("--days", type=int, default=400, help="nights of history (default 400)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.add_argument("--now", type=datetime.fromisoformat, default=None,
@@ -227,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.days < 1:
         parser.error("--days must be at least 1")
-    summary = make_demo_nodes(args.dest, days=args.days, now=args.now, seed=args.seed)
+    summary = make_demo_hub(args.dest, days=args.days, now=args.now, seed=args.seed)
     brief = {"now": summary["now"], "files": summary["files"], "bytes": summary["bytes"],
              "nodes": {name: {"root": n["root"], "files": n["files"]}
                        for name, n in summary["nodes"].items()}}

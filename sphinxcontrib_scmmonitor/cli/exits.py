@@ -36,18 +36,23 @@ class Exit(NamedTuple):
 
 #: command -> its exit statuses, in the order the docs list them
 EXIT_STATUSES: dict[str, tuple[Exit, ...]] = {
-    "init": (Exit(SUCCESS, "written", "the file was written (or printed)"),
+    "init": (Exit(SUCCESS, "written", "the file was written (or printed), or ``--add`` added "
+                  "the node"),
              Exit(FAILED, "probe failed",
                   "``--probe`` could not list the node; nothing was written"),
              Exit(USAGE, "file exists or cannot be written",
-                  "the file exists (give ``--force``), it cannot be written, or a usage "
-                  "error; nothing was written")),
+                  "the file exists (give ``--force``), it cannot be written, ``--add``'s "
+                  "node is already in it or its file is missing, or a usage error; nothing "
+                  "was written")),
     "collect": (Exit(SUCCESS, "all collected", "every node was collected"),
-                Exit(FAILED, "some node failed",
-                     "some node failed (the others are stored), or the export failed"),
+                Exit(FAILED, "some node failed or the export failed",
+                     "some node failed (the others are stored), or the export failed (the "
+                     "collection is stored all the same; ``--export DIR`` must exist)"),
                 Exit(USAGE, "config error", f"{_USAGE_TEXT}, or the store cannot be opened")),
     "export": (Exit(SUCCESS, "", "every JSON file was written"),
-               Exit(USAGE, "on error", "usage, configuration or write error")),
+               Exit(USAGE, "on error", "usage, configuration or write error, or ``--outdir`` "
+                    "does not exist (it is never created: a typo must not go unnoticed); "
+                    "nothing was written")),
     "status": (Exit(EXIT_CODES[OK], NAGIOS_WORDS[OK], NAGIOS_WORDS[OK]),
                Exit(EXIT_CODES[WARN], NAGIOS_WORDS[WARN], NAGIOS_WORDS[WARN]),
                Exit(EXIT_CODES[ALARM], NAGIOS_WORDS[ALARM], NAGIOS_WORDS[ALARM]),
@@ -57,7 +62,8 @@ EXIT_STATUSES: dict[str, tuple[Exit, ...]] = {
                Exit(USAGE, "", "a usage error, e.g. an unknown node argument (the same "
                                "number as CRITICAL: the message says which)")),
     "notify": (Exit(SUCCESS, "sent or nothing to send", "mail sent, or nothing to send"),
-               Exit(FAILED, "failed", "sending failed, or the store cannot be read"),
+               Exit(FAILED, "failed", "sending failed, ``--html FILE`` could not be written, "
+                    "or the store cannot be read"),
                Exit(USAGE, "", _USAGE_TEXT)),
     "db upgrade": (Exit(SUCCESS, "up to date", "the schema is up to date"),
                    Exit(FAILED, "failed", "the upgrade failed"),

@@ -4,12 +4,16 @@ The file lists every key of :data:`config.SCHEMA` with its help and default,
 commented out where optional, so the operator edits instead of looking keys
 up. With ``--probe HOST ROOT`` (:mod:`.probe`) the settings found on the node
 are filled in. The text is validated with :func:`config.parse` before anything
-is written, so what ``init`` writes always loads.
+is written, so what ``init`` writes always loads. ``--add`` appends one node's
+table to an existing file instead, leaving every byte already there as it was;
+``--systemd DIR`` writes the service and timer files shipped in ``systemd/``
+(docs/deployment.rst).
 """
 
 from __future__ import annotations
 
 import re
+import stat
 import sys
 import time
 import tomllib
@@ -20,7 +24,7 @@ from typing import TextIO
 from .. import config as config_mod
 from .._version import __version__
 from ..atomic import WriteError, write_atomic
-from ..text import toml_value
+from ..text import escape_controls, toml_value
 from .exits import SUCCESS, USAGE
 from .probe import InitError, Probe, probe, report
 
@@ -145,21 +149,160 @@ def write(path: Path, text: str, *, force: bool) -> None:
         raise InitError(str(exc), USAGE) from None
 
 
+def added_text(existing: str, result: Probe, *, hub: str | None, node: str | None,
+               path: Path | None = None) -> tuple[str, str]:
+    """(the tables to append to ``existing``, the node's name) for ``init --add``.
+
+    Only what the file lacks is written: the node's table, the hub's table when the hub
+    is new, and ``date_layout``/``pattern`` only where what the node would inherit from
+    the file differs from what the probe found.
+    """
+    try:
+        settings = config_mod.parse(tomllib.loads(existing), path)
+    except (tomllib.TOMLDecodeError, config_mod.ConfigError) as exc:
+        raise InitError(f"{path or 'the file'} does not load, so nothing was added to it: "
+                        f"{exc}") from None
+    if hub is None:
+        hub = (next(iter(settings.hubs)) if len(settings.hubs) == 1
+               else safe_name(Path(result.root).name, "hub1"))
+    node = node or safe_name(result.host.split(".")[0], "node1")
+    if node in settings.nodes:
+        raise InitError(f"node {node!r} is already in {path or 'the file'}; nothing was "
+                        "added (give another --node NAME, or edit its table there)")
+    lines = [f"# added by `scm-monitor init --add` on {time.strftime('%Y-%m-%d')}: "
+             f"found by --probe on {result.host}"]
+    if hub not in settings.hubs:
+        lines += [f"[hubs.{_table_key(hub)}]"]
+        if result.select:
+            lines += [f"select = {toml_value(result.select)}"]
+        lines += [""]
+    values: dict[str, object] = {"hub": hub, "host": result.host, "root": result.root}
+    if result.user:
+        values["user"] = result.user
+    if result.port:
+        values["port"] = result.port
+    table = [f"[nodes.{_table_key(node)}]", *(f"{k} = {toml_value(v)}" for k, v in values.items())]
+    inherited = config_mod.parse(tomllib.loads(existing + "\n" + "\n".join(lines + table)),
+                                 path).nodes[node]
+    for key, found in (("date_layout", result.layout), ("pattern", result.pattern)):
+        if getattr(inherited, key) != found:
+            table.append(f"{key} = {toml_value(found)}")
+    return "\n".join(lines + table) + "\n", node
+
+
+def add(target: Path, result: Probe, *, hub: str | None, node: str | None,
+        out: TextIO) -> None:
+    """Append the probed node to ``target``; everything already in the file stays as it is."""
+    raw = target.read_bytes()
+    existing = raw.decode("utf-8")
+    tables, name = added_text(existing, result, hub=hub, node=node, path=target)
+    # only appended to: the bytes already there are written back unchanged
+    prefix = raw if raw.endswith(b"\n") or not raw else raw + b"\n"
+    text = prefix + b"\n" + tables.encode("utf-8")
+    settings = check(text.decode("utf-8"), target)
+    hub_name = settings.nodes[name].hub
+    try:
+        # keep the file's mode: it may be readable by the service's group only
+        write_atomic(target, text, mode=stat.S_IMODE(target.stat().st_mode))
+    except WriteError as exc:
+        raise InitError(str(exc), USAGE) from None
+    print(f"added [nodes.{name}] to {target}:", file=out)
+    for line in tables.splitlines()[1:]:
+        print(f"  {line}", file=out)
+    missing = [s for s in result.select if s not in settings.nodes[name].select]
+    if missing and settings.hubs[hub_name].select:
+        print(f"not in hubs.{hub_name}.select (so not checked on this node): "
+              + ", ".join(escape_controls(m) for m in missing), file=out)
+
+
+def check_add(target: Path | None, node: str | None) -> None:
+    """Refuse ``--add`` before a probe that may take minutes."""
+    if target is None:
+        raise InitError("--add needs the file to add to (PATH, -c or $SCMMONITOR_CONFIG), "
+                        "not -")
+    if not target.is_file():
+        raise InitError(f"{target} does not exist, so there is nothing to add to: run "
+                        "without --add to write a new file")
+    if node is not None:
+        try:
+            existing = config_mod.parse(tomllib.loads(target.read_text("utf-8")), target)
+        except (tomllib.TOMLDecodeError, config_mod.ConfigError, UnicodeDecodeError) as exc:
+            raise InitError(f"{target} does not load, so nothing was added to it: {exc}") \
+                from None
+        if node in existing.nodes:
+            raise InitError(f"node {node!r} is already in {target}; nothing was added (give "
+                            "another --node NAME, or edit its table there)")
+
+
+#: the unit files shipped in the package, as docs/deployment.rst shows them
+SYSTEMD_DIR = Path(__file__).parent / "systemd"
+SYSTEMD_FILES = ("scm-monitor.service", "scm-monitor.timer")
+#: the program the shipped unit runs: replaced by the running one's absolute path
+SHIPPED_PROGRAM = "/opt/scm-monitor/bin/scm-monitor"
+
+
+def this_program() -> str:
+    """The absolute path of the ``scm-monitor`` of this installation (its venv's bin/)."""
+    candidate = Path(sys.prefix) / "bin" / "scm-monitor"
+    return str(candidate) if candidate.is_file() else SHIPPED_PROGRAM
+
+
+def unit_text(name: str, program: str | None = None) -> str:
+    """A shipped unit file, with ``ExecStart=`` running ``program`` (default: this one)."""
+    text = (SYSTEMD_DIR / name).read_text("utf-8")
+    return text.replace(SHIPPED_PROGRAM, program or this_program())
+
+
+def write_systemd(folder: Path, *, force: bool, out: TextIO) -> None:
+    """``init --systemd DIR``: the service and the timer, never over existing files."""
+    if not folder.is_dir():
+        raise InitError(f"{folder} is not a folder (give the folder for the unit files, "
+                        "e.g. /etc/systemd/system)")
+    texts = {folder / name: unit_text(name) for name in SYSTEMD_FILES}
+    for path in texts:
+        if path.exists() and not force:
+            raise InitError(f"{path} already exists; nothing was written. Give --force to "
+                            "overwrite it")
+    for path, text in texts.items():
+        try:
+            write_atomic(path, text)
+        except WriteError as exc:
+            raise InitError(str(exc), USAGE) from None
+        print(f"wrote {path}", file=out)
+    print("next: systemctl daemon-reload && systemctl enable --now scm-monitor.timer "
+          "(docs/deployment.rst)", file=out)
+
+
 def run(path: str | None, *, force: bool = False, probe_target: Sequence[str] | None = None,
         hub: str | None = None, node: str | None = None, out: TextIO | None = None,
-        err: TextIO | None = None) -> int:
+        err: TextIO | None = None, add_node: bool = False,
+        systemd: str | None = None) -> int:
     """The whole command; returns the exit status."""
     out = out or sys.stdout
     err = err or sys.stderr
     target = Path(path) if path and path != "-" else None
     try:
+        if systemd is not None:
+            write_systemd(Path(systemd), force=force, out=out)
+            return SUCCESS
         for name, what in ((hub, "--hub"), (node, "--node")):
             if name is not None and not config_mod.NODE_NAME_RE.match(name):
                 raise InitError(f"{what} {name!r}: must match [A-Za-z0-9][A-Za-z0-9_.-]*")
+        if add_node:
+            if not probe_target:
+                raise InitError("--add adds the node that --probe HOST ROOT lists: give both")
+            check_add(target, node)
+            assert target is not None
+            host, root = probe_target
+            print(f"probing {host}:{root} ...", file=out, flush=True)
+            found = probe(host, root)
+            report(found, out)
+            add(target, found, hub=hub, node=node, out=out)
+            return SUCCESS
         if target is not None and target.exists() and not force:
             # say so before a probe that may take minutes
             write(target, "", force=False)
-        result = None
+        result: Probe | None = None
         if probe_target:
             host, root = probe_target
             print(f"probing {host}:{root} ...", file=out if target else err, flush=True)

@@ -21,7 +21,7 @@ from ..collect.listing import DateLayout, ListingParser, PathParser, display
 from ..collect.local import CollectError, Lister
 from ..collect.runner import make_lister
 from ..store import Record
-from ..text import escape_controls, human_size, toml_value
+from ..text import escape_controls, human_age, human_size, toml_value
 from .exits import FAILED, USAGE
 
 #: Layouts tried by --probe, most common first; ties go to the earlier one.
@@ -229,8 +229,9 @@ def _is_utf8(raw: bytes) -> bool:
     return True
 
 
-def report(result: Probe, out: TextIO) -> None:
+def report(result: Probe, out: TextIO, now: float | None = None) -> None:
     """Print what the probe found, the way an operator checks it."""
+    now = time.time() if now is None else now
     where = f"{result.host}:{result.root}"
     print(f"listed {result.files} file(s) under {where} via {result.method or '?'} "
           f"in {result.seconds:.1f} s", file=out)
@@ -262,6 +263,13 @@ def report(result: Probe, out: TextIO) -> None:
             newest = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(s.newest))
             print(f"  {escape_controls(s.name):<{width}}  {s.backups:>7}  {newest:<19}  "
                   f"{human_size(s.newest_size)}", file=out)
+    limit = float(config_mod.KEYS["max_age_hours"].default)
+    for s in result.series:
+        if now - s.newest > limit * 3600:
+            # the first collect would alarm at once: say so before the operator wonders why
+            print(f"  note: the newest backup of {escape_controls(s.name)} is already "
+                  f"{human_age(now - s.newest)} old, more than max_age_hours = {limit:g}: "
+                  "status will report it stale (is that series still backed up?)", file=out)
     if result.unparsed:
         print(f"  {result.unparsed} file(s) match the pattern but have no date part "
               "(reported by collect as unparsed, never fatal), e.g.:", file=out)

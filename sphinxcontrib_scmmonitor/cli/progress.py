@@ -17,9 +17,18 @@ def describe(result: NodeResult) -> str:
     if result.unparsed:
         body += f", {result.unparsed} without a date part"
     via = f" via {result.method}" if result.method else ""
-    line = f"{head}, {body}{via} in {result.seconds:.1f} s"
+    line = f"{head}, {body}{via}"
+    checked = [f"{n} {word}" for n, word in ((result.hashed, "hashed"),
+                                             (result.tested, "tested")) if n]
+    if result.corrupt:
+        checked.append(f"{result.corrupt} failing gzip -t")
+    if checked:
+        line += ", " + ", ".join(checked)
+    line += f" in {result.seconds:.1f} s"
     if result.error:
         line += f": {result.error}"
+    for problem in result.verify_problems:  # the listing is stored all the same
+        line += f"; {problem}"
     return line
 
 
@@ -69,7 +78,7 @@ class LiveReporter:
     def finished(self, result: NodeResult) -> None:
         from rich.markup import escape
 
-        if not result.ok:
+        if not result.ok or result.verify_problems:
             self.failed.append(result)
         style = "green" if result.ok else "red"
         self.progress_bar.update(self.tasks[result.node], total=1, completed=1,
@@ -79,5 +88,6 @@ class LiveReporter:
         self.progress_bar.stop()
         # a live line is cut at the terminal's width; the fix is often at the end of the error
         for result in self.failed:
-            self.console.print(f"{result.node}: {result.error}", markup=False, highlight=False,
-                               soft_wrap=True, style="red")
+            for text in ([result.error] if result.error else []) + list(result.verify_problems):
+                self.console.print(f"{result.node}: {text}", markup=False, highlight=False,
+                                   soft_wrap=True, style="red")

@@ -74,7 +74,8 @@ class DateLayout:
                 if m is None or m.end() != len(s):
                     return None
                 if self._full:  # the default layout: no dict per file (~1 µs of 6)
-                    dt = datetime(*map(int, m.groups()))
+                    y, mo, d, h, mi, sec = map(int, m.groups())
+                    dt = datetime(y, mo, d, h, mi, sec)
                 else:
                     f = dict(zip(self._order, map(int, m.groups()), strict=True))
                     dt = datetime(f.get("Y", 1900), f.get("m", 1), f.get("d", 1),

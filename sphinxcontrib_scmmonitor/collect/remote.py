@@ -136,12 +136,13 @@ class _Unframe:
             self.ended = True
             self._keep_trailer(data[at:])
             return data[:at]
-        keep = len(self.end) - 1
-        if len(data) > keep:
+        # hold back only what may be the start of the end marker: the rest is passed on
+        # now, so a run cut off by its timeout has handed on every whole record it sent
+        keep = _marker_start(data, self.end)
+        if keep:
             self._hold = data[-keep:]
             return data[:-keep]
-        self._hold = data
-        return b""
+        return data
 
     def flush(self) -> bytes:
         """End of the stream: what was held back to look for a marker across chunks."""
@@ -163,6 +164,16 @@ class _Unframe:
 
     def _keep_trailer(self, data: bytes) -> None:
         self.trailer += data[:_TRAILER_MAX - len(self.trailer)]
+
+
+def _marker_start(data: bytes, marker: bytes) -> int:
+    """How many of ``data``'s last bytes are the beginning of ``marker`` (0: none)."""
+    at = data.find(marker[:1], max(0, len(data) - len(marker) + 1))
+    while at >= 0:
+        if marker.startswith(data[at:]):
+            return len(data) - at
+        at = data.find(marker[:1], at + 1)
+    return 0
 
 
 @dataclass

@@ -6,6 +6,9 @@ overruns its own time budget is aborted from here, so one stuck host cannot
 hold the whole collection. Each node is listed under its lease in the store:
 a second collector of the same node (a cron overlap) stops at once with a
 failed result naming the first (docs/operations.rst, "One collector per node").
+Once a node's listing is stored, its due verify steps run under the same lease
+(collect/verify.py); what they could not do is said on the node's result and
+never fails the listing.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 from ..config import NodeSettings
@@ -24,6 +27,7 @@ if TYPE_CHECKING:  # the store's engine is loaded by whoever opens the store, no
     from ..store import Store
 from .listing import DateLayout, ListingParser, display
 from .local import CollectError, Lister, LocalLister
+from .verify import Newest, extra_time, steps, verify_node
 
 log = logging.getLogger(__name__)
 _PROGRESS_EVERY = 2000
@@ -46,6 +50,13 @@ class NodeResult:
     gone: int
     seconds: float
     error: str | None = None
+    #: files hashed (sha256) and tested (gzip -t) by this run's verify steps
+    hashed: int = 0
+    tested: int = 0
+    #: of the tested files, how many gzip refused
+    corrupt: int = 0
+    #: what the verify steps could not do (no sha256sum on the node, time ran out, ...)
+    verify_problems: tuple[str, ...] = ()
 
 
 class Reporter(Protocol):
@@ -107,10 +118,13 @@ def _collect_leased(store: Store, node: NodeSettings, node_id: int, reporter: Re
     parser = ListingParser(node.root, DateLayout(node.date_layout, node.timezone))
     # reads one row per series now, and at the end only the rows of series that changed
     differ = ListingDiffer(store, node_id)
+    newest = Newest(time.time()) if any(steps(node)) else None
     error: str | None = None
     try:
         for n, rec in enumerate(lister.records(parser), 1):
             differ.feed(rec)
+            if newest is not None:
+                newest.feed(rec)
             if n % _PROGRESS_EVERY == 0:
                 reporter.progress(node.name, parser.stats.files_seen)
         parser.close()
@@ -155,15 +169,29 @@ def _collect_leased(store: Store, node: NodeSettings, node_id: int, reporter: Re
         return NodeResult(node=node.name, ok=False, method=lister.method,
                           files=stats.files_seen, unparsed=stats.unparsed, added=0, changed=0,
                           gone=0, seconds=time.monotonic() - t0, error=str(exc))
-    return NodeResult(node=node.name, ok=ok, method=lister.method, files=stats.files_seen,
-                      unparsed=stats.unparsed, added=len(changes.added),
-                      changed=len(changes.changed) + len(changes.returned),
-                      gone=len(changes.gone), seconds=time.monotonic() - t0, error=message)
+    result = NodeResult(node=node.name, ok=ok, method=lister.method, files=stats.files_seen,
+                        unparsed=stats.unparsed, added=len(changes.added),
+                        changed=len(changes.changed) + len(changes.returned),
+                        gone=len(changes.gone), seconds=time.monotonic() - t0, error=message)
+    # only after a whole listing: a partial one may have missed a series' newest folder,
+    # and the store answers (and keeps results) for the files it holds as present
+    if newest is None or not complete:
+        return result
+    outcome = verify_node(store, node, newest.paths(node.retires), lister)
+    return replace(result, seconds=time.monotonic() - t0, hashed=outcome.hashed,
+                   tested=outcome.tested, corrupt=outcome.failed,
+                   verify_problems=tuple(_storable(p) for p in outcome.problems))
+
+
+def _storable(text: str) -> str:
+    """A message as UTF-8 can carry it (a name decoded with surrogateescape cannot)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def budget(node: NodeSettings) -> float:
-    """The longest a node may take: connect, banner and auth, then the listing."""
-    return 3 * node.connect_timeout + node.command_timeout + 10
+    """The longest a node may take: connect, banner and auth, then the listing (and, with
+    content checks, the same again for the verify steps)."""
+    return 3 * node.connect_timeout + node.command_timeout + 10 + extra_time(node)
 
 
 def collect_all(store: Store, nodes: Sequence[NodeSettings], *, workers: int = 16,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
+from typing import Protocol, cast
 
 import paramiko
 from paramiko.sftp import (
@@ -15,6 +16,24 @@ from paramiko.sftp import (
     CMD_STATUS,
 )
 from paramiko.sftp_attr import SFTPAttributes
+
+
+class _SFTPInternals(Protocol):
+    """The private ``SFTPClient`` methods the walk drives (not in paramiko's stubs;
+    tests/test_paramiko_api.py checks they exist with these signatures)."""
+
+    def _async_request(self, fileobj: object, t: int, *args: bytes) -> int: ...
+    def _read_response(self, waitfor: int | None = None) -> object: ...
+    def _convert_status(self, msg: paramiko.Message) -> None: ...
+
+
+class _AttributesInternals(Protocol):
+    """``SFTPAttributes``' private constructor from a reply (not in paramiko's stubs)."""
+
+    def _from_msg(self, msg: paramiko.Message) -> SFTPAttributes: ...
+
+
+_attributes = cast(_AttributesInternals, SFTPAttributes)
 
 
 class PipelinedWalk:
@@ -32,6 +51,7 @@ class PipelinedWalk:
 
     def __init__(self, sftp: paramiko.SFTPClient, root: bytes) -> None:
         self.sftp = sftp
+        self._internals = cast(_SFTPInternals, sftp)
         self.todo: deque[bytes] = deque([root])
         #: request number -> (what was asked, folder, handle)
         self.pending: dict[int, tuple[int, bytes, bytes]] = {}
@@ -46,7 +66,7 @@ class PipelinedWalk:
         self.replies[num] = (t, msg)
 
     def _send(self, t: int, folder: bytes, handle: bytes, *args: bytes) -> None:
-        num = self.sftp._async_request(self, t, *args)
+        num = self._internals._async_request(self, t, *args)
         self.pending[num] = (t, folder, handle)
 
     def folders(self) -> Iterator[tuple[bytes, list[tuple[bytes, SFTPAttributes]] | OSError]]:
@@ -56,7 +76,7 @@ class PipelinedWalk:
                 folder = self.todo.popleft()
                 self._send(CMD_OPENDIR, folder, b"", folder)
             while not self.replies:
-                self.sftp._read_response()
+                self._internals._read_response()
             for num in sorted(self.replies):
                 t, msg = self.replies.pop(num)
                 asked, folder, handle = self.pending.pop(num)
@@ -70,7 +90,7 @@ class PipelinedWalk:
             return None  # its status does not change what was read
         if t == CMD_STATUS:
             try:
-                self.sftp._convert_status(msg)
+                self._internals._convert_status(msg)
             except EOFError:  # READDIR at the end of the folder
                 return self._close(folder, handle)
             except OSError as exc:
@@ -87,7 +107,7 @@ class PipelinedWalk:
             for _ in range(msg.get_int()):
                 name = msg.get_string()
                 msg.get_string()  # longname, unused (and may not be UTF-8 either)
-                attr = SFTPAttributes._from_msg(msg)
+                attr = _attributes._from_msg(msg)
                 if name not in (b".", b".."):
                     out.append((name, attr))
             self._send(CMD_READDIR, folder, handle, handle)

@@ -16,8 +16,8 @@ import logging
 import os
 import shlex
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Generator, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import paramiko
 from paramiko.sftp import SFTPError
@@ -30,6 +30,9 @@ from .local import CollectError, Lister, matches
 from .remote import REMOTE_COMMAND, ScriptTimeout, framed_script, run_script
 from .sftp import PipelinedWalk
 from .sshconfig import Target, expand_proxy_command, parse_jump, resolve
+
+if TYPE_CHECKING:
+    from paramiko.transport import _SocketLike
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +227,10 @@ class SshLister(Lister):
         client.set_missing_host_key_policy(policy_cls(known, node.known_hosts, name))
         preferred = known.key_types(name)
 
-        def transport_factory(s: Any, disabled_algorithms: Any = None) -> paramiko.Transport:
+        def transport_factory(s: _SocketLike, /, *,
+                              disabled_algorithms: Mapping[str, Iterable[str]] | None = None,
+                              **_gss: bool) -> paramiko.Transport:
+            # paramiko 3.x also passes gss_kex/gss_deleg_creds; GSS-API is never used
             t = paramiko.Transport(s, disabled_algorithms=disabled_algorithms)
             # ask for the key types known_hosts holds first, as ssh does
             want = [k for k in preferred if k != "ssh-rsa"]
@@ -239,7 +245,9 @@ class SshLister(Lister):
         t = node.connect_timeout
         try:
             client.connect(target.hostname, port=target.port, username=target.user,
-                           key_filename=keys, timeout=t, banner_timeout=t, auth_timeout=t,
+                           # paramiko takes a list of key files; its stubs say str only
+                           key_filename=keys,  # type: ignore[arg-type]
+                           timeout=t, banner_timeout=t, auth_timeout=t,
                            channel_timeout=t, sock=sock, allow_agent=not target.identities_only,
                            look_for_keys=not target.identities_only,
                            transport_factory=transport_factory)
@@ -275,8 +283,8 @@ class SshLister(Lister):
         except paramiko.ssh_exception.NoValidConnectionsError as exc:
             client.close()
             first = next(iter(exc.errors.values()), exc)
-            reason = (os.strerror(first.errno) if getattr(first, "errno", None)
-                      else str(first)).lower()
+            errno: int | None = getattr(first, "errno", None)
+            reason = (os.strerror(errno) if errno else str(first)).lower()
             raise CollectError(f"cannot connect to {where}: {reason}") from None
         except (OSError, EOFError) as exc:
             client.close()
@@ -287,7 +295,8 @@ class SshLister(Lister):
     # --- GNU find
 
     def _run_find(self, client: paramiko.SSHClient,
-                  parser: ListingParser) -> Iterator[Record]:
+                  parser: ListingParser) -> Generator[Record, None, int]:
+        """The listing's records, then (as the generator's value) the script's exit status."""
         node = self.node
         transport = client.get_transport()
         assert transport is not None
@@ -337,7 +346,9 @@ class SshLister(Lister):
             sftp = client.open_sftp()
         except (paramiko.SSHException, SFTPError, EOFError, OSError) as exc:
             raise CollectError(self._sftp_broken(exc)) from None
-        sftp.get_channel().settimeout(node.command_timeout)
+        channel = sftp.get_channel()
+        assert channel is not None  # open_sftp() always runs over a channel
+        channel.settimeout(node.command_timeout)
         pattern = os.fsencode(node.pattern)
         root = node.root.encode("utf-8", "surrogateescape")
         try:

@@ -23,7 +23,8 @@ from .manifest import (
     write_manifest,
 )
 from .options import ChartOptions, css_px
-from .scene import Scene, draw
+from .scene import draw
+from .shapes import Scene
 
 __all__ = ["MANIFEST", "PICTURE_DIR", "ChartOptions", "MatplotlibMissing", "PictureError",
            "Scene", "css_px", "draw", "drawn_from", "placeholder", "png", "png_available",

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..checks import NodeStatus, check_node
+from ..checks import NodeStatus, check_node, originals_for, reader
 from ..config import Settings
 from ..export import ExportError, write_atomic
 from ..store import NodeData, Store
@@ -159,13 +159,14 @@ def rewrite(outdir: str | os.PathLike[str], settings: Settings, store: Store | N
         by_node = {node: charts for node, charts in by_node.items() if node in wanted or
                    any(not (folder / name).is_file() for name, _ in charts)}
     written: list[Path] = []
+    read = reader(settings, store) if store is not None else None
     for node_name, charts in by_node.items():
         node = settings.node(node_name)
         if data is not None and node_name in data:
             node_data, status = data[node_name]
-        elif store is not None:
-            node_data = store.node_data(node_name, node.hub)
-            status = check_node(node, node_data, now)
+        elif read is not None:
+            node_data = read(node_name)
+            status = check_node(node, node_data, now, originals_for(settings, node_name, read))
         else:
             continue
         retired = frozenset(s.name for s in node_data.series if node.retires(s.name))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 
-from .scene import Line, Mark, Rect, Scene, Text
+from .shapes import Line, Mark, Rect, Scene, Text
 from .style import PALETTE, STYLES, Style
 
 #: pixels per "CSS pixel": PNGs are drawn at twice the size, sharp when printed

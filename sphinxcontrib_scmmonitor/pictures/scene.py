@@ -9,29 +9,24 @@ the picture's size depends on its width, not on the length of the history.
 
 from __future__ import annotations
 
-import calendar
 import math
-import re
-import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import chain, compress, islice, repeat
 from operator import eq, itemgetter, lt, sub
-from typing import NamedTuple
 
 from ..checks import NodeStatus, SeriesStatus
 from ..store import NodeData, SeriesData
+from .axes import DAY, time_ticks, value_axis
 from .options import ChartOptions
+from .shapes import Line, Mark, Rect, Scene, Text, chars_fitting, clean, fit, stamp
 from .style import SERIES_COLOURS
 
-DAY = 86400
 #: the chart's initial range, in days ("all": the whole history)
 RANGE_DAYS = {"1m": 31, "3m": 92, "6m": 183, "1y": 366}
 #: bump when the drawing changes, so pictures made by an older version are redrawn
 RENDERER_VERSION = 1
-#: what XML 1.0 cannot carry even escaped (controls, lone surrogates): names are hostile data
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 #: columns of the store's rows, by index: the same for (at, size, gone_at) tuples and
 #: BackupFile records
@@ -45,75 +40,6 @@ def _unique(ascending: list[int]) -> bool:
 
 #: a series keeps at most two points (its low and high) per this many pixels
 COLUMN = 2
-
-
-# --- the scene ------------------------------------------------------------------------------
-
-
-class Line(NamedTuple):
-    points: list[tuple[int, int]]
-    classes: str
-    #: a series' name and newest point (epoch s, value), for readers of the SVG
-    name: str | None = None
-    newest: tuple[int, float] | None = None
-
-
-class Text(NamedTuple):
-    x: float
-    y: float
-    text: str
-    classes: str
-    anchor: str = "start"  # start | middle | end
-
-
-class Rect(NamedTuple):
-    x: float
-    y: float
-    w: float
-    h: float
-    classes: str
-
-
-class Mark(NamedTuple):
-    """A finding's night or a failed run: a small diamond with its words as a tooltip."""
-
-    x: float
-    y: float
-    classes: str
-    title: str
-
-
-Shape = Line | Text | Rect | Mark
-
-
-@dataclass
-class Scene:
-    width: int
-    height: int
-    title: str
-    description: str
-    observed_at: float | None
-    shapes: list[Shape] = field(default_factory=list)
-    #: the data the picture was drawn from (see manifest.data_key), so export can skip it
-    key: str = ""
-
-
-def clean(text: str) -> str:
-    """Text XML can carry (names come from remote nodes and may hold anything)."""
-    return _NOT_XML.sub("\ufffd", text)
-
-
-def chars_fitting(width: float, size: float = 11.0) -> int:
-    """How many characters of a sans-serif font fit in ``width`` px (an estimate)."""
-    return max(1, int(width / (size * 0.58)))
-
-
-def fit(text: str, chars: int) -> str:
-    return text if len(text) <= chars else text[:max(1, chars - 1)] + "\u2026"
-
-
-def stamp(ts: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts))
 
 
 # --- values per metric and scale ------------------------------------------------------------
@@ -174,122 +100,6 @@ class _Series:
     removed: list[int] | None = None
 
 
-def _nice(step: float) -> float:
-    """1, 2, 2.5 or 5 times a power of ten, at least ``step``."""
-    if step <= 0:
-        return 1.0
-    power = 10 ** math.floor(math.log10(step))
-    for m in (1, 2, 2.5, 5, 10):
-        if m * power >= step:
-            return m * power
-    return 10 * power  # pragma: no cover
-
-
-def size_label(value: float) -> str:
-    """1.5 GB, 200 MB, 0 B: 1024-based like du -h, without a trailing .0."""
-    sign = "-" if value < 0 else ""
-    value = abs(value)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            text = f"{value:.1f}".removesuffix(".0") if unit != "B" else f"{value:.0f}"
-            return f"{sign}{text} {unit}"
-        value /= 1024
-    raise AssertionError  # pragma: no cover
-
-
-class _Axis(NamedTuple):
-    low: float
-    high: float
-    ticks: list[tuple[float, str]]
-    log: bool
-
-
-def _value_axis(values: Sequence[float], metric: str, scale: str) -> _Axis:
-    low = min(values, default=0.0)
-    high = max(values, default=1.0)
-    if scale == "log":
-        low, high = max(low, 1.0), max(high, 1.0)
-        lo_e, hi_e = math.floor(math.log2(low)), math.ceil(math.log2(high))
-        if hi_e <= lo_e:
-            hi_e = lo_e + 1
-        step = max(1, math.ceil((hi_e - lo_e) / 6))
-        lo_e -= lo_e % step
-        ticks = [(2.0 ** e, size_label(2.0 ** e) if metric == "size" else f"{2 ** e:g}")
-                 for e in range(lo_e, hi_e + 1, step)]
-        return _Axis(float(2 ** lo_e), float(2 ** hi_e), ticks, True)
-    if scale == "percent":
-        low, high = min(low, 0.0), max(high, 0.0)
-    else:
-        low = 0.0
-    if high - low <= 0:
-        high = low + (1.0 if metric == "count" or scale == "percent" else 1024.0)
-    if metric == "size" and scale == "linear":
-        unit = 1024.0 ** max(0, min(4, int(math.log(max(high, 1), 1024))))
-        step = _nice((high - low) / unit / 5) * unit
-    else:
-        step = _nice((high - low) / 5)
-        if metric == "count" and scale != "percent":
-            step = max(1.0, round(step))
-    first = math.floor(low / step) * step
-    last = math.ceil(high / step) * step
-    ticks = []
-    value = first
-    while value <= last + step / 2:
-        if scale == "percent":
-            label = f"{value:+g} %" if value else "0 %"
-        elif metric == "size":
-            label = size_label(value)
-        else:
-            label = f"{value:g}"
-        ticks.append((value, label))
-        value += step
-    return _Axis(first, last, ticks, False)
-
-
-def _month_start(ts: float, step: int) -> tuple[int, int]:
-    tm = time.gmtime(ts)
-    month = (tm.tm_mon - 1) // step * step
-    return tm.tm_year, month + 1
-
-
-def _time_ticks(t0: float, t1: float, max_ticks: int) -> list[tuple[float, str]]:
-    """Round dates between t0 and t1: days, weeks, months or years, whichever fit."""
-    span = max(t1 - t0, DAY)
-    max_ticks = max(2, max_ticks)
-    for days in (1, 2, 7, 14):
-        if span / (days * DAY) <= max_ticks:
-            first = math.ceil(t0 / DAY) * DAY
-            if days == 7:  # Mondays
-                first += ((7 - time.gmtime(first).tm_wday) % 7) * DAY
-            ticks = []
-            t = first
-            while t <= t1:
-                ticks.append((t, time.strftime("%d %b", time.gmtime(t)).lstrip("0")))
-                t += days * DAY
-            return ticks
-    for months in (1, 2, 3, 6, 12, 24, 60, 120):
-        if span / (months * 30.44 * DAY) <= max_ticks:
-            step = months
-            break
-    else:
-        step = 240
-    year, month = _month_start(t0, min(step, 12))
-    ticks = []
-    while True:
-        t = calendar.timegm((year, month, 1, 0, 0, 0))
-        if t > t1:
-            break
-        if t >= t0 and (step < 12 or year % (step // 12) == 0):
-            label = (time.strftime("%b %Y", time.gmtime(t)) if step < 12 and
-                     (month == 1 or not ticks) else time.strftime("%b", time.gmtime(t)))
-            ticks.append((t, str(year) if step >= 12 else label))
-        month += min(step, 12)
-        while month > 12:
-            month -= 12
-            year += 1
-    return ticks
-
-
 # --- drawing --------------------------------------------------------------------------------
 
 
@@ -334,14 +144,14 @@ def _series_of(data: NodeData, status: NodeStatus, options: ChartOptions,
     return out
 
 
-def _reduce(times: list[int], values: list[int], t0: float, t1: float, left: float,
+def _reduce(times: list[int], values: Sequence[float], t0: float, t1: float, left: float,
             sx: float, columns: int) -> tuple[list[int], list[float]]:
     """Pixel x and value of the points in [t0, t1]: where more points than pixels, the
     lowest and highest value per column (so one night's spike stays visible)."""
     start, end = bisect_left(times, t0), bisect_right(times, t1)
     if end - start <= 2 * columns:
         x0 = left - t0 * sx
-        return [round(x0 + t * sx) for t in times[start:end]], values[start:end]
+        return [round(x0 + t * sx) for t in times[start:end]], list(values[start:end])
     per = (t1 - t0) / columns
     width = (t1 - t0) * sx / columns
     ends = list(map(bisect_right, repeat(times), [t0 + col * per for col in range(1, columns)],
@@ -443,7 +253,7 @@ def draw(data: NodeData, status: NodeStatus, options: ChartOptions, *,
             vs = [100.0 * (x - base) / base for x in vs] if base else []
             xs = xs if base else []
         shown.append((s, xs, vs))
-    axis = _value_axis([min(v) for _, _, v in shown if v] + [max(v) for _, _, v in shown if v],
+    axis = value_axis([min(v) for _, _, v in shown if v] + [max(v) for _, _, v in shown if v],
                        options.metric, options.scale)
     lo, hi = ((math.log2(axis.low), math.log2(axis.high)) if axis.log
               else (axis.low, axis.high))
@@ -461,7 +271,7 @@ def draw(data: NodeData, status: NodeStatus, options: ChartOptions, *,
         y = ys_of([value])[0]
         add(Line([(left, y), (right, y)], "grid"))
         add(Text(left - 6, y + 4, label, "label", "end"))
-    for at, label in _time_ticks(t0, t1, plot_w // 80):
+    for at, label in time_ticks(t0, t1, plot_w // 80):
         x = round(left + (at - t0) * sx)
         add(Line([(x, bottom), (x, bottom + 4)], "axis"))
         add(Text(x, bottom + 16, label, "label", "middle"))
@@ -499,21 +309,21 @@ def draw(data: NodeData, status: NodeStatus, options: ChartOptions, *,
                 continue
             x = round(left + (at - t0) * sx)
             i = bisect_left(s.times, at)
-            value: float | None = None
+            there: float | None = None  # the series' value at the mark, if it has one
             if i < len(s.times) and s.times[i] == at:
-                value = (count_at(s.times, s.removed, [at])[0] if s.removed is not None
+                there = (count_at(s.times, s.removed, [at])[0] if s.removed is not None
                          else s.values[i])
-            if value is not None and options.scale == "percent":
+            if there is not None and options.scale == "percent":
                 base = bases.get(s.name)
-                value = 100.0 * (value - base) / base if base else None
-            y = bottom if value is None or (axis.log and value <= 0) else ys_of([value])[0]
+                there = 100.0 * (there - base) / base if base else None
+            y = bottom if there is None or (axis.log and there <= 0) else ys_of([there])[0]
             add(Mark(x, y, level, clean(words)))
 
     # the legend
     y0 = bottom + 36
-    for (s, label), (row, x) in zip(items, placed, strict=False):
+    for (owner, label), (row, x) in zip(items, placed, strict=False):
         y = y0 + row * 16
-        colour = "flag" if s is None else _series_classes(s, series.index(s))
+        colour = "flag" if owner is None else _series_classes(owner, series.index(owner))
         add(Line([(left + x, y - 4), (left + x + 16, y - 4)], colour))
         add(Text(left + x + 20, y, label, "legend"))
     if len(placed) < len(items):

@@ -7,21 +7,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: per colour scheme; series colours are mid-tone so they read on white and on near-black
-PALETTE = {
-    "light": {"bg": "#ffffff", "fg": "#1f1f1f", "muted": "#5c5c5c", "grid": "#e3e3e3",
-              "axis": "#808080", "ok": "#1b5e20", "warn": "#a86400", "alarm": "#c62828",
-              "retired": "#858585",
-              "c0": "#1f77b4", "c1": "#c75702", "c2": "#268c26", "c3": "#9467bd",
-              "c4": "#8c564b", "c5": "#d6257f", "c6": "#0f8290", "c7": "#7f7f00",
-              "c8": "#4e79a7", "c9": "#9c6590"},
-    "dark": {"bg": "#1b1b1d", "fg": "#e6e6e6", "muted": "#a8a8a8", "grid": "#3a3a3d",
-             "axis": "#8f8f94", "ok": "#81c784", "warn": "#ffb74d", "alarm": "#ef5350",
-             "retired": "#8a8a8a",
-             "c0": "#5fa8e8", "c1": "#ff8c42", "c2": "#5fd35f", "c3": "#b99cf0",
-             "c4": "#c79a8b", "c5": "#f57ab8", "c6": "#4fd8e8", "c7": "#c9c94f",
-             "c8": "#8fb3dd", "c9": "#d7a6cc"},
+#: role -> (light, dark); series colours are mid-tone so they read on white and on near-black
+_COLOURS = {
+    "bg": ("#ffffff", "#1b1b1d"), "fg": ("#1f1f1f", "#e6e6e6"), "muted": ("#5c5c5c", "#a8a8a8"),
+    "grid": ("#e3e3e3", "#3a3a3d"), "axis": ("#808080", "#8f8f94"), "ok": ("#1b5e20", "#81c784"),
+    "warn": ("#a86400", "#ffb74d"), "alarm": ("#c62828", "#ef5350"),
+    "retired": ("#858585", "#8a8a8a"), "c0": ("#1f77b4", "#5fa8e8"), "c1": ("#c75702", "#ff8c42"),
+    "c2": ("#268c26", "#5fd35f"), "c3": ("#9467bd", "#b99cf0"), "c4": ("#8c564b", "#c79a8b"),
+    "c5": ("#d6257f", "#f57ab8"), "c6": ("#0f8290", "#4fd8e8"), "c7": ("#7f7f00", "#c9c94f"),
+    "c8": ("#4e79a7", "#8fb3dd"), "c9": ("#9c6590", "#d7a6cc"),
 }
+#: per colour scheme: role -> colour
+PALETTE = {scheme: {role: pair[i] for role, pair in _COLOURS.items()}
+           for i, scheme in enumerate(("light", "dark"))}
 SERIES_COLOURS = 10
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape, quoteattr
 
-from .scene import Line, Mark, Rect, Scene, Text, chars_fitting, clean, fit
+from .shapes import Line, Mark, Rect, Scene, Text, chars_fitting, clean, fit
 from .style import PALETTE, STYLES, Style
 
 FONT = "system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif"

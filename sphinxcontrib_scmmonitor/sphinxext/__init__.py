@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from . import events
-from .directives import BackupChart, BackupStatus
-from .nodes import scmmonitor_chart, scmmonitor_status
+from .directives import BackupCalendar, BackupChart, BackupStatus
+from .nodes import scmmonitor_calendar, scmmonitor_chart, scmmonitor_status
 from .visitors import (
     depart_nothing,
     html_depart_status,
+    html_visit_calendar,
     html_visit_chart,
     html_visit_status,
     latex_visit_chart,
@@ -40,7 +41,10 @@ def setup(app: Sphinx) -> dict[str, Any]:
                  texinfo=table)
     app.add_node(scmmonitor_status, html=(html_visit_status, html_depart_status),
                  latex=table, text=table, man=table, texinfo=table)
+    app.add_node(scmmonitor_calendar, html=(html_visit_calendar, depart_nothing),
+                 latex=table, text=table, man=table, texinfo=table)
     app.add_directive("scm-backup-chart", BackupChart)
+    app.add_directive("scm-backup-calendar", BackupCalendar)
     app.add_directive("scm-backup-status", BackupStatus)
 
     app.connect("config-inited", events.config_inited)

@@ -15,7 +15,16 @@ from sphinx.util import logging
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import config as config_mod
-from ..checks import NodeStatus, Report, check_node, evaluate, human_age, human_size
+from .. import nights
+from ..checks import (
+    NodeStatus,
+    Report,
+    check_node,
+    evaluate,
+    human_age,
+    human_size,
+    originals_for,
+)
 from ..export import hub_source, node_document
 from ..status import change
 from ..status import rows as status_rows
@@ -130,7 +139,9 @@ class BuildData:
         data = self.node_data(name)
         assert self._status_cache is not None
         if name not in self._status_cache:
-            self._status_cache[name] = check_node(self.settings.node(name), data, now)
+            self._status_cache[name] = check_node(
+                self.settings.node(name), data, now,
+                originals_for(self.settings, name, self.node_data))
         return self._status_cache[name]
 
     def refresh(self) -> None:
@@ -280,3 +291,33 @@ def chart_fallback(build: BuildData, name: str, title: str, series: Sequence[str
         caption += nodes.Text(" No backup found.")
         return [caption]
     return [caption, _table(CHART_COLUMNS, rows, CHART_WIDTHS, ["scmmonitor-newest-table"])]
+
+
+def calendar(build: BuildData, names: Sequence[str], days: int,
+             now: float) -> tuple[list[nights.Row], str]:
+    """The calendar rows of ``names`` from the store as it is now, and why some are missing."""
+    if build.settings is None:
+        return [], f"no calendar at build time ({build.error})"
+    out: list[nights.Row] = []
+    try:
+        for name in names:
+            out.extend(nights.rows(build.document(name, now), days))
+    except StoreError as exc:
+        return out, f"no calendar at build time (cannot read the store: {exc})"
+    return out, ""
+
+
+def calendar_table(rows: Sequence[nights.Row], days: int, problem: str) -> list[nodes.Node]:
+    """The calendar for builders without the page's script: per series, the nights that
+    hold no backup or a finding, in words."""
+    if problem:
+        return [nodes.paragraph(text=problem, classes=["scmmonitor-message"])]
+    table_rows = []
+    for row in rows:
+        odd = [n for n in row.nights if n.kind != "backup"]
+        held = days - len(odd)
+        text = "; ".join(n.words for n in odd) or "-"
+        table_rows.append([_entry(row.node), _entry(row.series),
+                           _entry(f"{held} of {days}"), _entry(text)])
+    return [_table(["Node", "Series", "Nights with a backup", "Other nights"], table_rows,
+                   [8, 20, 10, 62], ["scmmonitor-calendar-fallback"])]

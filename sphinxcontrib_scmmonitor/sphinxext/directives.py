@@ -1,4 +1,5 @@
-"""The ``scm-backup-chart`` and ``scm-backup-status`` directives: validated options -> nodes."""
+"""The ``scm-backup-chart``, ``scm-backup-status`` and ``scm-backup-calendar`` directives:
+validated options -> nodes."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
+from sphinx.util.typing import OptionSpec
 
 from ..config import NODE_NAME_RE
+from ..nights import DEFAULT_DAYS
 from ..pictures import ChartOptions, css_px
 from ..pictures.options import METRICS, RANGES, SCALES
 from . import data
-from .nodes import scmmonitor_chart, scmmonitor_status
+from .nodes import scmmonitor_calendar, scmmonitor_chart, scmmonitor_status
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +84,7 @@ class BackupChart(_DataDirective):
     optional_arguments = 0
     final_argument_whitespace = False
     has_content = False
-    option_spec: ClassVar[dict[str, object]] = {
+    option_spec: ClassVar[OptionSpec] = {
         "title": directives.unchanged,
         "height": directives.unchanged,
         "series": directives.unchanged,
@@ -92,7 +95,7 @@ class BackupChart(_DataDirective):
 
     def choice(self, option: str, allowed: tuple[str, ...]) -> str:
         """A checked option value; a bad one warns and falls back to the default."""
-        raw = self.options.get(option)
+        raw: str | None = self.options.get(option)
         if raw is None:
             return DEFAULTS[option]
         value = raw.strip().lower()
@@ -103,7 +106,7 @@ class BackupChart(_DataDirective):
         return value
 
     def height(self) -> str:
-        raw = self.options.get("height")
+        raw: str | None = self.options.get("height")
         if raw is None:
             return DEFAULTS["height"]
         value = raw.strip().lower()
@@ -151,7 +154,7 @@ class BackupStatus(_DataDirective):
     optional_arguments = 1
     final_argument_whitespace = True
     has_content = False
-    option_spec: ClassVar[dict[str, object]] = {}
+    option_spec: ClassVar[OptionSpec] = {}
 
     def run(self) -> list[nodes.Node]:
         build = data.get(self.env)
@@ -173,3 +176,55 @@ class BackupStatus(_DataDirective):
         status += data.status_table(build, names, time.time())
         note_doc(self, "status")
         return [status]
+
+
+#: the longest calendar a page may ask for (ten years of nights)
+MAX_DAYS = 3660
+
+
+class BackupCalendar(_DataDirective):
+    """``.. scm-backup-calendar:: [NODE ...]`` with ``:days:`` (every node, 60 nights by
+    default): what each series holds on each night (docs/sphinx.rst)."""
+
+    required_arguments = 0
+    optional_arguments = 1
+    final_argument_whitespace = True
+    has_content = False
+    option_spec: ClassVar[dict[str, object]] = {"days": directives.unchanged}
+
+    def days(self) -> int:
+        raw = self.options.get("days")
+        if raw is None:
+            return DEFAULT_DAYS
+        value = raw.strip()
+        if not value.isdigit() or not 1 <= int(value) <= MAX_DAYS:
+            self.warn(f"scm-backup-calendar: :days: {raw!r} is not a whole number of nights "
+                      f"from 1 to {MAX_DAYS}; using {DEFAULT_DAYS}", "option")
+            return DEFAULT_DAYS
+        return int(value)
+
+    def run(self) -> list[nodes.Node]:
+        build = data.get(self.env)
+        names: list[str] = []
+        for name in (self.arguments[0].split() if self.arguments else []):
+            if problem := self.check_node_name(name):
+                self.warn(f"scm-backup-calendar: {problem}; left out of the calendar", "node")
+            elif name not in names:
+                names.append(name)
+        if not self.arguments and build.settings is not None:
+            names = list(build.settings.nodes)
+        if not names:
+            if not self.arguments and build.settings is None:
+                return [self.problem_paragraph(f"No backup calendar: {build.error}.")]
+            return [self.problem_paragraph("No backup calendar: no valid node given.")]
+        days = self.days()
+        rows, problem = data.calendar(build, names, days, time.time())
+        cal = scmmonitor_calendar(
+            nodes=names, days=days, problem=problem, support_smartquotes=False,
+            rows=[{"node": r.node, "series": r.series,
+                   "nights": [[n.day, n.kind, n.words] for n in r.nights]} for r in rows])
+        self.set_source_info(cal)
+        cal.extend(data.calendar_table(rows, days, problem))
+        # re-read with the status tables when the data changes
+        note_doc(self, "status")
+        return [cal]

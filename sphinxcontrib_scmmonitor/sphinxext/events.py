@@ -17,7 +17,7 @@ from ..config import NODE_NAME_RE
 from ..export import ExportError, data_dir, export
 from ..store import StoreError
 from . import assets, data
-from .nodes import scmmonitor_chart, scmmonitor_status
+from .nodes import scmmonitor_calendar, scmmonitor_chart, scmmonitor_status
 from .visitors import is_live_html
 
 if TYPE_CHECKING:
@@ -154,7 +154,8 @@ def html_page_context(app: Sphinx, pagename: str, templatename: str, context: di
     if doctree is None or not is_live_html(app.builder):
         return
     has_chart = next(iter(doctree.findall(scmmonitor_chart)), None) is not None
-    if not has_chart and next(iter(doctree.findall(scmmonitor_status)), None) is None:
+    if not has_chart and not any(next(iter(doctree.findall(kind)), None) is not None
+                                 for kind in (scmmonitor_status, scmmonitor_calendar)):
         return
     if not interactive(app):
         app.add_css_file(f"{assets.STATIC_DIR}/{assets.OWN_CSS}")

@@ -24,3 +24,14 @@ class scmmonitor_status(nodes.General, nodes.Element):
     Attribute ``nodes`` (list of node names); its child is the build-time table,
     which the page's script refreshes from the exported JSON in HTML.
     """
+
+
+class scmmonitor_calendar(nodes.General, nodes.Element):
+    """A backup calendar of some nodes: one row per series, one cell per night.
+
+    Attributes ``nodes`` (list of node names), ``days`` and ``rows`` (the build-time
+    cells: a list of ``{"node", "series", "nights": [[day, kind, words], ...]}``) and
+    ``problem`` (why there are none, or ""). HTML writes the cells, which the page's
+    script redraws from the exported JSON; its child, a table of the nights that hold
+    no backup or a finding, is what other builders show.
+    """

@@ -14,14 +14,17 @@ from docutils import nodes
 from sphinx.util import logging
 
 from ..export import DATA_DIR
+from ..nights import KINDS
 from ..pictures import PICTURE_DIR, ChartOptions, MatplotlibMissing
 from ..store import StoreError
 from . import data, images
-from .nodes import scmmonitor_chart, scmmonitor_status
+from .nodes import scmmonitor_calendar, scmmonitor_chart, scmmonitor_status
 
 if TYPE_CHECKING:
     from sphinx.builders import Builder
     from sphinx.util.docutils import SphinxTranslator
+    from sphinx.writers.html5 import HTML5Translator
+    from sphinx.writers.latex import LaTeXTranslator
 
 logger = logging.getLogger(__name__)
 
@@ -44,25 +47,26 @@ def picture_options(node: scmmonitor_chart) -> ChartOptions:
                         height=node["picture_height"], width=node["picture_width"])
 
 
-def static_base(translator: SphinxTranslator) -> str:
+def static_base(translator: HTML5Translator) -> str:
     """``_static/scmmonitor/`` relative to the page being written (html, dirhtml,
     singlehtml, at any depth); worked out once per page, which may hold many charts."""
     base: str | None = getattr(translator, "_scmmonitor_static_base", None)
     if base is None:
         builder = translator.builder
-        page = Path(builder.get_outfilename(builder.current_docname))  # type: ignore[attr-defined]
+        page = Path(builder.get_outfilename(builder.current_docname))
         rel = os.path.relpath(Path(builder.outdir, *DATA_DIR[:-1]), page.parent)
         base = translator._scmmonitor_static_base = Path(rel).as_posix() + "/"  # type: ignore[attr-defined]
     return base
 
 
-def data_base(translator: SphinxTranslator) -> str:
+def data_base(translator: HTML5Translator) -> str:
     """``_static/scmmonitor/data/`` relative to the page being written."""
     return static_base(translator) + DATA_DIR[-1] + "/"
 
 
-def picture_url(translator: SphinxTranslator, node: scmmonitor_chart) -> str:
-    return static_base(translator) + PICTURE_DIR[-1] + "/" + node["picture"]
+def picture_url(translator: HTML5Translator, node: scmmonitor_chart) -> str:
+    picture: str = node["picture"]
+    return static_base(translator) + PICTURE_DIR[-1] + "/" + picture
 
 
 def alt_text(node: scmmonitor_chart) -> str:
@@ -72,7 +76,8 @@ def alt_text(node: scmmonitor_chart) -> str:
             f"{node['scale']} scale, range {node['range']}; {series})")
 
 
-def render_image(translator: SphinxTranslator, node: scmmonitor_chart) -> str | None:
+def render_image(translator: HTML5Translator | LaTeXTranslator,
+                 node: scmmonitor_chart) -> str | None:
     """Write the chart's PNG into the builder's image folder; its URI, or None (use the table)."""
     builder = translator.builder
     build = data.get(builder.env)
@@ -111,12 +116,12 @@ def _json_attr(value: Any) -> str:
 # --- HTML (html, dirhtml, singlehtml; epub gets pictures) ------------------------------------
 
 
-def html_visit_chart(self: SphinxTranslator, node: scmmonitor_chart) -> None:
+def html_visit_chart(self: HTML5Translator, node: scmmonitor_chart) -> None:
     if is_epub(self.builder):
         uri = render_image(self, node)
         if uri is None:
             return  # the fallback table (the node's children) is written instead
-        self.body.append(f'<div class="scmmonitor-picture"><img src="{_attr(uri)}" '  # type: ignore[attr-defined]
+        self.body.append(f'<div class="scmmonitor-picture"><img src="{_attr(uri)}" '
                          f'alt="{_attr(alt_text(node))}" /></div>\n')
         raise nodes.SkipNode
     # ids unique per output page: a singlehtml page holds every document's charts
@@ -128,7 +133,7 @@ def html_visit_chart(self: SphinxTranslator, node: scmmonitor_chart) -> None:
     mode = self.builder.config.scmmonitor_render
     # the picture is the chart until the script draws on top (interactive), or for good
     # (static); its size is given so nothing moves when it arrives
-    self.body.append(  # type: ignore[attr-defined]
+    self.body.append(
         f'<div class="scmmonitor-chart" id="scmmonitor-chart-{index}"'
         f' data-scm-node="{_attr(name)}" data-scm-src="{_attr(src)}"'
         f' data-scm-title="{_attr(node["title"])}" data-scm-height="{_attr(node["height"])}"'
@@ -142,29 +147,60 @@ def html_visit_chart(self: SphinxTranslator, node: scmmonitor_chart) -> None:
     raise nodes.SkipNode
 
 
-def html_visit_status(self: SphinxTranslator, node: scmmonitor_status) -> None:
+def html_visit_status(self: HTML5Translator, node: scmmonitor_status) -> None:
     if is_epub(self.builder):
-        self.body.append('<div class="scmmonitor-status scmmonitor-static">')  # type: ignore[attr-defined]
+        self.body.append('<div class="scmmonitor-status scmmonitor-static">')
         return
-    self.body.append(  # type: ignore[attr-defined]
+    self.body.append(
         f"<div class=\"scmmonitor-status\" data-scm-nodes='{_json_attr(node['nodes'])}'"
         f' data-scm-base="{_attr(data_base(self))}">')
 
 
-def html_depart_status(self: SphinxTranslator, node: scmmonitor_status) -> None:
-    self.body.append("</div>\n")  # type: ignore[attr-defined]
+def html_depart_status(self: HTML5Translator, node: scmmonitor_status) -> None:
+    self.body.append("</div>\n")
+
+
+def html_visit_calendar(self: SphinxTranslator, node: scmmonitor_calendar) -> None:
+    """The build-time cells; the page's script (calendar.js) redraws them from the JSON.
+
+    Colours come from CSS classes only (no inline style: a ``default-src 'self'``
+    policy allows it), and every cell says its meaning in words too.
+    """
+    if is_epub(self.builder):
+        return  # the table of nights in words (the node's children)
+    out = [f"<div class=\"scmmonitor-calendar\" data-scm-nodes='{_json_attr(node['nodes'])}'"
+           f' data-scm-base="{_attr(data_base(self))}" data-scm-days="{int(node["days"])}">']
+    if node["problem"]:
+        out.append(f'<p class="scmmonitor-message">{_attr(node["problem"])}</p>')
+    out.append('<table class="scmmonitor-calendar-table"><tbody>')
+    for row in node["rows"]:
+        out.append(f'<tr class="scmmonitor-calendar-row" data-scm-node="{_attr(row["node"])}"'
+                   f' data-scm-series="{_attr(row["series"])}">'
+                   f'<th class="scmmonitor-calendar-series">{_attr(row["node"])} '
+                   f'{_attr(row["series"])}</th>')
+        out.extend(f'<td class="scmmonitor-night scmmonitor-night-{_attr(kind)}"'
+                   f' title="{_attr(words)}" data-scm-day="{_attr(day)}">'
+                   f'<span class="scmmonitor-night-words">{_attr(words)}</span></td>'
+                   for day, kind, words in row["nights"])
+        out.append("</tr>")
+    out.append('</tbody></table><ul class="scmmonitor-calendar-legend">')
+    out.extend(f'<li><span class="scmmonitor-night scmmonitor-night-{kind}"></span> '
+               f"{_attr(words)}</li>" for kind, words in KINDS.items())
+    out.append("</ul></div>\n")
+    self.body.append("".join(out))  # type: ignore[attr-defined]
+    raise nodes.SkipNode
 
 
 # --- LaTeX ----------------------------------------------------------------------------------
 
 
-def latex_visit_chart(self: SphinxTranslator, node: scmmonitor_chart) -> None:
+def latex_visit_chart(self: LaTeXTranslator, node: scmmonitor_chart) -> None:
     uri = render_image(self, node)
     if uri is None:
         return
     base, ext = posixpath.splitext(uri)
     # braces around the base: node names may contain dots, which confuse graphicx
-    self.body.append("\n\\begin{center}\\sphinxincludegraphics[width=\\linewidth]"  # type: ignore[attr-defined]
+    self.body.append("\n\\begin{center}\\sphinxincludegraphics[width=\\linewidth]"
                      f"{{{{{base}}}{ext}}}\\end{{center}}\n")
     raise nodes.SkipNode
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.schema import SchemaItem
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -34,8 +35,13 @@ NAMING = {
 metadata = MetaData(naming_convention=NAMING)
 
 
-def _node_id() -> Column[int]:
-    return Column("node_id", Integer, ForeignKey("nodes.id", ondelete="CASCADE"), nullable=False)
+def _per_node(name: str, *items: SchemaItem) -> Table:
+    """A table whose rows each belong to one node: an id, and the node's (gone with it)."""
+    return Table(name, metadata,
+                 Column("id", Integer, primary_key=True),
+                 Column("node_id", Integer, ForeignKey("nodes.id", ondelete="CASCADE"),
+                        nullable=False),
+                 *items)
 
 
 #: A backup node as last configured (name and hub come from scmmonitor.toml).
@@ -47,10 +53,8 @@ nodes = Table(
 )
 
 #: One backup series on one node, e.g. ``tracs/env``.
-series = Table(
-    "series", metadata,
-    Column("id", Integer, primary_key=True),
-    _node_id(),
+series = _per_node(
+    "series",
     Column("raw_name", LargeBinary, nullable=False),
     Column("name", Text, nullable=False),
     # How many files of the series are present in the store, and a digest of them
@@ -63,10 +67,8 @@ series = Table(
 )
 
 #: One backup file; never deleted, only marked gone when it leaves the node.
-backups = Table(
-    "backups", metadata,
-    Column("id", Integer, primary_key=True),
-    _node_id(),
+backups = _per_node(
+    "backups",
     Column("series_id", Integer, ForeignKey("series.id", ondelete="CASCADE"), nullable=False),
     Column("path", LargeBinary, nullable=False),
     Column("backup_at", BigInteger, nullable=False),
@@ -85,10 +87,8 @@ backups = Table(
 #: One collection attempt for one node: ``running`` while it goes on, then ``ok`` or
 #: ``failed``; a run found still ``running`` by a later collection was killed and
 #: becomes ``interrupted``.
-runs = Table(
-    "runs", metadata,
-    Column("id", Integer, primary_key=True),
-    _node_id(),
+runs = _per_node(
+    "runs",
     Column("started_at", Float, nullable=False),
     Column("finished_at", Float, nullable=True),
     Column("state", String(20), nullable=False),

@@ -133,3 +133,11 @@ HOSTILE_NAMES: tuple[bytes, ...] = (
     b"back\\slash.tar.gz",
     b"\x1b[31mred.tar.gz",
 )
+
+
+def html_output(folder: Path, name: str = "html") -> Path:
+    """An empty Sphinx HTML output folder (``_static/`` included): what ``export --outdir``
+    and ``collect --export`` need to exist (docs/cli.rst)."""
+    out = folder / name
+    (out / "_static").mkdir(parents=True, exist_ok=True)
+    return out

@@ -36,6 +36,16 @@ test("chartOptions: escaped names, failed runs as flags, the range and scale ask
   assert.deepEqual(o.navigator.series.data, [[1000, 0], [2000, 4]]);
 });
 
+test("chartOptions: the nights a finding is about are flags with the finding in words", () => {
+  const withAt = [{ ...SERIES[0], reasons: [{ reason: "not-copied", detail: "2026/11/29/031002 is on S, not on C",
+    at: [3, 1] }] }];
+  const o = chartOptions(CFG, DOC, withAt);
+  const marks = o.series.find((s) => s.className === "scmmonitor-findings");
+  assert.deepEqual(marks.data.map((m) => m.x), [1000, 3000]);
+  assert.equal(marks.data[0].text, "&lt;b&gt;n&lt;/b&gt;: not-copied: 2026/11/29/031002 is on S, not on C");
+  assert.equal(chartOptions(CFG, DOC, SERIES).series.some((s) => s.className === "scmmonitor-findings"), false);
+});
+
 test("chartOptions: styled mode (no inline style), classes for the marks", () => {
   const o = chartOptions(CFG, DOC, SERIES);
   assert.equal(o.chart.styledMode, true);

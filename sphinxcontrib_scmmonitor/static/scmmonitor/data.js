@@ -119,6 +119,7 @@ export function decodeDocument(doc) {
     node: String(doc.node === undefined ? "" : doc.node),
     hub: doc.hub ? String(doc.hub) : "",
     source: doc.source ? String(doc.source) : null,
+    timezone: typeof doc.timezone === "string" && doc.timezone ? doc.timezone : "UTC",
     generatedAt: parseTime(doc.generated_at),
     generatedText: String(doc.generated_at || "?"),
     observedAt: parseTime(doc.observed_at),

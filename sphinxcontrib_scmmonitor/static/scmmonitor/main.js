@@ -8,6 +8,7 @@ import { absolute, inTurn, loadDocument, loadFailure } from "./loader.js";
 import { RANGES, chartOptions } from "./options.js";
 import { chooseSeries } from "./series.js";
 import { fillTable } from "./status-table.js";
+import { fillCalendar } from "./calendar.js";
 import { MODE_ATTRIBUTE, THEME_ATTRIBUTE, luminance, pageMode, pictureSrc } from "./theme.js";
 
 // Filled in by the Sphinx build from sphinxcontrib_scmmonitor.__version__
@@ -162,6 +163,20 @@ async function fillStatus(box) {
     : [`Node ${a.node}: ${a.error.message}.`]), EXPORT_HINT);
 }
 
+async function fillCalendarBox(box) {
+  const nodes = parseList(box.getAttribute("data-scm-nodes"));
+  const base = box.getAttribute("data-scm-base") || "";
+  const days = Math.max(1, Math.min(3660, parseInt(box.getAttribute("data-scm-days"), 10) || 60));
+  const answers = await Promise.all(nodes.filter((node) => NODE_NAME.test(node)).map(async (node) => {
+    try {
+      return { node, doc: await loadDocument(state.cache, `${base}${encodeURIComponent(node)}.json`) };
+    } catch (error) {
+      return { node, error };
+    }
+  }));
+  fillCalendar(box, answers, days);
+}
+
 // Never an uncaught error; the containers already say what went wrong where possible
 const safely = (promise) => Promise.resolve(promise).catch((err) => console.warn("scmmonitor:", err));
 
@@ -248,6 +263,7 @@ function start() {
   }
   document.querySelectorAll(".scmmonitor-chart").forEach(watch);
   document.querySelectorAll(".scmmonitor-status").forEach((box) => safely(fillStatus(box)));
+  document.querySelectorAll(".scmmonitor-calendar").forEach((box) => safely(fillCalendarBox(box)));
 }
 
 // Fetch the data again (fresh export) and redraw what is drawn; lazy charts stay lazy
@@ -255,6 +271,7 @@ function redraw() {
   state.cache.clear();
   const jobs = Array.from(state.attempted, (container) => safely(drawChart(container)));
   document.querySelectorAll(".scmmonitor-status").forEach((box) => jobs.push(safely(fillStatus(box))));
+  document.querySelectorAll(".scmmonitor-calendar").forEach((box) => jobs.push(safely(fillCalendarBox(box))));
   return Promise.all(jobs);
 }
 

@@ -190,6 +190,39 @@ function flagSeries(failed) {
   };
 }
 
+// The nights a finding is about (reasons[].at), as flags on the chart: one per series,
+// reason and backup time, its words in the tooltip
+export function findingMarks(chosen) {
+  const marks = [];
+  chosen.forEach((s) => s.reasons.forEach((r) => (r.at || []).forEach((sec) => {
+    marks.push({ x: sec * 1000, title: "\u25b2",
+      text: esc(`${s.name}: ${r.reason}${r.detail ? `: ${r.detail}` : ""}`) });
+  })));
+  return marks.sort((a, b) => a.x - b.x);
+}
+
+function findingSeries(marks) {
+  return {
+    type: "flags",
+    name: esc("findings"),
+    data: marks,
+    shape: "circlepin",
+    color: "#7a4a00",
+    fillColor: "#fff3e0",
+    className: "scmmonitor-findings",
+    custom: { scmmonitorA11y: "findings" },
+    y: -48,
+    clip: false,
+    turboThreshold: 0,
+    showInNavigator: false,
+    tooltip: {
+      pointFormatter() {
+        return `${this.text}<br/>`;
+      },
+    },
+  };
+}
+
 function subtitle(doc) {
   let text = `generated ${doc.generatedAt === null ? doc.generatedText : utcDate(doc.generatedAt)}` +
     ` \u00b7 status: ${doc.status}`;
@@ -272,6 +305,10 @@ export function chartOptions(cfg, doc, chosen) {
   const failed = doc.runs.filter((r) => !r.ok).sort((a, b) => a.at - b.at);
   if (failed.length) {
     series.push(flagSeries(failed));
+  }
+  const marks = findingMarks(chosen);
+  if (marks.length) {
+    series.push(findingSeries(marks));
   }
   const title = cfg.title || (doc.hub ? `${doc.hub} backups on ${cfg.node}` : `backups on ${cfg.node}`);
   // cfg.pixels: the plot's height as laid out (null: unknown, as tall as usual)
