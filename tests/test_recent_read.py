@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sphinxcontrib_scmmonitor import config
-from sphinxcontrib_scmmonitor.checks import Report, check_node, evaluate
+from sphinxcontrib_scmmonitor.checks import Report, check_node, evaluate, originals_for, reader
 from sphinxcontrib_scmmonitor.store import Store
 from tests import backup_nights as bn
 
@@ -56,8 +56,9 @@ def _settings(db: Path, nodes: tuple[bn.Node, ...]) -> config.Settings:
 
 
 def _full_report(settings: config.Settings, store: Store, now: float) -> Report:
+    read = reader(settings, store)  # every node's whole history
     return Report(generated_at=now, nodes=[
-        check_node(node, store.node_data(name, node.hub), now)
+        check_node(node, read(name), now, originals_for(settings, name, read))
         for name, node in settings.nodes.items()])
 
 
