@@ -30,6 +30,10 @@ ROWS: dict[int, tuple[str, str]] = {
     7: ("sphinx_build", "row7"),
     8: ("memory", "row8"),
     9: ("verify_row", "row9"),
+    10: ("scale_rows", "row10"),
+    11: ("scale_rows", "row11"),
+    12: ("scale_rows", "row12"),
+    13: ("scale_rows", "row13"),
 }
 _MODULES = {"collect_rows": collect_rows, "parallel": parallel, "ingest": ingest,
             "export_row": export_row, "memory": memory,
@@ -39,7 +43,7 @@ _MODULES = {"collect_rows": collect_rows, "parallel": parallel, "ingest": ingest
 def _row_function(number: int) -> Callable[[Context], RowResult]:
     module_name, func = ROWS[number]
     if module_name not in _MODULES:
-        # rows 6 and 7 need Playwright / the Sphinx extension: imported only when run
+        # rows 6, 7 and 10-13 need Playwright / Sphinx / tests.pg: imported only when run
         import importlib
 
         _MODULES[module_name] = importlib.import_module(f"benchmarks.{module_name}")
@@ -106,7 +110,12 @@ def _title(number: int) -> str:
             6: "a page with 20 charts x 10 series x 3,650 points in headless Chromium",
             7: "sphinx-build of 200 pages with 100 chart directives each",
             8: "peak memory of collecting a node with 200,000 tarballs",
-            9: "collect with verify = [size, sha256] of a source and a copy over ssh"}[number]
+            9: "collect with verify = [size, sha256] of a source and a copy over ssh",
+            10: "`scm-monitor status` of 1 node as a process vs `python -c pass`",
+            11: "`status` and `notify --dry-run` of 300 nodes x 20 series: 5,000,000 rows "
+                "vs 180,000",
+            12: "sphinx-build over a 300-node store vs the same docs without the extension",
+            13: "collect 150 nodes into PostgreSQL vs SQLite"}[number]
 
 
 if __name__ == "__main__":

@@ -12,11 +12,12 @@ copy (level 9) is written beside it for web servers' ``gzip_static``.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import operator
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -187,23 +188,72 @@ def write_document(path: Path, doc: dict[str, Any]) -> None:
                gzip.compress(raw, GZIP_LEVEL, mtime=0)})
 
 
+#: beside the data files: what each node's file was exported from (see :func:`export`)
+EXPORTED = "exported.json"
+
+
 def export(settings: Settings, store: Store, outdir: str | os.PathLike[str],
-           nodes: Iterable[str] | None = None, now: float | None = None) -> list[Path]:
-    """Write one JSON file (and its .gz) per node (all configured nodes by default)."""
+           nodes: Iterable[str] | None = None, now: float | None = None, *,
+           only_changed: bool = False,
+           read: Callable[[str], NodeData] | None = None) -> list[Path]:
+    """Write one JSON file (and its .gz) per node (all configured nodes by default).
+
+    ``only_changed`` (a Sphinx build): a node whose latest run, settings and findings
+    are those its file was last exported from is not read whole nor written again, so
+    rebuilding docs over unchanged data exports nothing (docs/sphinx.rst). The findings
+    are judged from the checks' own recent read, whose cost does not grow with the
+    history. ``read``: the full read of a node (default ``store.node_data``).
+    """
     now = time.time() if now is None else now
     folder = data_dir(outdir)
+    memo_path = folder.parent / EXPORTED
+    memo = _memo(memo_path) if only_changed else {}
     written = []
-    read = reader(settings, store)
+    drawn: dict[str, tuple[NodeData, NodeStatus]] = {}
+    full = reader(settings, store)
     for name in (list(nodes) if nodes is not None else list(settings.nodes)):
         node = settings.node(name)
-        data = read(name)
-        status = check_node(node, data, now, originals_for(settings, name, read))
-        doc = node_document(node, data, status, now,
-                            source=hub_source(settings, node.hub))
         path = folder / f"{name}.json"
+        key = None
+        if only_changed:
+            recent = store.recent_node_data(name, node.hub, window_s=(node.gap_days + 1) * 86400)
+            key = _export_key(node, recent, check_node(node, recent, now,
+                                                       originals_for(settings, name, full)))
+            if memo.get(name) == key and path.is_file():
+                continue
+        data = read(name) if read is not None else full(name)
+        status = check_node(node, data, now, originals_for(settings, name, full))
+        doc = node_document(node, data, status, now, source=hub_source(settings, node.hub))
         write_document(path, doc)
         written.append(path)
+        drawn[name] = (data, status)
+        if key is not None:
+            memo[name] = key
+    if only_changed and written:
+        write_atomic(memo_path, json.dumps(memo, indent=1, sort_keys=True) + "\n")
     from .pictures import rewrite  # lazily: only a built site's manifest lists pictures
 
-    rewrite(outdir, settings, store, nodes=[p.stem for p in written], now=now)
+    rewrite(outdir, settings, store, nodes=list(drawn), now=now, data=drawn)
     return written
+
+
+def _export_key(node: NodeSettings, data: NodeData, status: NodeStatus) -> str:
+    """What a node's exported file depends on: its newest run, its settings, its findings.
+
+    A new run (even one that changed nothing) or a finding that ages (``stale``'s detail
+    names the age) gives a new key; the same key means the same file.
+    """
+    latest = data.runs[-1] if data.runs else None
+    text = repr((FORMAT, latest, node, status.reasons, status.series, status.observed_at))
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _memo(path: Path) -> dict[str, str]:
+    """The keys of the last export; a missing or unreadable file means export every node."""
+    try:
+        memo = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(memo, dict):
+        return {}
+    return {k: v for k, v in memo.items() if isinstance(k, str) and isinstance(v, str)}

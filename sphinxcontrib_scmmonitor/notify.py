@@ -168,7 +168,8 @@ def text_body(hub: HubSettings, report: Report, kind: str, why: str) -> str:
     lines = [_intro(hub, report, kind)]
     if hub.report_url:
         lines.append(f"Report: {hub.report_url}")
-    lines += ["", status_mod.text(report).rstrip("\n"), "",
+    # the findings in full, each node's healthy series as a count
+    lines += ["", status_mod.text(report, healthy_counted=True).rstrip("\n"), "",
               f"Sent by scm-monitor because: {why}.",
               "The next mail comes when the findings change, as a daily reminder while "
               "they stay bad, and once when all is OK again."]
@@ -195,7 +196,7 @@ def mail_rows(report: Report) -> list[dict[str, str]]:
     order = {ALARM: 0, "unknown": 1, WARN: 2, OK: 3}
     unseen = {n.node for n in report.nodes if any(r.reason in _NOT_SEEN for r in n.reasons)}
     position = {n.node: i for i, n in enumerate(report.nodes)}
-    rows = [r for r in status_mod.rows(report)
+    rows = [r for r in status_mod.rows(report, healthy_counted=True)
             if not (r["node"] in unseen and r["series"] != "-" and r["status"] == OK)]
     # problems first: the reader should not have to scroll past the healthy series
     return sorted(rows, key=lambda r: (position.get(r["node"], 0), order.get(r["status"], 1)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .checks import NAGIOS_WORDS, SEVERITY, NodeStatus, Reason, Report
+from .checks import NAGIOS_WORDS, OK, SEVERITY, NodeStatus, Reason, Report
 from .text import escape_controls as printable
 from .text import human_age, human_size
 from .text import iso_utc as iso
@@ -17,8 +17,12 @@ def render(report: Report, fmt: str) -> str:
     return {"text": text, "json": as_json, "rst": rst, "prometheus": prometheus}[fmt](report)
 
 
-def rows(report: Report) -> list[dict[str, str]]:
-    """One row per series (and per node-level finding), as strings for tables."""
+def rows(report: Report, *, healthy_counted: bool = False) -> list[dict[str, str]]:
+    """One row per series (and per node-level finding), as strings for tables.
+
+    ``healthy_counted``: a node's OK series become one row counting them, so that a
+    mail about one finding in a 150-node hub stays short (docs/operations.rst).
+    """
     out: list[dict[str, str]] = []
     now = report.generated_at
     for node in report.nodes:
@@ -26,7 +30,13 @@ def rows(report: Report) -> list[dict[str, str]]:
             out.append({"node": node.node, "series": "-", "status": r.level,
                         "reason": f"{r.reason}: {r.detail}", "age": "-", "size": "-",
                         "change": "-"})
+        healthy = sum(1 for s in node.series if s.status == OK) if healthy_counted else 0
+        if healthy:
+            out.append({"node": node.node, "series": f"{healthy} series", "status": OK,
+                        "reason": "-", "age": "-", "size": "-", "change": "-"})
         for s in node.series:
+            if healthy and s.status == OK:
+                continue
             age = s.age_hours(now)
             out.append({
                 "node": node.node, "series": s.name, "status": s.status,
@@ -48,14 +58,32 @@ COLUMNS = (("node", "Node"), ("series", "Series"), ("status", "Status"),
            ("age", "Newest"), ("size", "Size"), ("change", "Change"), ("reason", "Reason"))
 
 
-def text(report: Report) -> str:
+#: Nagios shows the first line in its overview: it names nodes up to about this long
+HEAD_CHARS = 200
+
+
+def head_line(report: Report) -> str:
+    """``SCM BACKUPS CRITICAL: C alarm, H1 warn and 135 more``: at most ~200 characters."""
     word = NAGIOS_WORDS[report.conclusion]
-    bad = [n for n in report.nodes if n.status != "ok"]
-    head = f"SCM BACKUPS {word}: " + (
-        ", ".join(f"{n.node} {n.status}" for n in bad) if bad
-        else f"{len(report.nodes)} node(s) ok")
+    bad = [f"{n.node} {n.status}" for n in report.nodes if n.status != OK]
+    start = f"SCM BACKUPS {word}: "
+    if not bad:
+        return f"{start}{len(report.nodes)} node(s) ok"
+    shown: list[str] = []
+    for i, item in enumerate(bad):
+        rest = len(bad) - i - 1
+        tail = f" and {rest} more" if rest else ""
+        if shown and len(start) + len(", ".join([*shown, item])) + len(tail) > HEAD_CHARS:
+            return f"{start}{', '.join(shown)} and {len(bad) - len(shown)} more"
+        shown.append(item)
+    return start + ", ".join(shown)
+
+
+def text(report: Report, *, healthy_counted: bool = False) -> str:
+    head = head_line(report)
     # escaped before measuring, or a name with control characters shifts its row
-    table = [{k: printable(v) for k, v in r.items()} for r in rows(report)]
+    table = [{k: printable(v) for k, v in r.items()}
+             for r in rows(report, healthy_counted=healthy_counted)]
     widths = {k: max([len(h), *(len(r[k]) for r in table)]) for k, h in COLUMNS}
     lines = [head, "", "  ".join(h.ljust(widths[k]) for k, h in COLUMNS).rstrip()]
     lines.append("  ".join("-" * widths[k] for k, _ in COLUMNS))

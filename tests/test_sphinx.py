@@ -598,3 +598,31 @@ def test_before_the_first_collection_the_pages_build_and_say_so(
     assert "collector-stale: no successful collection within 36 h (never collected)" in page
     doc = json.loads((Path(app.outdir) / "_static/scmmonitor/data/C.json").read_text())
     assert doc["status"] == "alarm" and doc["runs"] == []
+
+
+@pytest.mark.sphinx("html", testroot="scmmonitor", srcdir="scm-unchanged-rebuild")
+def test_a_rebuild_over_unchanged_data_exports_nothing_and_new_data_only_its_node(
+        own_project: Backups, app: SphinxTestApp) -> None:
+    app.build()
+    data = Path(app.outdir, "_static", "scmmonitor", "data")
+
+    def files() -> dict[str, tuple[int, int]]:
+        return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in data.iterdir()}
+
+    first = files()
+    assert {"C.json", "C.json.gz", "H1.json", "H1.json.gz"} <= set(first)
+    app.build()
+    assert files() == first  # atomic writes make new inodes: none was made
+    add_backup(own_project.roots["H1"], "repos/new", datetime.now(UTC) - timedelta(hours=1),
+               12345)
+    assert collect(own_project.config, "H1") == 0
+    app.build()
+    now = files()
+    assert now["C.json"] == first["C.json"]
+    assert now["H1.json"] != first["H1.json"]
+    h1 = json.loads((data / "H1.json").read_text())
+    assert "repos/new" in [s["name"] for s in h1["series"]]
+    # a deleted file is written again, whatever was remembered
+    (data / "C.json").unlink()
+    app.build()
+    assert (data / "C.json").is_file()

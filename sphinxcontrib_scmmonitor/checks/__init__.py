@@ -118,7 +118,7 @@ def evaluate(settings: Settings, store: Store, nodes: Iterable[str] | None = Non
     """Judge the configured nodes (all by default) from what the store holds."""
     now = time.time() if now is None else now
     names = list(nodes) if nodes is not None else list(settings.nodes)
-    read = reader(settings, store)
+    read = judged_reader(settings, store)
     out = [check_node(settings.node(n), read(n), now, originals_for(settings, n, read))
            for n in names]
     return Report(generated_at=now, nodes=out)
@@ -132,6 +132,30 @@ def reader(settings: Settings, store: Store) -> Callable[[str], NodeData]:
     def read(name: str) -> NodeData:
         if name not in cache:
             cache[name] = store.node_data(name, settings.node(name).hub)
+        return cache[name]
+
+    return read
+
+
+def judged_reader(settings: Settings, store: Store) -> Callable[[str], NodeData]:
+    """Like :func:`reader`, but what the checks judge only: recent backups, in time set by
+    nodes and series (``Store.recent_node_data``).
+
+    A hub's source is read whole: each copy is judged against every original from the
+    copy's oldest backup on, however far back that goes (docs/concepts.rst).
+    """
+    cache: dict[str, NodeData] = {}
+
+    def read(name: str) -> NodeData:
+        if name not in cache:
+            node = settings.node(name)
+            if node.source == node.name:
+                cache[name] = store.node_data(name, node.hub)
+            else:
+                # the gap check looks gap_days back from the node's last good listing; a
+                # day more keeps the backup just before that window, whatever the rhythm
+                cache[name] = store.recent_node_data(name, node.hub,
+                                                     window_s=(node.gap_days + 1) * 86400)
         return cache[name]
 
     return read

@@ -175,7 +175,7 @@ def html_page_context(app: Sphinx, pagename: str, templatename: str, context: di
 
 
 def build_finished(app: Sphinx, exception: BaseException | None) -> None:
-    """Write the picture manifest, export every node's JSON and pictures.
+    """Write the picture manifest, export the changed nodes' JSON and pictures.
 
     HTML builders, successful builds. The manifest comes first: the export
     redraws what it lists, as ``scm-monitor export`` does later. (Our scripts
@@ -198,7 +198,10 @@ def build_finished(app: Sphinx, exception: BaseException | None) -> None:
         _drop_removed_nodes(app.outdir, set(build.settings.nodes))
         try:
             settings = build.settings
-            build.read(lambda store: export(settings, store, app.outdir))
+            # unchanged nodes are skipped (a rebuild over the same data writes nothing);
+            # a changed node's full read is the one its directives already made
+            build.read(lambda store: export(settings, store, app.outdir, only_changed=True,
+                                            read=build.node_data))
         except (ExportError, StoreError) as exc:
             logger.warning("scmmonitor: could not export the charts' data into %s: %s",
                            Path(app.outdir, "_static", "scmmonitor", "data"), exc,
