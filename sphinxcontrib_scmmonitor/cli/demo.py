@@ -192,9 +192,10 @@ def make_demo_tree(dest: Path, *, days: int = 400, now: datetime | None = None, 
         raise ValueError(f"days must be at least 1, not {days}")
     now = _utc(now)
     stale = dict(stale or {})
-    skip = {name: set(nights) for name, nights in (skip or {}).items()}
+    nights_skipped: dict[str, set[int]] = {name: set(nights)
+                                           for name, nights in (skip or {}).items()}
     truncate = dict(truncate or {})
-    unknown = (set(stale) | set(skip) | set(truncate)) - {s.name for s in series}
+    unknown = (set(stale) | set(nights_skipped) | set(truncate)) - {s.name for s in series}
     if unknown:
         raise ValueError(f"stale names unknown series: {sorted(unknown)}")
     root = Path(dest) / hub
@@ -209,7 +210,7 @@ def make_demo_tree(dest: Path, *, days: int = 400, now: datetime | None = None, 
         rev = rng.randrange(4000, 9000)
         cutoff = now - timedelta(days=stale.get(spec.name, 0))
         plan = plans[spec.name] = []
-        skipped, cut = skip.get(spec.name, set()), truncate.get(spec.name, {})
+        skipped, cut = nights_skipped.get(spec.name, set()), truncate.get(spec.name, {})
         for i, (when, size) in enumerate(zip(times, sizes, strict=True)):
             rev += rng.randrange(0, 25)  # the revision moves on whether or not it is copied
             night = days - 1 - i

@@ -190,7 +190,7 @@ class BackupCalendar(_DataDirective):
     optional_arguments = 1
     final_argument_whitespace = True
     has_content = False
-    option_spec: ClassVar[dict[str, object]] = {"days": directives.unchanged}
+    option_spec: ClassVar[OptionSpec] = {"days": directives.unchanged}
 
     def days(self) -> int:
         raw = self.options.get("days")

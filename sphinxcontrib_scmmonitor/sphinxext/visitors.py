@@ -160,7 +160,7 @@ def html_depart_status(self: HTML5Translator, node: scmmonitor_status) -> None:
     self.body.append("</div>\n")
 
 
-def html_visit_calendar(self: SphinxTranslator, node: scmmonitor_calendar) -> None:
+def html_visit_calendar(self: HTML5Translator, node: scmmonitor_calendar) -> None:
     """The build-time cells; the page's script (calendar.js) redraws them from the JSON.
 
     Colours come from CSS classes only (no inline style: a ``default-src 'self'``
@@ -187,7 +187,7 @@ def html_visit_calendar(self: SphinxTranslator, node: scmmonitor_calendar) -> No
     out.extend(f'<li><span class="scmmonitor-night scmmonitor-night-{kind}"></span> '
                f"{_attr(words)}</li>" for kind, words in KINDS.items())
     out.append("</ul></div>\n")
-    self.body.append("".join(out))  # type: ignore[attr-defined]
+    self.body.append("".join(out))
     raise nodes.SkipNode
 
 
