@@ -120,9 +120,13 @@ def make_folders(folder: Path) -> None:
             break
         folder = folder.parent
     for new in reversed(missing):
-        with contextlib.suppress(FileExistsError):  # another writer made it meanwhile
+        try:
             new.mkdir()
-            os.chmod(new, FOLDER_MODE)
+        except FileExistsError:
+            if not new.is_dir():  # a file where the folder should be
+                raise
+            continue  # another writer made it meanwhile
+        os.chmod(new, FOLDER_MODE)
 
 
 def _failed(path: Path | None, exc: OSError | UnicodeError) -> WriteError:

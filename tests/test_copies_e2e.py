@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ import pytest
 from sphinxcontrib_scmmonitor import cli
 from sphinxcontrib_scmmonitor.text import human_size
 from tests.helpers.backups import plant, toml
-from tests.js.check_page import CHROMIUM, launch_browser, serve
+from tests.js.check_page import serve
 from tests.sshd import SshServer
 
 HOUR = 3600
@@ -153,22 +152,8 @@ def test_prometheus_has_every_reason_of_every_node_with_its_count(hub) -> None:
     assert len(lines) == 3 * 15  # 3 nodes x every reason, 0 included
 
 
-def _chromium() -> Any:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but {CHROMIUM} is not installed")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but playwright is not installed")
-        pytest.skip("playwright is not installed (pip install playwright)")
-    return sync_playwright
-
-
-def test_the_calendar_shows_the_gap_and_the_night_not_copied_in_chromium(hub) -> None:
-    sync_playwright = _chromium()
+@pytest.mark.browser
+def test_the_calendar_shows_the_gap_and_the_night_not_copied_in_chromium(hub, browser) -> None:
     src = hub["base"] / "docs"
     src.mkdir()
     (src / "conf.py").write_text('extensions = ["sphinxcontrib_scmmonitor"]\n'
@@ -181,22 +166,20 @@ def test_the_calendar_shows_the_gap_and_the_night_not_copied_in_chromium(hub) ->
     assert proc.returncode == 0, proc.stdout + proc.stderr
     url, stop = serve(out)
     try:
-        with sync_playwright() as pw:
-            browser = launch_browser(pw)
-            try:
-                page = browser.new_page()
-                errors: list[str] = []
-                page.on("pageerror", lambda exc: errors.append(str(exc)))
-                page.goto(url + "index.html")
-                page.wait_for_selector(".scmmonitor-calendar.scmmonitor-live", timeout=20000)
-                cells = page.evaluate("""() => Array.from(document.querySelectorAll(
-                    '.scmmonitor-calendar tr.scmmonitor-calendar-row')).map((tr) => [
-                    tr.dataset.scmNode, tr.dataset.scmSeries,
-                    Array.from(tr.querySelectorAll('td')).map((td) => [td.dataset.scmDay,
-                      td.className, td.title])])""")
-                legend = page.inner_text(".scmmonitor-calendar-legend")
-            finally:
-                browser.close()
+        page = browser.new_page()
+        try:
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(url + "index.html")
+            page.wait_for_selector(".scmmonitor-calendar.scmmonitor-live", timeout=20000)
+            cells = page.evaluate("""() => Array.from(document.querySelectorAll(
+                '.scmmonitor-calendar tr.scmmonitor-calendar-row')).map((tr) => [
+                tr.dataset.scmNode, tr.dataset.scmSeries,
+                Array.from(tr.querySelectorAll('td')).map((td) => [td.dataset.scmDay,
+                  td.className, td.title])])""")
+            legend = page.inner_text(".scmmonitor-calendar-legend")
+        finally:
+            page.close()
     finally:
         stop()
     assert not errors

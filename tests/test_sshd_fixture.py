@@ -261,12 +261,15 @@ def test_demo_is_reproducible_and_naive_now_means_utc(tmp_path: Path) -> None:
         make_demo_tree(tmp_path / "d", days=5, now=NOW, stale={"nope": 1})
 
 
-def test_demo_command_line_writes_both_nodes(tmp_path: Path) -> None:
+def test_demo_command_line_writes_the_source_and_both_copies(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
     done = subprocess.run([sys.executable, "-m", "sphinxcontrib_scmmonitor.cli.demo",
                            str(tmp_path / "demo"), "--days", "40", "--now", "2026-11-28T12:00:00Z"],
                           capture_output=True, text=True, check=True, timeout=120, env=env)
     summary = json.loads(done.stdout)
-    assert summary["files"] == 40 * len(SERIES) * 2 - 3
+    # S, C and H1, 40 nights each, less the demo's planted faults: the night the hub
+    # skipped (on all three), the night not copied to C, H1's three nights since it stopped
+    assert sorted(summary["nodes"]) == ["C", "H1", "S"]
+    assert summary["files"] == 40 * len(SERIES) * 3 - 3 - 1 - 3
     assert summary["nodes"]["H1"]["root"] == str(tmp_path / "demo" / "H1" / "cms02")
     assert len(walk_files(tmp_path / "demo")) == summary["files"]
