@@ -1,4 +1,4 @@
-"""The fault catalogue (docs/reliability.rst): each fault made real, and what the user sees and what is stored.
+"""The fault catalogue (docs/reliability.rst): each fault made real, what the user sees, what is stored.
 
 Real parts only: throwaway OpenSSH servers on 127.0.0.1 (tests/sshd.py), a socket
 that accepts and stays silent, SIGKILL, files unreadable to an unprivileged user,
