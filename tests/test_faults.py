@@ -1,4 +1,4 @@
-"""The fault catalogue (docs/reliability.rst): each fault made real, what the user sees, what is stored.
+"""Fault catalogue (docs/reliability.rst): each fault made real, what users see, what is stored.
 
 Real parts only: throwaway OpenSSH servers on 127.0.0.1 (tests/sshd.py), a socket
 that accepts and stays silent, SIGKILL, files unreadable to an unprivileged user,
