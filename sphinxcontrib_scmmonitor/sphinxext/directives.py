@@ -76,6 +76,28 @@ class _DataDirective(SphinxDirective):
         return nodes.paragraph(text=text, classes=["scmmonitor-message", "scmmonitor-error"],
                                support_smartquotes=False)
 
+    def node_arguments(self, shown: str, in_words: str) -> tuple[list[str], nodes.Node | None]:
+        """The nodes a ``[NODE ...]`` directive shows (every configured one by default).
+
+        Bad names are warned about and left out; when none is left, the second item is
+        the paragraph to show instead. ``shown`` names what the page shows ("table"),
+        ``in_words`` how its message starts ("No backup <in_words>: ...").
+        """
+        build = data.get(self.env)
+        names: list[str] = []
+        for name in (self.arguments[0].split() if self.arguments else []):
+            if problem := self.check_node_name(name):
+                self.warn(f"{self.name}: {problem}; left out of the {shown}", "node")
+            elif name not in names:
+                names.append(name)
+        if not self.arguments and build.settings is not None:
+            names = list(build.settings.nodes)
+        if names:
+            return names, None
+        if not self.arguments and build.settings is None:
+            return [], self.problem_paragraph(f"No backup {in_words}: {build.error}.")
+        return [], self.problem_paragraph(f"No backup {in_words}: no valid node given.")
+
 
 class BackupChart(_DataDirective):
     """``.. scm-backup-chart:: NODE`` with :title: :height: :series: :metric: :scale: :range:."""
@@ -157,19 +179,10 @@ class BackupStatus(_DataDirective):
     option_spec: ClassVar[OptionSpec] = {}
 
     def run(self) -> list[nodes.Node]:
+        names, instead = self.node_arguments("table", "status")
+        if instead is not None:
+            return [instead]
         build = data.get(self.env)
-        names: list[str] = []
-        for name in (self.arguments[0].split() if self.arguments else []):
-            if problem := self.check_node_name(name):
-                self.warn(f"scm-backup-status: {problem}; left out of the table", "node")
-            elif name not in names:
-                names.append(name)
-        if not self.arguments and build.settings is not None:
-            names = list(build.settings.nodes)
-        if not names:
-            if not self.arguments and build.settings is None:
-                return [self.problem_paragraph(f"No backup status: {build.error}.")]
-            return [self.problem_paragraph("No backup status: no valid node given.")]
         # names are data: smart quotes would turn a series' x"y into x”y
         status = scmmonitor_status(nodes=names, support_smartquotes=False)
         self.set_source_info(status)
@@ -204,19 +217,10 @@ class BackupCalendar(_DataDirective):
         return int(value)
 
     def run(self) -> list[nodes.Node]:
+        names, instead = self.node_arguments("calendar", "calendar")
+        if instead is not None:
+            return [instead]
         build = data.get(self.env)
-        names: list[str] = []
-        for name in (self.arguments[0].split() if self.arguments else []):
-            if problem := self.check_node_name(name):
-                self.warn(f"scm-backup-calendar: {problem}; left out of the calendar", "node")
-            elif name not in names:
-                names.append(name)
-        if not self.arguments and build.settings is not None:
-            names = list(build.settings.nodes)
-        if not names:
-            if not self.arguments and build.settings is None:
-                return [self.problem_paragraph(f"No backup calendar: {build.error}.")]
-            return [self.problem_paragraph("No backup calendar: no valid node given.")]
         days = self.days()
         rows, problem = data.calendar(build, names, days, time.time())
         cal = scmmonitor_calendar(
