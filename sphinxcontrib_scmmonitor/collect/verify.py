@@ -31,9 +31,9 @@ import re
 import shlex
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 from ..config import NodeSettings
 from ..store import Record, StoreError
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
     from ..store import Store
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 #: a backup dated this far after its listing is not taken as the series' newest (a wrong
@@ -199,20 +200,24 @@ def _check_local(to_hash: Sequence[bytes], to_test: Sequence[bytes], found: _Fou
             raise CollectError(f"timed out after {timeout:g} s; what was checked is kept, "
                                "the rest is checked next run")
 
-    for path in to_hash:
+    for path, answer in _each_file(to_hash, lambda fh: _sha256(fh, in_time), found, in_time):
+        found.hashes[path] = answer
+    for path, error in _each_file(to_test, lambda fh: gzip_error(fh, in_time), found, in_time):
+        found.gzip[path] = error
+
+
+def _each_file(paths: Sequence[bytes], check: Callable[[BinaryIO], T], found: _Found,
+               in_time: Callable[[], None]) -> Iterator[tuple[bytes, T]]:
+    """Each local file's answer; one that cannot be read goes to ``found.unreadable``."""
+    for path in paths:
         in_time()
         try:
             with open(path, "rb") as fh:
-                found.hashes[path] = _sha256(fh, in_time)
+                answer = check(fh)
         except OSError as exc:
             found.unreadable[path] = exc.strerror or str(exc)
-    for path in to_test:
-        in_time()
-        try:
-            with open(path, "rb") as fh:
-                found.gzip[path] = gzip_error(fh, in_time)
-        except OSError as exc:
-            found.unreadable[path] = exc.strerror or str(exc)
+            continue
+        yield path, answer
 
 
 def _sha256(fh: BinaryIO, in_time: Callable[[], None]) -> str:
