@@ -2,7 +2,8 @@
 # Installs the Debian packages the tests and the demo need, when they are missing:
 # OpenSSH server (collector tests), Chromium (browser tests), PostgreSQL (store tests),
 # BusyBox (a node without GNU find), Node.js/npm (Highcharts for the docs, the JS unit tests),
-# tcsh/zsh/fish (login shells a node may have), poppler-utils (pdftotext for print tests).
+# tcsh/zsh/fish (login shells a node may have), poppler-utils (pdftotext for print tests),
+# systemd (systemd-analyze verify of the shipped units).
 set -eu
 need=""
 command -v /usr/sbin/sshd >/dev/null 2>&1 || need="$need openssh-server"
@@ -14,6 +15,7 @@ command -v npm >/dev/null 2>&1 || need="$need npm"
 command -v node >/dev/null 2>&1 || need="$need nodejs"
 for sh in tcsh zsh fish; do command -v $sh >/dev/null 2>&1 || need="$need $sh"; done
 command -v pdftotext >/dev/null 2>&1 || need="$need poppler-utils"
+command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
 [ -n "$need" ] || exit 0
 if [ "$(id -u)" != 0 ]; then
     echo "missing Debian packages:$need" >&2

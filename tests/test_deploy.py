@@ -108,9 +108,8 @@ def test_init_systemd_writes_the_units_with_this_programs_absolute_path(tmp_path
 def test_systemd_analyze_verify_accepts_the_units(tmp_path: Path) -> None:
     """Proves little (it passes with a missing ExecStart program) but catches a bad key."""
     analyze = shutil.which("systemd-analyze")
-    if analyze is None:
-        pytest.skip("systemd-analyze not installed (optional: the ExecStart test above is "
-                    "the one that matters)")
+    require_tool(None if analyze else "systemd-analyze is not installed (apt-get install systemd)")
+    assert analyze is not None
     assert cli.main(["init", "--systemd", str(tmp_path)]) == 0
     proc = subprocess.run([analyze, "verify", "--man=no", str(tmp_path / "scm-monitor.service"),
                            str(tmp_path / "scm-monitor.timer")], capture_output=True, text=True,
