@@ -10,7 +10,6 @@ tests; under ``CI=true`` it fails them.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from tests.js.check_page import (
     open_page,
     serve,
 )
+from tests.sshd import require_tool
 
 pytestmark = pytest.mark.browser
 
@@ -49,9 +49,7 @@ A hostile series name
 
 def unavailable(why: str) -> None:
     """Skip on a developer's machine; in CI a missing tool is a failure, not a skip."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI=true but {why}")
-    pytest.skip(why)
+    require_tool(why)
 
 
 @pytest.fixture(scope="session")
