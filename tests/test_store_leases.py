@@ -84,12 +84,15 @@ def wait_for_lease(url: str, proc: subprocess.Popen[str]) -> tuple[int, str]:
         assert proc.poll() is None, proc.communicate()
         try:
             rows = query(url, "select pid, host from leases")
+            # The lease is taken just before the run row is written: wait for both, so
+            # the collector is really inside its run (held at the gate) when we look.
+            running = query(url, "select id from runs where state = 'running'")
         except Exception:  # the schema is still being created by the collector
-            rows = []
-        if rows:
+            rows, running = [], []
+        if rows and running:
             return rows[0]
         time.sleep(0.05)
-    raise AssertionError("the first collector never took its lease")
+    raise AssertionError("the first collector never took its lease and began its run")
 
 
 def runs(url: str) -> list[tuple[str, str | None]]:
