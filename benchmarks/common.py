@@ -28,6 +28,8 @@ from sphinxcontrib_scmmonitor.config import NodeSettings, Settings
 from sphinxcontrib_scmmonitor.store import Record, Store
 
 REPO = Path(__file__).resolve().parent.parent
+#: the console script a user runs, from the same interpreter's environment
+SCM = str(Path(sys.executable).parent / "scm-monitor")
 CACHE = Path(__file__).resolve().parent / ".cache"
 DAY = 86400
 #: first backup day of every generated tree (2016-01-01 16:10:02 UTC)
@@ -311,6 +313,46 @@ def drop_store(store: Store) -> None:
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(f"{db}{suffix}")
+
+
+def toml_value(value: Any) -> str:
+    """A TOML value for the few types the configs below use (JSON's syntax is TOML's here)."""
+    import json
+
+    return json.dumps(value)
+
+
+def write_config(path: Path, database: str, nodes: dict[str, dict[str, Any]], *,
+                 defaults: dict[str, Any] | None = None,
+                 hubs: dict[str, dict[str, Any]] | None = None, top: dict[str, Any] | None = None
+                 ) -> Path:
+    """A scmmonitor.toml as a user writes it, for the rows that run ``scm-monitor`` itself."""
+    lines = [f"database = {toml_value(database)}"]
+    lines += [f"{k} = {toml_value(v)}" for k, v in (top or {}).items()]
+    lines += ["", "[defaults]", *(f"{k} = {toml_value(v)}" for k, v in (defaults or {}).items())]
+    for hub, table in (hubs or {"cms02": {}}).items():
+        lines += ["", f"[hubs.{hub}]", *(f"{k} = {toml_value(v)}" for k, v in table.items())]
+    for name, table in nodes.items():
+        lines += ["", f"[nodes.{name}]", *(f"{k} = {toml_value(v)}" for k, v in table.items())]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def scm_env() -> dict[str, str]:
+    """The environment of a ``scm-monitor`` process: this checkout's package first."""
+    return {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def run_scm(argv: list[str], *, ok: tuple[int, ...] = (0,), expect: str = "") -> float:
+    """Seconds of one whole ``scm-monitor ARGV`` process (its output checked, not timed)."""
+    t0 = time.perf_counter()
+    proc = subprocess.run([SCM, *argv], capture_output=True, text=True, env=scm_env())
+    dt = time.perf_counter() - t0
+    if proc.returncode not in ok or expect not in proc.stdout:
+        raise RuntimeError(f"scm-monitor {' '.join(argv)} exited {proc.returncode} "
+                           f"(wanted {ok}, output with {expect!r}): "
+                           f"{(proc.stdout + proc.stderr)[-600:]}")
+    return dt
 
 
 # --- the run's shared state --------------------------------------------------------------------

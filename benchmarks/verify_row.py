@@ -1,4 +1,4 @@
-"""Row 9: ``collect`` with ``verify = ["size", "sha256"]`` of a source and a copy over ssh.
+"""Row 14: ``collect`` with ``verify = ["size", "sha256"]`` of a source and a copy over ssh.
 
 Two nodes (a source and its copy, each behind the same loopback sshd), 100
 series whose newest backup is one real file of ``SIZE_MB`` MB (random bytes,
@@ -98,13 +98,13 @@ def _collect(cfg: Path, expect: str) -> float:
     return dt
 
 
-def row9(ctx: Context) -> RowResult:
+def row14(ctx: Context) -> RowResult:
     size_mb = _size_mb(ctx)
-    row = RowResult(9, f"collect with verify = [size, sha256] of a source and a copy, "
+    row = RowResult(14, f"collect with verify = [size, sha256] of a source and a copy, "
                        f"{SERIES} series x {size_mb} MB newest backup, over ssh")
     source, copy, newest = _make_trees(ctx, size_mb * 2**20)
-    with_verify = _config(ctx, source, copy, ["size", "sha256"], "row9-verify")
-    without = _config(ctx, source, copy, ["size"], "row9-size")
+    with_verify = _config(ctx, source, copy, ["size", "sha256"], "row14-verify")
+    without = _config(ctx, source, copy, ["size"], "row14-size")
     ssh = ctx.ssh_argv()
     commands = ["sha256sum " + " ".join(shlex.quote(str(root / rel)) for rel in newest)
                 for root in (source, copy)]
@@ -121,7 +121,7 @@ def row9(ctx: Context) -> RowResult:
         return dt
 
     def first() -> float:
-        fresh_store(ctx.tmp, "row9-verify").close()  # schema made outside the timing
+        fresh_store(ctx.tmp, "row14-verify").close()  # schema made outside the timing
         return _collect(with_verify, f", {SERIES} hashed in ")
 
     def again() -> float:
@@ -135,7 +135,7 @@ def row9(ctx: Context) -> RowResult:
     timings = interleave({"floor": floor, "first": first}, {"floor": reps, "first": reps},
                          budget_s=900)
     # the unchanged runs: the store of the last first run already holds every hash
-    fresh_store(ctx.tmp, "row9-size").close()
+    fresh_store(ctx.tmp, "row14-size").close()
     _collect(without, "")  # its own store's first listing (untimed)
     log("  unchanged runs, with and without verify")
     more = interleave({"again": again, "plain again": plain_again},
