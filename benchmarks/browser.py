@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import re
 import shutil
 import subprocess
 import sys
@@ -134,12 +135,14 @@ document.addEventListener('DOMContentLoaded', function () {
 
 def _floor_page(site: Path) -> None:
     html = (site / "index.html").read_text()
-    own = '<script defer="defer" src="_static/scmmonitor/scmmonitor.js"></script>'
-    if own not in html:
+    # Sphinx may add a ?v=<checksum> to the address
+    own = re.compile(r'<script defer="defer" src="_static/scmmonitor/scmmonitor\.js[^"]*">'
+                     r"</script>")
+    if len(own.findall(html)) != 1:
         raise RuntimeError("the built page no longer loads scmmonitor.js as expected")
     (site / "_static" / "floor.js").write_text(_FLOOR_JS)
     (site / "floor.html").write_text(
-        html.replace(own, '<script defer="defer" src="_static/floor.js"></script>'))
+        own.sub('<script defer="defer" src="_static/floor.js"></script>', html))
 
 
 def _index(names: list[str]) -> str:

@@ -27,7 +27,7 @@ from xml.etree import ElementTree as ET
 
 from sphinxcontrib_scmmonitor import pictures
 from sphinxcontrib_scmmonitor.checks import NodeStatus, Reason, SeriesStatus
-from sphinxcontrib_scmmonitor.store import NodeData, RunInfo, SeriesData
+from sphinxcontrib_scmmonitor.store import BackupFile, NodeData, RunInfo, SeriesData
 
 from .common import Context, RowResult, Timing, at_most, log
 
@@ -47,13 +47,13 @@ def big_node(seed: int = 1) -> tuple[NodeData, NodeStatus]:
             if rng.random() < 0.001:
                 size //= 3
             gone = None if day > DAYS - 50 else EPOCH + (day + 50) * DAY
-            backups.append((EPOCH + day * DAY, size, gone))
+            backups.append(BackupFile(EPOCH + day * DAY, size, gone))
         name = f"repos/r{i:02d}"
         series.append(SeriesData(name=name, raw_name=name.encode(), backups=backups))
     end = EPOCH + DAYS * DAY
     runs = [RunInfo(EPOCH + 100 * DAY, EPOCH + 100 * DAY + 5, "failed", "timed out", None, 0, 0),
-            RunInfo(end, end + 5, "ok", None, None, 0, 0)]
-    status = NodeStatus(node="C", hub="cms02", last_good_at=end + 5, series=[
+            RunInfo(end, end + 5, "ok", None, "find", SERIES * 50, 0)]
+    status = NodeStatus(node="C", hub="cms02", observed_at=end + 5, series=[
         SeriesStatus(name=s.name, reasons=[Reason("shrunk", "fell", at=(EPOCH + 3000 * DAY,))]
                      if k == 3 else []) for k, s in enumerate(series)])
     return NodeData(name="C", hub="cms02", series=series, runs=runs), status
@@ -93,6 +93,8 @@ def row9(ctx: Context) -> RowResult:
         log(f"    default: {times[next(iter(variants))].values[-1]:.3f} s")
     row.timings = [Timing(f"{name}: {sizes[name] / 1000:.1f} KB of SVG", t.values)
                    for name, t in times.items()]
+    row.timings += [Timing(f"  CPU time of: {name.strip()}", values)
+                    for name, values in cpu.items()]
     first = next(iter(variants))
     slowest = max(times, key=lambda n: times[n].median)
     largest = max(sizes, key=lambda n: sizes[n])
@@ -105,7 +107,7 @@ def row9(ctx: Context) -> RowResult:
         ("default chart: median wall / CPU",
          f"{times[first].median:.3f} s / {statistics.median(cpu[first]):.3f} s, "
          f"{sizes[first] / 1000:.1f} KB"),
-        ("slowest variant", slowest.split(":")[0].strip()),
+        ("slowest variant", f"{slowest.strip()} (CPU {statistics.median(cpu[slowest]):.3f} s)"),
         ("largest SVG", largest.strip()),
         ("data", f"{SERIES} series x {DAYS:,} nights = {SERIES * DAYS:,} backups in memory "
                  "(NodeData as the store hands it over)"),
@@ -120,6 +122,8 @@ def row9(ctx: Context) -> RowResult:
         "What limits it: one pass over every backup of every series in Python (grouping them "
         "by night and into pixel columns), ~365,000 here; the drawing itself is per pixel "
         "column. The PNG (matplotlib, for PDF/epub/mail) is not part of the row.",
+        "The CPU lines are the renderer's own time: on a loaded machine the wall time (the "
+        "target) also holds the time other processes had the cores.",
     ]
     return row
 
