@@ -386,8 +386,21 @@ class Context:
             problem = sshd_available()
             if problem:
                 raise RuntimeError(problem)
-            self._sshd = start_sshd(self.tmp / "sshd")
+            self._sshd = start_sshd(self.tmp / "sshd", extra_config=self.sshd_config())
         return self._sshd
+
+    def sshd_config(self) -> str:
+        """Extra sshd_config lines for every benchmark sshd: a session's HOME is an empty
+        folder, so the login shell reads no rc file of whoever runs the benchmarks.
+
+        Both sides of every ssh row go through that shell (the collector and plain
+        ``ssh`` alike), but a developer's ``~/.bashrc`` (``pyenv init`` runs a rehash in
+        each session, under a lock) is not a backup node's: it cost ~0.3 s a session
+        and serialised 200 sessions into minutes, measuring the rc file, not ssh.
+        """
+        home = self.tmp / "ssh-home"
+        home.mkdir(exist_ok=True)
+        return f"SetEnv HOME={home}"
 
     def ssh_node(self, root: Path, **extra: Any) -> dict[str, Any]:
         s = self.sshd

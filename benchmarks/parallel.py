@@ -40,6 +40,7 @@ from .common import (
     fresh_store,
     interleave,
     log,
+    make_tree,
     node_table,
     scm_env,
     settings_for,
@@ -182,7 +183,9 @@ def _many(ctx: Context, row: RowResult) -> list[tuple[str, str]]:
     """The 200-node case: its timings and checks go into ``row``; returns its facts."""
     from tests.sshd import start_sshd
 
-    servers = [ctx.sshd] + [start_sshd(ctx.tmp / f"sshd-many{i}") for i in range(1, SSHDS)]
+    servers = [ctx.sshd] + [start_sshd(ctx.tmp / f"sshd-many{i}",
+                                       extra_config=ctx.sshd_config())
+                            for i in range(1, SSHDS)]
     proxies: list[LatencyProxy] = []
     try:
         proxies = [LatencyProxy(s.port, DELAY) for s in servers]
@@ -192,7 +195,8 @@ def _many(ctx: Context, row: RowResult) -> list[tuple[str, str]]:
         tables: dict[str, dict[str, Any]] = {}
         listings = []
         for i in range(MANY):
-            root = ctx.tree(f"m{i:03d}", MANY_SERIES, MANY_PER_SERIES)
+            root = ctx.tree_dir / "many" / f"m{i:03d}" / "cms02"
+            make_tree(root, MANY_SERIES, MANY_PER_SERIES)  # (one log line, not 200)
             server, proxy = servers[i % SSHDS], proxies[i % SSHDS]
             tables[f"M{i:03d}"] = _proxied_node(server, root, proxy.port, known)
             listings.append((_ssh_argv(server, proxy.port, known),
