@@ -131,8 +131,10 @@ def example_docs(ctx: Context, base: Path) -> tuple[Timing, Timing]:
                           names[1]: lambda: build(plain)},
                          dict.fromkeys(names, ctx.reps(5, 2)), budget_s=60)
     charts = (with_ext / "_build" / "html" / "_static" / "scmmonitor" / "data")
-    if len(list(charts.glob("*.json"))) != 2:
-        raise RuntimeError(f"the example build did not export both nodes into {charts}")
+    nodes = re.findall(r"^\[nodes\.", (with_ext / "scmmonitor.toml").read_text(), re.MULTILINE)
+    if len(list(charts.glob("*.json"))) != len(nodes):
+        raise RuntimeError(f"the example build did not export its {len(nodes)} nodes into "
+                           f"{charts}")
     return timings[names[0]], timings[names[1]]
 
 
@@ -204,7 +206,7 @@ def row7(ctx: Context) -> RowResult:
         ("example_docs: the extension's whole build-time overhead",
          f"{example.median - example_plain.median:+.2f} s "
          f"({example.median / example_plain.median:.2f}x; its chart, status and calendar "
-         "directives, export of its nodes, pictures, Highcharts copied)"),
+         "directives, export of its nodes and their pictures, Highcharts copied)"),
     ]
     row.notes += [
         "Pictures are drawn once per distinct chart (a picture is named by a hash of its "
@@ -223,6 +225,14 @@ def row7(ctx: Context) -> RowResult:
         "(see the facts), which is why the row is judged against the do-nothing directive. "
         "What limits the rest: per directive, validating the options against the config "
         "and writing the `<div>` with its picture's `<img>`; per build, drawing the pictures "
-        "and exporting the nodes' JSON.",
+        "and exporting the nodes' JSON. A profile of 20 such pages (2,000 directives, "
+        "cProfile, loaded machine): docutils' reading 45 s of 70 s (common to the "
+        "do-nothing directive); ours: the directives' run 4.3 s, of which 3.0 s is naming "
+        "each directive's picture (`ChartOptions.key`: `dataclasses.asdict` + `json.dumps` "
+        "+ sha1, computed again for every chart when the manifest is written, 1.7 s); "
+        "build-finished 8.5 s (the nodes' reads and checks for the export 6.7 s, drawing "
+        "the 50 pictures 2.6 s); importing the extension 2.6 s; the HTML visitors 0.7 s. "
+        "Next: a picture name computed once per distinct options (a cache keyed by the "
+        "frozen options), and the export's reads on the recent read.",
     ]
     return row
