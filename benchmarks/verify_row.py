@@ -159,13 +159,15 @@ def row14(ctx: Context) -> RowResult:
                       f"{hashed / timings['floor'].median:.0f} MB/s over both nodes"))
     row.notes += [
         "Each node's hashing runs after its own listing is stored (the files to hash are the "
-        "series' newest, known only from the listing), over a second channel of the same "
-        "connection; the two nodes run in parallel. So a first run is the floor's hashing "
-        "plus one listing of 400 files, the interpreter's start and the imports (row 1), "
-        "and storing 200 hashes. What limits it: `sha256sum` reading 2 x 100 files on the "
+        "series' newest, known only from the listing), over a second SSH connection made "
+        "the way the listing's was; the two nodes run in parallel. So a first run is the "
+        "floor's hashing plus a listing of 400 files and a second handshake per node, the "
+        "interpreter's start and the imports (row 1), and storing 200 hashes. What limits "
+        "it: `sha256sum` reading 2 x 100 files on the "
         "nodes' disks (here both on the one disk of this machine, as the floor is).",
         "An unchanged run finds a stored hash for every newest file (same path, size and "
-        "mtime) and opens no verify channel at all, so it costs what a run without `verify` "
+        "mtime) and opens no second connection at all, so it costs what a run without "
+        "`verify` "
         "costs.",
     ]
     if size_mb != 50:
