@@ -163,12 +163,11 @@ def row14(ctx: Context) -> RowResult:
         "the way the listing's was; the two nodes run in parallel. So a first run is the "
         "floor's hashing plus a listing of 400 files and a second handshake per node, the "
         "interpreter's start and the imports (row 1), and storing 200 hashes. What limits "
-        "it: `sha256sum` reading 2 x 100 files on the "
-        "nodes' disks (here both on the one disk of this machine, as the floor is).",
-        "An unchanged run finds a stored hash for every newest file (same path, size and "
-        "mtime) and opens no second connection at all, so it costs what a run without "
-        "`verify` "
-        "costs.",
+        "it: `sha256sum` reading 2 x 100 files on the nodes' disks (here both on the one "
+        "disk of this machine, as the floor is).",
+        "An unchanged run finds a stored hash for every newest file (unchanged since it was "
+        "hashed: docs/configuration.rst) and opens no second connection at all, so it costs "
+        "what a run without `verify` costs.",
     ]
     if size_mb != 50:
         row.notes.append(f"Scaled down to {size_mb} MB files (the target is stated for 50 MB): "
