@@ -157,9 +157,15 @@ def row1(ctx: Context) -> RowResult:
         "(paramiko, SQLAlchemy; see row 10 for `status`), paramiko's handshake and packet "
         "loop in Python, parsing 20,000 NUL-terminated records and comparing the series' "
         "digests. Parsing overlaps with `find` still walking the tree.",
-        "Next bottleneck: the remote `find` itself (its -printf and the kernel walking "
-        "~41,000 dated folders: most of the floor), then the process start. A collector "
-        "cannot go below the find without an index on the node.",
+        "What limits it: the process's start (the `process - in-process` fact). `python -X "
+        "importtime` of what a collect imports (loaded machine): ~0.7 s, of which paramiko "
+        "~0.56 s, and of that ~0.26 s is paramiko.config importing `invoke` (a dependency "
+        "of paramiko, used only for ProxyCommand-style `Match exec`), then SQLAlchemy and "
+        "our config/checks modules. In-process the collector is at the floor. Next: keep "
+        "`invoke` out of a collect (paramiko imports it only if it is importable), and "
+        "import the store's SQLAlchemy parts lazily; after that the remote `find` itself "
+        "(its -printf and the kernel walking ~41,000 dated folders: most of the floor). A "
+        "collector cannot go below the find without an index on the node.",
         "The obvious SFTP walk pays four round trips per folder (OPENDIR, READDIR, READDIR "
         "at EOF, CLOSE), one after the other, for ~41,000 folders. The collector's own SFTP "
         "fallback (nodes without GNU find) keeps up to 64 of those requests in flight on "
