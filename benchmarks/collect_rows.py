@@ -82,9 +82,12 @@ def row1(ctx: Context) -> RowResult:
 
     def run_ssh(command: str, script: str = "") -> float:
         t0 = time.perf_counter()
-        subprocess.run([*ssh, command], input=script.encode(), stdout=subprocess.DEVNULL,
-                       check=True)
-        return time.perf_counter() - t0
+        proc = subprocess.run([*ssh, command], input=script.encode(),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        dt = time.perf_counter() - t0
+        if proc.returncode != 0:
+            raise RuntimeError(f"ssh exited {proc.returncode}: {proc.stderr[-500:]!r}")
+        return dt
 
     def collect_sftp() -> float:
         store = fresh_store(ctx.tmp, "row1-sftp")
