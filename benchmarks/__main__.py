@@ -104,8 +104,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _title(number: int) -> str:
     """The row's title when its module failed before making its own result."""
-    return {1: "collect one node: 20,000 tarballs in 100 series over ssh",
-            2: "16 nodes x 2,000 tarballs with 100 ms round-trip latency vs 1 node",
+    return {1: "`scm-monitor collect` as a process: 20,000 tarballs in 100 series over ssh, "
+               "existing store",
+            2: "16 nodes and 200 simulated nodes at 100 ms round-trip latency vs plain "
+               "OpenSSH listings at once",
             3: "ingest 1,000,000 backup rows into a fresh SQLite store",
             4: "re-collect an unchanged 20,000-file node vs its first collect",
             5: "export a node with 100 series x 3,650 daily points",

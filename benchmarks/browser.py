@@ -269,12 +269,12 @@ def row6(ctx: Context) -> RowResult:
                 dcl.values.append(r["dcl"])
                 all20.values.append(r["all"])
                 per_chart.values.append(r["all"] / CHARTS)
-                return r["first"] / 1000
+                return float(r["first"]) / 1000
 
             def bare() -> float:
                 r = visit("floor.html", scroll=False)
                 floor.values.append(r["first"])
-                return r["first"] / 1000
+                return float(r["first"]) / 1000
 
             ours()  # warm-up: Chromium's first start, disk cache of the binaries
             bare()

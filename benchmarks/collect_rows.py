@@ -229,7 +229,7 @@ def row4(ctx: Context) -> RowResult:
         raise RuntimeError(f"listing gave {len(records)} records")
     # the night after: one new backup per series, the oldest of each series pruned
     newest = max(r.backup_at for r in records)
-    oldest = {}
+    oldest: dict[bytes, Record] = {}
     for r in records:
         if r.series not in oldest or r.backup_at < oldest[r.series].backup_at:
             oldest[r.series] = r
