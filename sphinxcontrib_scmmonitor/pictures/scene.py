@@ -243,11 +243,11 @@ def draw(data: NodeData, status: NodeStatus, options: ChartOptions, *,
     shown: list[tuple[_Series, list[int], list[float]]] = []
     bases: dict[str, float | None] = {}  # percent: each series' first value shown
     for s in series:
-        if not s.times:  # no backup: nothing to draw, not a line at 0
-            xs, vs = [], []
-        elif s.removed is not None:
+        xs: list[int] = []  # no backup: nothing to draw, not a line at 0
+        vs: list[float] = []
+        if s.times and s.removed is not None:
             xs, vs = _reduce_counts(s.times, s.removed, t0, t1, left, sx, plot_w // COLUMN)
-        else:
+        elif s.times:
             xs, vs = _reduce(s.times, s.values, t0, t1, left, sx, plot_w // COLUMN)
         if options.scale == "log" and vs and min(vs) <= 0:
             keep = [i for i, x in enumerate(vs) if x > 0]
