@@ -204,7 +204,8 @@ def _column(values: list[int]) -> str:
     n = len(values)
     if n > 2:
         first, step = values[0], values[1]
-        if (type(first) is int and type(step) is int
+        # the cheap look first: a size column rarely repeats even its second delta
+        if (type(first) is int and type(step) is int and values[2] == step == values[-1]
                 and values.count(step) - (first == step) == n - 1):
             return f"[{first}" + f",{step}" * (n - 1) + "]"
     return _json(values)
