@@ -304,14 +304,16 @@ def row6(ctx: Context) -> RowResult:
     ]
     row.notes += [
         "The pictures come with the HTML (plain `<img>` with their size given, no script). "
-        "Every one of them has loaded by the page's load event (which waits for images); "
-        "the ones in view are painted right after the page's first contentful paint (the "
-        "first paint of anything, its text included: ~0.5-0.7 s here on a loaded machine in "
-        "a fresh browser context, before the deferred Highcharts scripts have run, see "
-        "DOMContentLoaded). So what limits the pictures is the browser's own first paint "
-        "of the page (theme CSS, fonts, layout of a long page with 20 sections), not the "
-        "pictures or our script; a 150 ms target is below that floor on this machine. The "
-        "test's HTTP server is Python, in the benchmark's own process.",
+        "Every one of them has loaded by the page's load event (which waits for images). "
+        "The ones in view are painted after the page's first contentful paint (the first "
+        "paint of anything, its text included): in the quick runs FCP came at ~0.4-0.7 s "
+        "on a loaded machine in a fresh browser context, and the pictures in view 0.05-0.36 "
+        "s after it, fetched from the test's HTTP server (Python, in the benchmark's own "
+        "process) alongside Highcharts' ~1 MB of deferred scripts. So what limits the "
+        "pictures is the page's own first paint and the fetches competing with the "
+        "scripts, not drawing them; the 150 ms target is below this machine's first "
+        "paint. Next: `fetchpriority=\"high\"` on the pictures in view, and measuring "
+        "behind a real web server.",
         "The first interactive chart is Highcharts Stock's own cost (the floor: fetching "
         "and parsing the same node file, then a Stock chart of the same points with the "
         "library's defaults) plus what our options add: the legend, the range selector's "
