@@ -26,6 +26,11 @@ NEWEST_WITHIN = 32
 #: before every backup time: a series read whole is read from here on
 _FLOOR = -(1 << 62)
 
+#: a content check's result holds while the file has the size and mtime it had then
+_UNCHANGED = "v.backup_id = b.id AND v.size = b.size AND v.mtime = b.mtime"
+#: what it found (checked_at is never NULL: a NULL here is no result)
+_CHECKED = "v.sha256, v.gzip_ok, v.gzip_error, v.checked_at"
+
 NODE = "SELECT id, hub FROM nodes WHERE name = :name"
 
 RUNS = """
@@ -47,8 +52,11 @@ SERIES = "SELECT id, raw_name, name FROM series WHERE node_id = :node"
 #: ``judged``: a series is read whole when asked (``:whole``), when it is short, never
 #: listed whole, or its newest present backup is old. ``cutoff`` (None: read whole):
 #: the checks need the backups from there on; ``lower``: one backup time more is read.
-BACKUPS = """
-SELECT w.id, w.cutoff, w.listed, b.backup_at, b.size, b.gone_at, b.path, b.first_seen_at
+#: Each backup comes with its content checks' results (NULLs: none that still hold): a
+#: query of the node's verified files alone would walk its whole history.
+BACKUPS = f"""
+SELECT w.id, w.cutoff, w.listed, b.backup_at, b.size, b.gone_at, b.path, b.first_seen_at,
+  {_CHECKED}
 FROM (
   SELECT id, listed,
     CASE WHEN whole THEN NULL
@@ -78,21 +86,23 @@ FROM (
   ) AS judged
 ) AS w
 JOIN backups b ON b.series_id = w.id AND b.backup_at >= w.lower
+LEFT JOIN verifications v ON {_UNCHANGED}
 ORDER BY w.id, b.backup_at, b.path
-"""
+"""  # noqa: S608 - built of this module's constants, no input
 
 #: one series whole: where the recent read's counts do not add up
-SERIES_BACKUPS = """
-SELECT backup_at, size, gone_at, path, first_seen_at FROM backups
-WHERE series_id = :series ORDER BY backup_at, path
-"""
+SERIES_BACKUPS = f"""
+SELECT b.backup_at, b.size, b.gone_at, b.path, b.first_seen_at, {_CHECKED}
+FROM backups b LEFT JOIN verifications v ON {_UNCHANGED}
+WHERE b.series_id = :series ORDER BY b.backup_at, b.path
+"""  # noqa: S608 - constants only
 
-#: the content checks' results of a node's files still as they were when checked
-VERIFIED = """
-SELECT b.path, v.sha256, v.gzip_ok, v.gzip_error, v.checked_at
-FROM verifications v JOIN backups b ON b.id = v.backup_id
-WHERE b.node_id = :node AND v.size = b.size AND v.mtime = b.mtime
-"""
+#: the content checks' results of a node's files
+VERIFIED = f"""
+SELECT b.path, {_CHECKED}
+FROM verifications v JOIN backups b ON {_UNCHANGED}
+WHERE b.node_id = :node
+"""  # noqa: S608 - constants only
 
 LAST_NOTIFICATION = "SELECT status, fingerprint, sent_at FROM notifications WHERE hub = :hub"
 
@@ -115,15 +125,18 @@ def read_node(run: Run, name: str, hub: str | None, *, runs_limit: int,
         good = [r for r in runs if r.ok]
         observed = (good[-1].finished_at or good[-1].started_at) if good else None
         since = int(observed - window_s) if observed is not None else None
-    _read_backups(run, node_id, series, whole=window_s is None, since=since)
+    verified: dict[bytes, Verification] = {}
+    _read_backups(run, node_id, series, verified, whole=window_s is None, since=since)
     return NodeData(name=name, hub=hub or node_hub,
                     series=sorted(series.values(), key=lambda s: s.name), runs=runs,
-                    verified=read_verified(run, node_id))
+                    verified=verified)
 
 
-def _read_backups(run: Run, node_id: int, series: dict[int, SeriesData], *, whole: bool,
+def _read_backups(run: Run, node_id: int, series: dict[int, SeriesData],
+                  verified: dict[bytes, Verification], *, whole: bool,
                   since: int | None) -> None:
-    """Each series' backups, from the lower bound :data:`BACKUPS` gives it on."""
+    """Each series' backups from the lower bound :data:`BACKUPS` gives it on, and the
+    content checks' results of the files read."""
     # no good run yet: no gap is judged, so the window has no time bound
     params = {"node": node_id, "whole": int(whole), "floor": _FLOOR,
               "since": _FLOOR if since is None else since, "within": NEWEST_WITHIN,
@@ -131,24 +144,39 @@ def _read_backups(run: Run, node_id: int, series: dict[int, SeriesData], *, whol
     bounded: dict[int, tuple[int, int]] = {}  # series id -> (cutoff, listed count)
     current_id = None
     current: list[BackupFile] = []
-    for sid, cutoff, listed, at, size, gone_at, path, first_seen_at in run(BACKUPS, params):
+    for (sid, cutoff, listed, at, size, gone_at, path, first_seen_at,
+         sha256, gzip_ok, gzip_error, checked_at) in run(BACKUPS, params):
         if sid != current_id:  # the rows come series by series
             current_id, current = sid, series[sid].backups
             if cutoff is not None:
                 bounded[sid] = (cutoff, listed)
         current.append(BackupFile(at, size, gone_at, path, first_seen_at))
+        if checked_at is not None:
+            verified[bytes(path)] = _verification(sha256, gzip_ok, gzip_error, checked_at)
     for sid, (cutoff, listed) in bounded.items():
         backups = series[sid].backups
         present = sum(1 for b in backups if b.gone_at is None and b.backup_at >= cutoff)
         if present != listed or any(b.gone_at is None for b in backups if b.backup_at < cutoff):
             # present files older than the window (or a count that does not add up)
-            backups[:] = [BackupFile(*r) for r in run(SERIES_BACKUPS, {"series": sid})]
+            backups.clear()
+            for at, size, gone_at, path, first_seen_at, *checked in run(
+                    SERIES_BACKUPS, {"series": sid}):
+                backups.append(BackupFile(at, size, gone_at, path, first_seen_at))
+                if checked[3] is not None:
+                    verified[bytes(path)] = _verification(*checked)
 
 
 def read_verified(run: Run, node_id: int) -> dict[bytes, Verification]:
     """full path -> what the content checks found, for the node's files unchanged since."""
-    return {bytes(path): Verification(sha256, None if ok is None else bool(ok), error, at)
-            for path, sha256, ok, error, at in run(VERIFIED, {"node": node_id})}
+    return {bytes(path): _verification(*checked)
+            for path, *checked in run(VERIFIED, {"node": node_id})}
+
+
+def _verification(sha256: str | None, gzip_ok: Any, gzip_error: str | None,
+                  checked_at: int) -> Verification:
+    # sqlite3 gives a BOOLEAN column back as 0 or 1
+    return Verification(sha256, None if gzip_ok is None else bool(gzip_ok), gzip_error,
+                        checked_at)
 
 
 def read_last_notification(run: Run, hub: str) -> tuple[str, str, float] | None:

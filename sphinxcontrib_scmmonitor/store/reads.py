@@ -56,7 +56,8 @@ class Reads(Database):
         exist (so "some have left the node" is still known). The shape is
         :meth:`node_data`'s; the checks' findings are the same (tests/test_recent_read.py).
         A series whose present files are not all recent (its listed count says so) is read
-        whole. One statement a node reads every series (``queries.BACKUPS``).
+        whole. ``verified`` holds the content checks' results of the files read (every
+        present one among them). One statement a node reads it all (``queries.BACKUPS``).
         """
         return self._node_data(name, hub, runs_limit, window_s)
 
