@@ -10,6 +10,8 @@ the recent read must keep the content checks' results of every file it reads.
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -176,3 +178,43 @@ def test_the_reader_sets_sqlite_up_as_the_store_does(tmp_path: Path) -> None:
         assert conn.in_transaction  # one snapshot for every statement of a read
     assert not conn.in_transaction
     lite.close()
+
+
+_AS_READER = """\
+import sys
+from sphinxcontrib_scmmonitor.store import Store, StoreError, open_reader
+url = sys.argv[1]
+said = []
+for opener in (open_reader, lambda u: Store(u, create=False)):
+    try:
+        store = opener(url)
+        if isinstance(store, Store):
+            store.ensure_schema(create=False)
+        said.append(repr(store.recent_node_data("C", window_s=86400 * 8)))
+    except StoreError as exc:
+        said.append(str(exc))
+print(said[0] == said[1], said[0][:200], "|", said[1][:200])
+"""
+
+
+def test_a_user_who_may_only_read_the_store_reads_it_as_sqlalchemy_would(
+        shared_dir: Path) -> None:
+    """Nagios' user may be one that can read the store but write nothing there."""
+    from tests.helpers.backups import collect, plant, today_at, write_config
+    from tests.privileges import as_nobody
+
+    root = shared_dir / "backup"
+    plant(root, "repos/env", today_at(), "env.tar.gz", 7)
+    cfg = write_config(shared_dir, {"C": {"root": str(root)}})
+    assert collect(cfg) == 0
+    for path in shared_dir.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    proc = subprocess.run(as_nobody([sys.executable, "-c", _AS_READER,
+                                     f"sqlite:///{shared_dir / 'store.db'}"]),
+                          capture_output=True, text=True, timeout=120, cwd="/")
+    assert proc.returncode == 0, proc.stderr
+    same, said = proc.stdout.split(" ", 1)
+    assert same == "True", said
+    # today a WAL store needs its -shm file writable: both say so in one sentence
+    assert said.startswith(("NodeData(name='C'", "cannot open database sqlite:///")), said
+    assert "Traceback" not in proc.stderr
