@@ -360,7 +360,8 @@ def cmd_status(settings: config_mod.Settings, args: argparse.Namespace) -> int:
     try:
         # an SQLite store is read without SQLAlchemy: status starts fast (docs/operations.rst)
         store = open_reader(settings.database)
-        report = evaluate(settings, cast("Store", store), names)  # it reads, store.Reader
+        # the checks read through node_data and recent_node_data only (store.Reader)
+        report = evaluate(settings, cast("Store", store), names)
     except StoreError as exc:
         return status_unknown(f"cannot read the store: {exc}")
     text = status_mod.render(report, args.format)

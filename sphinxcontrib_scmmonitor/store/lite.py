@@ -107,14 +107,21 @@ def open_reader(url: str, *, busy_timeout: float | None = None) -> LiteStore | S
     """An existing store opened to read what ``status`` judges, its schema checked: a
     :class:`LiteStore` for a plain SQLite file, else a :class:`~.db.Store`."""
     path = sqlite_file(url)
+    store: LiteStore | Store
     if path is not None:
-        lite = LiteStore(url, path, busy_timeout=busy_timeout)
-        lite.ensure_schema()
-        return lite
-    from .db import Store
+        store = LiteStore(url, path, busy_timeout=busy_timeout)
+    else:
+        from .db import Store
 
-    store = Store(url, create=False, busy_timeout=busy_timeout)
-    store.ensure_schema(create=False)
+        store = Store(url, create=False, busy_timeout=busy_timeout)
+    try:
+        if isinstance(store, LiteStore):
+            store.ensure_schema()
+        else:
+            store.ensure_schema(create=False)
+    except BaseException:
+        store.close()
+        raise
     return store
 
 
