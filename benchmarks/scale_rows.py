@@ -151,6 +151,13 @@ def row10(ctx: Context) -> RowResult:
     sqla = min(timings[names[2]].values) - min(timings[names[1]].values)
     row.facts.append(("import sqlalchemy above python -c pass (fastest runs)",
                       f"{sqla * 1000:.0f} ms"))
+    probe = subprocess.run(
+        [PY, "-c", "import sys\nfrom sphinxcontrib_scmmonitor import cli\n"
+                   f"cli.main(['-c', {str(toml)!r}, 'status'])\n"
+                   "print('sqlalchemy' in sys.modules, file=sys.stderr)"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_env())
+    row.facts.append(("status (SQLite store) imports SQLAlchemy",
+                      "yes" if probe.stderr.split()[-1:] == ["True"] else "no"))
     return row
 
 
@@ -172,7 +179,22 @@ def row11(ctx: Context) -> RowResult:
         row.checks.append(at_most(f"{command}: 5M rows / 180k rows", ratio, 1.3))
     row.facts.append(("rows", f"{rows[big]:,} (834 nights a series, newest 30 on the node) vs "
                               f"{rows[small]:,} (30 nights)"))
+    row.facts.append(("backups the checks' read returns a series (5M vs 180k)",
+                      f"{_recent_rows(big)} vs {_recent_rows(small)}"))
     return row
+
+
+def _recent_rows(toml: Path) -> int:
+    """How many backups ``status`` reads of one series of the first node (the row's limit)."""
+    from sphinxcontrib_scmmonitor import config
+    from sphinxcontrib_scmmonitor.store import open_reader
+
+    settings = config.load(toml)
+    node = settings.node("N000")
+    reader = open_reader(settings.database)
+    data = reader.recent_node_data("N000", node.hub, window_s=(node.gap_days + 1) * DAY)
+    reader.close()
+    return max(len(s.backups) for s in data.series)
 
 
 def _sphinx_project(src: Path, toml: Path, *, extension: bool, charts: int, status: bool
