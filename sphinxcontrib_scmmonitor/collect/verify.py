@@ -403,8 +403,7 @@ def _check_remote(node: NodeSettings, lister: Lister | None, to_hash: Sequence[b
     parser = VerifyParser(files, found)
     # connected the way the listing was (jump hosts, host keys); kept on the lister so
     # that collect_all's abort() of a node over its time closes this connection too
-    client: paramiko.SSHClient = ssh._connect()
-    ssh.client = client
+    client: paramiko.SSHClient = ssh.connect()
     try:
         transport = client.get_transport()
         if transport is None:
@@ -423,9 +422,7 @@ def _check_remote(node: NodeSettings, lister: Lister | None, to_hash: Sequence[b
             found.clear()  # something printed into the output: none of it is believed
             raise
     finally:
-        ssh.abort()
-        ssh.client = None
-        ssh.hops = []
+        ssh.close()
     if parser.bad:
         found.clear()
         raise CollectError(f"{parser.bad} malformed record(s) in the verify output")
