@@ -4,7 +4,7 @@ Per series: ``stale``, ``empty``, ``missing``, ``vanished``, ``future``
 (series.py); against its own past ``shrunk``, ``grew``, ``gap`` and
 ``retention`` (history.py); ``corrupt`` and, on a copy, ``copy-differs``,
 ``not-copied`` and ``missing`` against the hub's source (copies.py). Per node:
-``unreachable``, ``collector-stale`` and ``no-backups`` (node.py). judge.py
+``unreachable``, ``collector-stale``, ``no-backups`` and ``unverified`` (node.py). judge.py
 joins them into one row per node, judged *as observed*: as of the end of its
 latest good collection (``observed_at``), so time nobody saw never turns them
 stale (docs/concepts.rst). A node is its worst finding, the conclusion the worst

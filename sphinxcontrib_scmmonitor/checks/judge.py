@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from ..config import NodeSettings, Settings
 from .backups import Backups
 from .copies import Originals, check_copy, corrupt
-from .node import judge_runs, no_backups, observed_at
+from .node import judge_runs, no_backups, observed_at, unverified
 from .reasons import Reason
 from .results import NodeStatus, Report, SeriesStatus
 from .series import check_series, series_history
@@ -124,6 +124,7 @@ def check_node(node: NodeSettings, data: NodeData, now: float,
     empty = no_backups(node, data, any_present)
     if empty is not None:
         result.reasons.append(empty)
+    result.reasons.extend(unverified(node, data))
     for name, found in extra.items():
         if node.retires(name):
             continue

@@ -1,15 +1,17 @@
-"""The findings about a node as a whole: ``unreachable``, ``collector-stale``, ``no-backups``.
+"""The findings about a node as a whole: ``unreachable``, ``collector-stale``, ``no-backups``,
+``unverified``.
 
 ``unreachable``: its latest collection failed; ``collector-stale``: no good
 collection within ``max_age_hours``; ``no-backups``: its latest good listing
-held none (docs/concepts.rst).
+held none; ``unverified``: a configured verify step cannot run there, its tool
+is missing (docs/concepts.rst).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..config import NodeSettings
+from ..config import VERIFY_TOOLS, NodeSettings
 from ..text import human_age, iso_utc
 from .reasons import Reason
 from .results import NodeStatus
@@ -53,6 +55,21 @@ def no_backups(node: NodeSettings, data: NodeData, any_present: bool) -> Reason 
     if not good or any_present or _listed(good[-1]) != 0:
         return None
     return Reason("no-backups", _no_backups(node, good[-1]))
+
+
+def unverified(node: NodeSettings, data: NodeData) -> list[Reason]:
+    """``unverified`` for each configured verify step whose tool the node lacked when its
+    steps last ran: stored, so it is said until a run finds the tool there."""
+    found = []
+    for step, (tool, package) in VERIFY_TOOLS.items():
+        since = data.verify_missing.get(tool)
+        if since is None or not node.verifies(step):
+            continue
+        found.append(Reason("unverified", (
+            f"{tool} not found on {node.name} (since {iso_utc(since)}): \"{step}\" is not "
+            f"checked there; install {package} (in the PATH of the collecting account's "
+            f"non-interactive shell) or remove \"{step}\" from its verify")))
+    return found
 
 
 def _good_runs(data: NodeData) -> list[RunInfo]:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..config import NodeSettings
+from ..config import VERIFY_TOOLS, NodeSettings
 from ..store import Record, StoreError
 from .listing import display, printable
 from .local import CollectError, Lister
@@ -130,11 +130,16 @@ def verify_node(store: Store, node: NodeSettings, files: Sequence[bytes],
         return outcome
     found = Found()
     deadline = time.monotonic() + node.command_timeout
+    # the tools this run asked the node for: known to be there once the script ran through
+    asked = [VERIFY_TOOLS[step][0] for step, due in (("sha256", to_hash), ("gzip", to_test))
+             if due]
+    present: list[str] = []
     try:
         if node.is_local:
             check_local(to_hash, to_test, found, deadline, node.command_timeout)
         else:
             check_remote(node, lister, to_hash, to_test, found)
+        present = [tool for tool in asked if tool not in found.missing_tools]
     except CollectError as exc:
         outcome.problems.append(f"verify: {exc}")
     except Exception as exc:  # a dropped connection must not lose the stored listing
@@ -142,6 +147,8 @@ def verify_node(store: Store, node: NodeSettings, files: Sequence[bytes],
         outcome.problems.append(f"verify: {type(exc).__name__}: {exc}")
     checked_at = time.time() if now is None else now
     try:
+        # stored, so that status, mail and the page keep saying it (``unverified``)
+        store.record_missing_tools(node.name, found.missing_tools, present, at=checked_at)
         if found.hashes:
             store.record_sha256(node.name, found.hashes, checked_at=checked_at)
         if found.gzip:
@@ -169,7 +176,7 @@ def verify_node(store: Store, node: NodeSettings, files: Sequence[bytes],
 
 
 def _tool_missing(tool: str, node: NodeSettings) -> str:
-    step = {"sha256sum": "sha256", "gzip": "gzip"}[tool]
-    package = {"sha256sum": "coreutils", "gzip": "gzip"}[tool]
+    step, package = next((step, package) for step, (name, package) in VERIFY_TOOLS.items()
+                         if name == tool)
     return (f"{tool} not found on {node.name}: install {package} there (in the PATH of the "
             f"collecting account's non-interactive shell) or remove \"{step}\" from its verify")

@@ -21,7 +21,7 @@ from .tables import notifications as notifications_t
 from .tables import runs as runs_t
 from .tables import series as series_t
 from .util import batches as _batches
-from .verifications import verified_files
+from .verifications import missing_tools, verified_files
 
 #: the checks' deepest look back in backups of one series (docs/concepts.rst): the median
 #: of the 7 before the newest, the usual interval of the latest 28 intervals; the recent
@@ -126,9 +126,10 @@ class Reads(Database):
                 since = int(observed - window_s) if observed is not None else None
                 _read_recent(conn, node.id, series, since)
             verified = verified_files(conn, node.id)
+            missing = missing_tools(conn, node.id)
         return NodeData(name=name, hub=hub or node.hub,
                         series=sorted(series.values(), key=lambda s: s.name), runs=runs,
-                        verified=verified)
+                        verified=verified, verify_missing=missing)
 
     def last_notification(self, hub: str) -> tuple[str, str, float] | None:
         with self.read() as conn:

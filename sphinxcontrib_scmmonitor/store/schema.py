@@ -27,7 +27,7 @@ _ALEMBIC_LOCK = threading.Lock()
 _PG_SCHEMA_LOCK = 0x73636D6D
 #: every revision in migrations/versions, oldest first (tests/test_store_layout.py
 #: checks them against Alembic's own view of the scripts)
-REVISIONS = ("0001", "0002", "0003")
+REVISIONS = ("0001", "0002", "0003", "0004")
 HEAD = REVISIONS[-1]
 
 
