@@ -1,5 +1,4 @@
-"""The findings about a node as a whole: ``unreachable``, ``collector-stale``, ``no-backups``,
-``unverified``.
+"""The findings about a node as a whole, not about one of its series.
 
 ``unreachable``: its latest collection failed; ``collector-stale``: no good
 collection within ``max_age_hours``; ``no-backups``: its latest good listing

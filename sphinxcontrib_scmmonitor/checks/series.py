@@ -1,8 +1,10 @@
-"""The findings about one series: ``stale``, ``empty``, ``vanished`` and ``future`` from its
-newest backup, ``shrunk``, ``grew``, ``gap`` and ``retention`` against its own past.
+"""The findings about one series of a node, from its backups as the node holds them.
 
-Judged *as observed* (``as_of``: the end of the node's latest good collection), so
-time nobody saw never turns a series stale (docs/concepts.rst).
+``stale``, ``empty``, ``vanished`` and ``future`` from its newest backup;
+``shrunk``, ``grew``, ``gap`` and ``retention`` against its own past
+(history.py). Judged *as observed* (``as_of``: the end of the node's latest
+good collection), so time nobody saw never turns a series stale
+(docs/concepts.rst).
 """
 
 from __future__ import annotations

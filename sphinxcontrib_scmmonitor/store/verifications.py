@@ -1,5 +1,7 @@
-"""The content checks' results per backup file (sha256, gzip test), kept so none runs twice,
-and the verify tools a node lacks (the ``unverified`` finding).
+"""What the content checks found: per file (sha256, gzip test), per node the tools it lacks.
+
+Kept so that no check runs twice, and so that a missing tool is said by every
+status until a run finds it (the ``unverified`` finding).
 
 A result is stored with the size and mtime the file had when it was checked.
 A file listed again unchanged keeps its result, and :meth:`Verifications.unverified`

@@ -1,5 +1,6 @@
-"""Configuration documents for the tests: a tiny TOML writer of their own, the smallest
-valid document, and writing one to a file.
+"""Configuration documents for the tests, written with a tiny TOML writer of their own.
+
+The smallest valid document (``minimal``) and writing one to a file (``write``).
 
 Its own writer, not the package's (text.toml_value): what the loader reads back is
 then checked against a second, independent spelling of TOML.
