@@ -28,6 +28,11 @@ def _escape(c: str) -> str:
     return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
 
 
+def remote_name(raw: bytes) -> str:
+    """A remote name as listed (bytes) for a message: undecodable bytes as ``\\xNN`` too."""
+    return escape_controls(raw.decode("utf-8", "backslashreplace"))
+
+
 # --- sizes, ages and times ------------------------------------------------------------------------
 
 

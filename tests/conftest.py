@@ -1,5 +1,6 @@
 """Every shared fixture, one per thing: real sshd and PostgreSQL servers, silent sockets,
-folders another user may enter, Sphinx's test roots and the docs' own extension.
+folders another user may enter, Sphinx's test roots, Highcharts from npm and the docs'
+own extension.
 
 The servers themselves are started by plain helpers (tests/sshd.py, tests/pg.py) that
 scripts and benchmarks use too; this file only decides how long each one lives.
@@ -8,8 +9,10 @@ scripts and benchmarks use too; this file only decides how long each one lives.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +28,8 @@ from tests.sshd import BlackHole, SshServer, require_tool, sshd_available, start
 pytest_plugins = ("sphinx.testing.fixtures",)
 
 ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "example_docs"
+OUTPUT = ROOT / "test-output"
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +67,30 @@ def rootdir() -> Path:
 
         return path(root)  # type: ignore[no-any-return]
     return root
+
+
+# --- the page's chart library -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def highcharts() -> Path:
+    """Highcharts as example_docs/package.json pins it, installed once into test-output/."""
+    pinned = json.loads((EXAMPLE / "package.json").read_text())["dependencies"]["highcharts"]
+    folder = OUTPUT / "npm" / f"highcharts-{pinned}"
+    installed = folder / "node_modules" / "highcharts"
+    if not (installed / "highstock.js").is_file():
+        npm = shutil.which("npm")
+        if npm is None:
+            require_tool("npm is not installed (apt-get install npm)")
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in ("package.json", "package-lock.json"):
+            if (EXAMPLE / name).is_file():
+                shutil.copyfile(EXAMPLE / name, folder / name)
+        proc = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],
+                              cwd=folder, capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            require_tool(f"npm install highcharts failed: {proc.stderr.strip()[-500:]}")
+    return installed
 
 
 # --- sshd -----------------------------------------------------------------------------------------

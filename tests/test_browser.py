@@ -27,7 +27,6 @@ from tests.js.check_page import (
     open_page,
     serve,
 )
-from tests.sshd import require_tool
 
 pytestmark = pytest.mark.browser
 
@@ -45,32 +44,6 @@ A hostile series name
    :series: repos/env {HOSTILE}
    :range: all
 """
-
-
-def unavailable(why: str) -> None:
-    """Skip on a developer's machine; in CI a missing tool is a failure, not a skip."""
-    require_tool(why)
-
-
-@pytest.fixture(scope="session")
-def highcharts() -> Path:
-    """Highcharts as example_docs/package.json pins it, installed once into test-output/."""
-    pinned = json.loads((EXAMPLE / "package.json").read_text())["dependencies"]["highcharts"]
-    folder = OUTPUT / "npm" / f"highcharts-{pinned}"
-    installed = folder / "node_modules" / "highcharts"
-    if not (installed / "highstock.js").is_file():
-        npm = shutil.which("npm")
-        if npm is None:
-            unavailable("npm is not installed (apt-get install npm)")
-        folder.mkdir(parents=True, exist_ok=True)
-        for name in ("package.json", "package-lock.json"):
-            if (EXAMPLE / name).is_file():
-                shutil.copyfile(EXAMPLE / name, folder / name)
-        proc = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],
-                              cwd=folder, capture_output=True, text=True, timeout=600)
-        if proc.returncode != 0:
-            unavailable(f"npm install highcharts failed: {proc.stderr.strip()[-500:]}")
-    return installed
 
 
 class Site:

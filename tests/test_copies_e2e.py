@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sphinxcontrib_scmmonitor import cli
+from sphinxcontrib_scmmonitor.checks.reasons import SEVERITY
 from sphinxcontrib_scmmonitor.text import human_size
 from tests.helpers.backups import plant, toml
 from tests.js.check_page import serve
@@ -149,7 +150,7 @@ def test_prometheus_has_every_reason_of_every_node_with_its_count(hub) -> None:
     assert 'scmmonitor_findings{hub="cms02",node="C",reason="not-copied",level="alarm"} 1' in lines
     assert 'scmmonitor_findings{hub="cms02",node="H1",reason="not-copied",level="alarm"} 0' in lines
     assert 'scmmonitor_findings{hub="cms02",node="S",reason="gap",level="warn"} 1' in lines
-    assert len(lines) == 3 * 15  # 3 nodes x every reason, 0 included
+    assert len(lines) == 3 * len(SEVERITY) == 3 * 16  # 3 nodes x every reason, 0 included
 
 
 @pytest.mark.browser

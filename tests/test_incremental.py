@@ -18,7 +18,7 @@ from pathlib import Path
 
 import sphinx
 
-from tests.test_sphinx import Backups, write_config
+from tests.helpers.sphinx_site import Backups, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Sphinx writes ?v= checksums since 7.1

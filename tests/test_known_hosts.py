@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from sphinxcontrib_scmmonitor import cli
-from tests.helpers.backups import build_tree
+from tests.helpers.backups import build_tree, write_config
+from tests.helpers.ssh_nodes import ssh_node
 from tests.sshd import keygen
-from tests.test_ssh_collect import ssh_node, write_config
 
 
 def other_key(tmp_path: Path, name: str = "other") -> str:

@@ -24,8 +24,9 @@ import pytest
 
 from sphinxcontrib_scmmonitor import cli
 from tests.accounts import Account, account, find_shell
+from tests.helpers.backups import write_config
+from tests.helpers.ssh_nodes import DAY, backups, plant
 from tests.sshd import SshServer, require_tool, sshd_available, start_sshd
-from tests.test_ssh_collect import DAY, backups, plant, write_config
 
 #: What each rc file prints on stdout before sshd's command runs: a line, then "9"
 #: without a newline (the byte that once turned 10,004,000 bytes into 910,004,000).

@@ -14,8 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.helpers.pages import charts, status_boxes
+from tests.helpers.sphinx_site import Backups
 from tests.sshd import require_tool
-from tests.test_sphinx import Backups, charts, status_boxes
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "sphinx.rst"

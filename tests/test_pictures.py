@@ -21,9 +21,7 @@ from sphinxcontrib_scmmonitor import cli, pictures
 from sphinxcontrib_scmmonitor.checks import NodeStatus, Reason, SeriesStatus
 from sphinxcontrib_scmmonitor.pictures.style import PALETTE
 from sphinxcontrib_scmmonitor.store import NodeData, RunInfo, SeriesData
-from tests.helpers.sphinx_site import HOSTILE, add_backup, collect
-from tests.test_browser import highcharts  # noqa: F401 - the fixture: Highcharts from npm
-from tests.test_sphinx import Backups
+from tests.helpers.sphinx_site import HOSTILE, Backups, add_backup, collect
 
 SVG = "{http://www.w3.org/2000/svg}"
 ROOT = Path(__file__).resolve().parent
@@ -382,12 +380,12 @@ def test_a_printed_page_shows_every_chart_and_no_loading(
         mode: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
     """Chromium's own --print-to-pdf of the five-chart page, read back with pdftotext."""
     from tests.js.check_page import CHROMIUM, CHROMIUM_ARGS, serve
-    from tests.test_browser import unavailable
+    from tests.sshd import require_tool
 
     if not Path(CHROMIUM).exists():
-        unavailable(f"{CHROMIUM} is not installed (apt-get install chromium)")
+        require_tool(f"{CHROMIUM} is not installed (apt-get install chromium)")
     if shutil.which("pdftotext") is None:
-        unavailable("pdftotext is not installed (apt-get install poppler-utils)")
+        require_tool("pdftotext is not installed (apt-get install poppler-utils)")
     out = (request.getfixturevalue("static_site").out if mode == "static"
            else request.getfixturevalue("interactive_site"))
     pdf = tmp_path / "five.pdf"

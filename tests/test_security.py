@@ -72,9 +72,9 @@ def test_no_shell_no_auto_trust_no_eval_in_the_package(source: Path) -> None:
 
 
 def test_trust_on_first_use_is_opt_in_and_refusal_is_the_default() -> None:
-    from sphinxcontrib_scmmonitor.collect import ssh
+    from sphinxcontrib_scmmonitor.collect import connection
 
-    source = Path(ssh.__file__).read_text()
+    source = Path(connection.__file__).read_text()
     assert "policy_cls = _TrustFirstSeen if node.trust_unknown_hosts else _RefuseUnknown" \
         in source
     assert config.KEYS["trust_unknown_hosts"].default is False

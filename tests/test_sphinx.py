@@ -21,34 +21,11 @@ import sphinx
 from sphinx.testing.util import SphinxTestApp
 
 from sphinxcontrib_scmmonitor.sphinxext import assets, images
-from tests.helpers.sphinx_site import (
-    DAYS,
-    HOSTILE,
-    add_backup,
-    collect,
-    make_backups,
-    write_config,
-)
+from tests.helpers.pages import charts, scripts, status_boxes
+from tests.helpers.sphinx_site import DAYS, HOSTILE, Backups, add_backup, collect, write_config
 from tests.sshd import require_tool
 
 _ESCAPES = re.compile(r"\x1b\[[0-9;]*m")
-_CHART_RE = re.compile(r'<div class="scmmonitor-chart"[^>]*>')
-_ATTR_RE = re.compile(r"""([\w-]+)=(?:"([^"]*)"|'([^']*)')""")
-
-
-class Backups:
-    """A demo tree collected into a store, with the config that says where both are."""
-
-    def __init__(self, folder: Path, days: int = DAYS) -> None:
-        self.folder = folder
-        self.roots = make_backups(folder / "nodes", days)
-        self.database = folder / "scmmonitor.db"
-        self.config = write_config(folder / "scmmonitor.toml", self.roots, self.database)
-        assert collect(self.config) == 0
-
-    def install(self, srcdir: Path) -> None:
-        """Point a Sphinx project at this store (its conf.py reads ./scmmonitor.toml)."""
-        shutil.copyfile(self.config, srcdir / "scmmonitor.toml")
 
 
 @pytest.fixture(scope="session")
@@ -81,26 +58,6 @@ def warnings(app: SphinxTestApp) -> list[str]:
     stream = app.warning if hasattr(app, "warning") else app._warning
     text = _ESCAPES.sub("", stream.getvalue())
     return [line for line in text.splitlines() if "WARNING" in line or "ERROR" in line]
-
-
-def charts(page: Path) -> list[dict[str, str]]:
-    """The chart containers of an HTML page, attributes unescaped as a browser reads them."""
-    found = []
-    for tag in _CHART_RE.findall(page.read_text(encoding="utf-8")):
-        found.append({k: html.unescape(a if a else b) for k, a, b in _ATTR_RE.findall(tag)})
-    return found
-
-
-def status_boxes(page: Path) -> list[dict[str, str]]:
-    text = page.read_text(encoding="utf-8")
-    return [{k: html.unescape(a if a else b) for k, a, b in _ATTR_RE.findall(tag)}
-            for tag in re.findall(r'<div class="scmmonitor-status"[^>]*>', text)]
-
-
-def scripts(page: Path, query: bool = False) -> list[str]:
-    """The page's deferred scripts (without Sphinx's ``?v=`` cache-busting unless asked)."""
-    found = re.findall(r'<script defer="defer" src="([^"]+)"', page.read_text(encoding="utf-8"))
-    return found if query else [re.sub(r"\?v=[0-9a-f]+$", "", src) for src in found]
 
 
 def assert_data_urls_resolve(outdir: Path) -> int:

@@ -13,20 +13,8 @@ import pytest
 
 from sphinxcontrib_scmmonitor import cli
 from sphinxcontrib_scmmonitor.collect.ssh import listing_command
-from tests.helpers.backups import html_output
-
-DAY = 86400
-
-
-def plant(root: Path, series: str, when: float, name: str | bytes, size: int) -> bytes:
-    """A sparse backup file at <root>/<series>/<YYYY/MM/DD/HHMMSS>/<name>; returns its path."""
-    folder = root / series / time.strftime("%Y/%m/%d/%H%M%S", time.gmtime(when))
-    folder.mkdir(parents=True, exist_ok=True)
-    raw = os.fsencode(folder) + b"/" + (name if isinstance(name, bytes) else name.encode())
-    with open(raw, "wb") as fh:
-        fh.truncate(size)
-    os.utime(raw, (when, when))
-    return raw
+from tests.helpers.backups import html_output, write_config
+from tests.helpers.ssh_nodes import DAY, backups, plant, ssh_node
 
 
 @pytest.fixture
@@ -49,31 +37,6 @@ def tree(tmp_path: Path) -> dict[str, object]:
     newest = (root / "tracs/env").joinpath(time.strftime("%Y/%m/%d/%H%M%S", time.gmtime(today)))
     (root / "tracs/env/last").symlink_to(newest.relative_to(root / "tracs/env"))
     return {"root": root, "files": files, "today": today}
-
-
-def write_config(tmp_path: Path, nodes: dict[str, dict[str, object]]) -> Path:
-    lines = ['database = "sqlite:///store.db"', "", "[hubs.cms02]", ""]
-    for name, keys in nodes.items():
-        lines.append(f"[nodes.{name}]")
-        lines.append('hub = "cms02"')
-        for key, value in keys.items():
-            lines.append(f"{key} = {json.dumps(value)}")
-        lines.append("")
-    path = tmp_path / "scmmonitor.toml"
-    path.write_text("\n".join(lines))
-    return path
-
-
-def ssh_node(sshd, root: Path, **extra: object) -> dict[str, object]:
-    return {"host": sshd.host, "port": sshd.port, "user": sshd.user,
-            "identity_file": str(sshd.identity_file), "known_hosts": str(sshd.known_hosts),
-            "root": str(root), "connect_timeout": 3, "command_timeout": 20, **extra}
-
-
-def backups(db: Path) -> dict[bytes, tuple[int, int]]:
-    with sqlite3.connect(db) as conn:
-        return {bytes(p): (s, a) for p, s, a in
-                conn.execute("select path, size, backup_at from backups where gone_at is null")}
 
 
 def dump(db: Path) -> list[tuple]:

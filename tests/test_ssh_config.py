@@ -25,8 +25,9 @@ import sphinxcontrib_scmmonitor
 from sphinxcontrib_scmmonitor.collect.local import CollectError
 from sphinxcontrib_scmmonitor.collect.sshconfig import parse_jump, resolve
 from tests.accounts import account, find_shell
+from tests.helpers.backups import write_config
+from tests.helpers.ssh_nodes import DAY, backups, plant
 from tests.sshd import require_tool, sshd_available, start_sshd
-from tests.test_ssh_collect import DAY, backups, plant, write_config
 
 
 @pytest.fixture

@@ -379,7 +379,7 @@ def test_every_format_says_when_each_node_was_observed() -> None:
     "this is = not toml",
 ], ids=["relative-root", "empty-host", "not-toml"])
 def test_status_3_with_one_line_on_a_config_error(tmp_path: Path, capsys, doc: Any) -> None:
-    from tests.test_config import write
+    from tests.helpers.config_files import write
 
     path = write(tmp_path, doc, "bad.toml")
     for fmt in ("text", "prometheus"):
@@ -395,7 +395,7 @@ def test_status_3_for_a_missing_config_file(tmp_path: Path, capsys) -> None:
 
 
 def test_installed_script_exits_3_on_a_config_error(tmp_path: Path) -> None:
-    from tests.test_config import minimal, write
+    from tests.helpers.config_files import minimal, write
 
     path = write(tmp_path, minimal(pattern=""), "bad.toml")
     proc = subprocess.run([str(VENV_BIN / "scm-monitor"), "-c", str(path), "status"],

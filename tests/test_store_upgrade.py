@@ -60,6 +60,7 @@ def test_db_upgrade_of_a_0_1_0_store_keeps_every_row_and_the_new_code_reads_it(
         assert after[table] == before[table], table
     assert after["alembic_version"] == [(head_revision(),)]
     assert after["leases"] == [] and after["verifications"] == []
+    assert after["verify_missing"] == []
 
     store = Store(f"sqlite:///{db}")
     store.ensure_schema(create=False)

@@ -28,10 +28,9 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.sphinx_site import collect, make_backups, write_config
 from tests.js.check_page import PageLog, wait_for_chart
 from tests.sshd import require_tool
-from tests.test_browser import highcharts  # noqa: F401  (the fixture: Highcharts from npm)
-from tests.test_sphinx import collect, make_backups, write_config
 
 pytestmark = pytest.mark.browser
 
@@ -150,7 +149,7 @@ def themes() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory, highcharts: Path,  # noqa: F811
+def site(tmp_path_factory: pytest.TempPathFactory, highcharts: Path,
          themes: list[str]) -> Iterator[tuple[ThemeSite, str]]:
     built = ThemeSite(tmp_path_factory.mktemp("themes"), highcharts)
     with ThreadPoolExecutor(2) as pool:  # two cores

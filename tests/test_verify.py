@@ -229,16 +229,21 @@ def test_a_second_unchanged_run_hashes_and_tests_nothing_and_opens_no_extra_sess
     assert store.verified("C")[new].sha256 == sha(hub["good"])
 
 
+def tools_but(bare: Path, missing: tuple[str, ...]) -> Path:
+    """A folder for a PATH with every tool of this machine but ``missing`` (symlinks)."""
+    bare.mkdir()
+    for folder in ("/usr/local/bin", "/usr/bin", "/bin"):
+        for tool in os.listdir(folder):
+            if tool not in missing and not os.path.lexists(bare / tool):
+                (bare / tool).symlink_to(os.path.join(folder, tool))
+    return bare
+
+
 def test_a_node_without_sha256sum_or_gzip_says_so_once_and_its_listing_stays_good(
         tmp_path, hub, capsys) -> None:
     require_tool(sshd_available())
     # the collecting account's PATH: every tool of this machine but sha256sum and gzip
-    bare = tmp_path / "bin"
-    bare.mkdir()
-    for folder in ("/usr/local/bin", "/usr/bin", "/bin"):
-        for tool in os.listdir(folder):
-            if tool not in ("sha256sum", "gzip") and not os.path.lexists(bare / tool):
-                (bare / tool).symlink_to(os.path.join(folder, tool))
+    bare = tools_but(tmp_path / "bin", ("sha256sum", "gzip"))
     srv = start_sshd(tmp_path / "sshd", extra_config=f"SetEnv PATH={bare}")
     try:
         cfg = write_config(tmp_path, {"C": over_ssh(srv, hub["C"],
@@ -260,6 +265,60 @@ def test_a_node_without_sha256sum_or_gzip_says_so_once_and_its_listing_stays_goo
         report = status(cfg, capsys)
         assert all(r["reason"] not in ("unreachable", "stale", "collector-stale")
                    for reasons in findings(report, "C").values() for r in reasons)
+    finally:
+        srv.stop()
+
+
+def test_a_missing_sha256sum_is_unverified_in_status_and_the_page_until_the_tool_appears(
+        tmp_path, capsys) -> None:
+    """Said by collect once, but stored: every later status, mail and page says it too
+    (docs/concepts.rst, ``unverified``), until a run finds the tool."""
+    require_tool(sshd_available())
+    bare = tools_but(tmp_path / "bin", ("sha256sum",))
+    srv = start_sshd(tmp_path / "sshd", extra_config=f"SetEnv PATH={bare}")
+    root = tmp_path / "C"
+    put(root, "repos/env", NEWEST, "env.tar.gz", gzip_mod.compress(os.urandom(5000)))
+    hashed = {"C": over_ssh(srv, root, verify=["size", "sha256"])}
+    cfg = write_config(tmp_path, hashed)
+
+    def node_findings() -> tuple[int, list[dict[str, Any]]]:
+        capsys.readouterr()
+        code = cli.main(["-c", str(cfg), "status", "--format", "json"])
+        return code, findings(json.loads(capsys.readouterr().out), "C")[""]
+
+    try:
+        code, out = collect(cfg, capsys)
+        assert code == 0 and "sha256sum not found on C" in line_of(out, "C"), out
+        code, [finding] = node_findings()
+        assert code == 1  # WARNING: nothing on C is hashed, and status must not say OK
+        assert (finding["reason"], finding["level"]) == ("unverified", "warn")
+        since = re.fullmatch(r'sha256sum not found on C \(since (\d{4}-\d\d-\d\dT[\d:]{8}Z)\): '
+                             r'"sha256" is not checked there; install coreutils \(in the PATH of '
+                             r"the collecting account's non-interactive shell\) or remove "
+                             r'"sha256" from its verify', finding["detail"])
+        assert since, finding["detail"]
+        capsys.readouterr()
+        assert cli.main(["-c", str(cfg), "status"]) == 1
+        assert "unverified" in capsys.readouterr().out
+        (tmp_path / "html").mkdir()
+        assert cli.main(["-c", str(cfg), "export", "--outdir", str(tmp_path / "html")]) == 0
+        page = json.loads((tmp_path / "html/_static/scmmonitor/data/C.json").read_text())
+        assert [r["reason"] for r in page["reasons"]] == ["unverified"]
+
+        # a second run still lacks it: the finding keeps the time it was first seen
+        assert collect(cfg, capsys)[0] == 0
+        assert node_findings()[1] == [finding]
+
+        # "sha256" taken out of verify: nothing is asked of the node, nothing to say
+        write_config(tmp_path, {"C": {**hashed["C"], "verify": ["size"]}})
+        assert node_findings() == (0, [])
+        write_config(tmp_path, hashed)
+
+        # the tool appears: the next run hashes the backup and the finding is gone
+        (bare / "sha256sum").symlink_to(shutil.which("sha256sum") or "/usr/bin/sha256sum")
+        code, out = collect(cfg, capsys)
+        assert code == 0 and ", 1 hashed in " in line_of(out, "C"), out
+        assert node_findings() == (0, [])
     finally:
         srv.stop()
 

@@ -16,12 +16,10 @@ from datetime import UTC, datetime
 from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Protocol
 
-from ..text import escape_controls
+from ..text import human_size
+from .backups import root_prefix
 from .reasons import Reason
-
-#: a finding lists this many files or dated folders by name, then counts the rest
-NAMED = 3
-
+from .words import named, shown
 
 if TYPE_CHECKING:
     # the store's read model itself: plain records without SQL (store/records.py)
@@ -43,12 +41,6 @@ class Checked(Protocol):
 _backup_at = attrgetter("backup_at")
 _path = attrgetter("path")
 _size = attrgetter("size")
-
-
-def root_prefix(root: str | bytes) -> bytes:
-    """``root`` as the bytes every listed path of the node starts with, slash included."""
-    raw = root.encode("utf-8", "surrogateescape") if isinstance(root, str) else root
-    return raw.rstrip(b"/") + b"/"
 
 
 @dataclass
@@ -138,11 +130,11 @@ def corrupt(series: Iterable[SeriesRows], verified: Mapping[bytes, Checked], roo
             if original is not None and original.gzip_ok is False:
                 continue
             message = check.gzip_error or "gzip -t failed"
-            found.append((r, f"{printable(rel)}: "
-                             f"{printable(message.encode('utf-8', 'backslashreplace'))}"))
+            found.append((r, f"{shown(rel)}: "
+                             f"{shown(message.encode('utf-8', 'backslashreplace'))}"))
         if found:
             out[s.name] = [Reason("corrupt", "does not decompress: "
-                                  + _named([text for _, text in found], "; "),
+                                  + named([text for _, text in found], "; "),
                                   _times(r for r, _ in found))]
     return out
 
@@ -201,7 +193,7 @@ class _Copy:
                 continue  # a backup the source never had or already purged: fine
             if r.size != original.size:
                 if original.backup_at < self.due:  # else it may still be on its way
-                    found.append((r, f"{printable(rel)} is {_bytes(r.size)} on {self.node}, "
+                    found.append((r, f"{shown(rel)} is {_bytes(r.size)} on {self.node}, "
                                      f"{_bytes(original.size)} on {source}"))
                 continue
             check = verified.get(r.path)
@@ -210,11 +202,11 @@ class _Copy:
             theirs = self.originals.verified.get(original.path)
             if (theirs is not None and theirs.sha256 and theirs.sha256 != check.sha256
                     and original.backup_at < self.due):
-                found.append((r, f"{printable(rel)} has sha256 {check.sha256} on {self.node}, "
+                found.append((r, f"{shown(rel)} has sha256 {check.sha256} on {self.node}, "
                                  f"{theirs.sha256} on {source}"))
         if not found:
             return []
-        return [Reason("copy-differs", _named([text for _, text in found], "; "),
+        return [Reason("copy-differs", named([text for _, text in found], "; "),
                        _times(r for r, _ in found))]
 
     def _not_copied(self, raw: bytes, oldest: int, here: dict[bytes, BackupRow],
@@ -239,24 +231,13 @@ class _Copy:
             folder = rel[within:].rpartition(b"/")[0]
             if folder in files_in:
                 files_in[folder] += 1
-        names = [printable(folder) if len(rows) == files_in[folder]
-                 else ", ".join(printable(file) for _, file in rows)
+        names = [shown(folder) if len(rows) == files_in[folder]
+                 else ", ".join(shown(file) for _, file in rows)
                  for folder, rows in absent.items()]
         verb = "is" if len(names) == 1 else "are"
-        return [Reason("not-copied", f"{_named(names, ', ')} {verb} on {self.originals.node}, "
+        return [Reason("not-copied", f"{named(names, ', ')} {verb} on {self.originals.node}, "
                                      f"not on {self.node}",
                        _times(r for rows in absent.values() for r, _ in rows))]
-
-
-def printable(raw: bytes) -> str:
-    """A remote name for a message: undecodable bytes and control characters as \\xNN."""
-    return escape_controls(raw.decode("utf-8", "backslashreplace"))
-
-
-def _named(items: list[str], sep: str) -> str:
-    if len(items) <= NAMED:
-        return sep.join(items)
-    return f"{sep.join(items[:NAMED])} and {len(items) - NAMED} more"
 
 
 def _times(rows: Iterable[BackupRow]) -> tuple[int, ...]:
@@ -264,7 +245,5 @@ def _times(rows: Iterable[BackupRow]) -> tuple[int, ...]:
 
 
 def _bytes(size: int) -> str:
-    from . import human_size  # the package imports this module: late, to avoid a cycle
-
     # the exact count too: a copy one byte short must not read as "1.0 GB on both"
     return f"{size} B" if size < 1024 else f"{human_size(size)} ({size} B)"

@@ -15,6 +15,7 @@ from operator import itemgetter
 from statistics import median
 from zoneinfo import ZoneInfo
 
+from ..text import human_age, human_size
 from .reasons import Reason
 
 DAY = 86400
@@ -155,9 +156,9 @@ def _gap(earlier: int, later: int, usual: float, zone: ZoneInfo) -> Reason:
         named = f"{len(days)} days, {days[0]} to {days[-1]}"
     else:
         named = ", ".join(days)
-    return Reason("gap", f"no backup on {named} ({zone.key}): {_age(later - earlier)} between "
+    return Reason("gap", f"no backup on {named} ({zone.key}): {human_age(later - earlier)} between "
                          f"the backups of {_local(earlier, zone)} and {_local(later, zone)}, "
-                         f"the usual interval is {_age(usual)}", (earlier, later))
+                         f"the usual interval is {human_age(usual)}", (earlier, later))
 
 
 def _local(at: float, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -165,12 +166,4 @@ def _local(at: float, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def _size(size: float) -> str:
-    from . import human_size  # the package imports this module: late, to avoid a cycle
-
     return human_size(round(size))
-
-
-def _age(seconds: float) -> str:
-    from . import human_age
-
-    return human_age(seconds)

@@ -34,6 +34,7 @@ SEVERITY = {
     "unreachable": WARN,
     "collector-stale": ALARM,
     "no-backups": ALARM,
+    "unverified": WARN,
 }
 
 

@@ -18,7 +18,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..store import Record
-from ..text import escape_controls
+from ..text import remote_name as printable  # display(), control characters as \xNN too
+
+__all__ = ["UNPARSED_SAMPLE", "DateLayout", "ListingParser", "ListingStats", "PathParser",
+           "display", "printable"]
 
 UNPARSED_SAMPLE = 10
 _DATE_CACHE = 10_000
@@ -257,11 +260,3 @@ def _whole_seconds(text: bytes) -> int | None:
 def display(raw: bytes) -> str:
     """A text form of a raw name: undecodable bytes as \\xNN, never an exception."""
     return raw.decode("utf-8", "backslashreplace")
-
-
-def printable(raw: bytes) -> str:
-    """Like :func:`display`, and control characters (tab, newline, ESC) as \\xNN too.
-
-    For messages and logs: a remote name can neither drive a terminal nor pass for two lines.
-    """
-    return escape_controls(display(raw))

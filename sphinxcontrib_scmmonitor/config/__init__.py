@@ -24,6 +24,7 @@ from .keys import (
     NODE_NAME_RE,
     SCHEMA,
     VERIFY_STEPS,
+    VERIFY_TOOLS,
     Key,
     Level,
     _hub_name,
@@ -52,8 +53,8 @@ class ConfigError(Exception):
 
 
 __all__ = ["HUB_LEVELS", "INHERITED", "KEYS", "NODE_NAME_RE", "SCHEMA", "VERIFY_STEPS",
-           "ConfigError", "HubSettings", "Key", "Level", "NodeSettings", "Settings",
-           "find_config", "keys_for", "load", "parse"]
+           "VERIFY_TOOLS", "ConfigError", "HubSettings", "Key", "Level", "NodeSettings",
+           "Settings", "find_config", "keys_for", "load", "parse"]
 
 
 # --- the typed result ------------------------------------------------------------------------

@@ -77,6 +77,9 @@ def _not_negative(value: Any) -> str | None:
 
 #: what ``verify`` may ask for (docs/configuration.rst); "size" is always done
 VERIFY_STEPS = ("size", "sha256", "gzip")
+#: step -> (the tool it runs on a node, the package that brings it): the collector's line
+#: and the ``unverified`` finding say the same (docs/troubleshooting.rst)
+VERIFY_TOOLS = {"sha256": ("sha256sum", "coreutils"), "gzip": ("gzip", "gzip")}
 
 
 def _verify(value: Any) -> str | None:

@@ -104,6 +104,9 @@ FROM verifications v JOIN backups b ON {_UNCHANGED}
 WHERE b.node_id = :node
 """  # noqa: S608 - constants only
 
+#: the verify tools a run found missing on the node, and since when (``unverified``)
+MISSING_TOOLS = "SELECT tool, since FROM verify_missing WHERE node_id = :node"
+
 LAST_NOTIFICATION = "SELECT status, fingerprint, sent_at FROM notifications WHERE hub = :hub"
 
 
@@ -129,7 +132,7 @@ def read_node(run: Run, name: str, hub: str | None, *, runs_limit: int,
     _read_backups(run, node_id, series, verified, whole=window_s is None, since=since)
     return NodeData(name=name, hub=hub or node_hub,
                     series=sorted(series.values(), key=lambda s: s.name), runs=runs,
-                    verified=verified)
+                    verified=verified, verify_missing=read_missing_tools(run, node_id))
 
 
 def _read_backups(run: Run, node_id: int, series: dict[int, SeriesData],
@@ -170,6 +173,11 @@ def read_verified(run: Run, node_id: int) -> dict[bytes, Verification]:
     """full path -> what the content checks found, for the node's files unchanged since."""
     return {bytes(path): _verification(*checked)
             for path, *checked in run(VERIFIED, {"node": node_id})}
+
+
+def read_missing_tools(run: Run, node_id: int) -> dict[str, int]:
+    """The node's verify tools found missing -> since when (epoch seconds)."""
+    return {str(tool): int(since) for tool, since in run(MISSING_TOOLS, {"node": node_id})}
 
 
 def _verification(sha256: str | None, gzip_ok: Any, gzip_error: str | None,

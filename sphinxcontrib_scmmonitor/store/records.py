@@ -185,3 +185,6 @@ class NodeData:
     runs: list[RunInfo]
     #: full path -> what the content checks found, for files unchanged since they were checked
     verified: dict[bytes, Verification] = field(default_factory=dict)
+    #: verify tool (``sha256sum``, ``gzip``) the node lacked when its steps last ran -> since
+    #: when (epoch seconds UTC)
+    verify_missing: dict[str, int] = field(default_factory=dict)

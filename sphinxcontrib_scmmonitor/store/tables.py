@@ -137,3 +137,12 @@ verifications = Table(
     Column("gzip_error", Text, nullable=True),
     Column("checked_at", BigInteger, nullable=False),
 )
+
+#: A verify tool (sha256sum, gzip) a node lacked when its verify steps last ran, and since
+#: when: kept until a run finds it there (docs/concepts.rst, ``unverified``).
+verify_missing = Table(
+    "verify_missing", metadata,
+    Column("node_id", Integer, ForeignKey("nodes.id", ondelete="CASCADE"), primary_key=True),
+    Column("tool", String(40), primary_key=True),
+    Column("since", BigInteger, nullable=False),
+)

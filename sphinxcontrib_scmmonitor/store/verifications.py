@@ -1,4 +1,7 @@
-"""The content checks' results per backup file (sha256, gzip test), kept so none runs twice.
+"""What the content checks found: per file (sha256, gzip test), per node the tools it lacks.
+
+Kept so that no check runs twice, and so that a missing tool is said by every
+status until a run finds it (the ``unverified`` finding).
 
 A result is stored with the size and mtime the file had when it was checked.
 A file listed again unchanged keeps its result, and :meth:`Verifications.unverified`
@@ -9,17 +12,18 @@ full path as listed on the node (``BackupFile.path``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
 
 from .engine import Database, runner
-from .queries import read_verified
+from .queries import read_missing_tools, read_verified
 from .records import Verification
 from .tables import backups as backups_t
 from .tables import nodes as nodes_t
 from .tables import verifications as verifications_t
+from .tables import verify_missing as missing_t
 from .util import batches
 
 Check = Literal["sha256", "gzip"]
@@ -41,6 +45,27 @@ class Verifications(Database):
         """Keep each file's ``gzip -t`` outcome: None when it passed, else gzip's message."""
         return self._record(node, {p: {"gzip_ok": err is None, "gzip_error": err}
                                    for p, err in results.items()}, checked_at)
+
+    def record_missing_tools(self, node: str, missing: Collection[str],
+                             present: Collection[str], *, at: float) -> None:
+        """Keep which verify tools a run at ``at`` found ``missing`` on the node and which
+        ``present``; a tool still missing keeps the time it was first found missing."""
+        if not missing and not present:
+            return
+        with self.read() as conn:  # mostly nothing changes: then no write at all
+            node_id = _node_id(conn, node)
+            known = {} if node_id is None else missing_tools(conn, node_id)
+        back = [t for t in present if t in known]
+        new = [t for t in dict.fromkeys(missing) if t not in known]
+        if node_id is None or not (back or new):
+            return
+        with self.write() as conn:  # one collector per node (its lease): nobody else writes
+            if back:
+                conn.execute(delete(missing_t).where(missing_t.c.node_id == node_id,
+                                                     missing_t.c.tool.in_(back)))
+            if new:
+                conn.execute(insert(missing_t), [{"node_id": node_id, "tool": t,
+                                                  "since": int(at)} for t in new])
 
     def verified(self, node: str) -> dict[bytes, Verification]:
         """full path -> what was found, for the node's files unchanged since their check."""
@@ -106,6 +131,11 @@ class Verifications(Database):
 def verified_files(conn: Connection, node_id: int) -> dict[bytes, Verification]:
     """What :meth:`Verifications.verified` returns, inside a read already open."""
     return read_verified(runner(conn), node_id)  # the SQL status reads too (queries.py)
+
+
+def missing_tools(conn: Connection, node_id: int) -> dict[str, int]:
+    """The node's verify tools found missing -> since when, inside a read already open."""
+    return read_missing_tools(runner(conn), node_id)  # the SQL status reads too
 
 
 def _node_id(conn: Connection, node: str) -> int | None:

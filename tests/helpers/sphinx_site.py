@@ -1,11 +1,13 @@
 """A demo backup tree collected into a store, for Sphinx and browser builds.
 
 Nodes C and H1 from the demo, plus on both a series whose name attacks any page
-that pastes names into HTML (:data:`HOSTILE`).
+that pastes names into HTML (:data:`HOSTILE`); :class:`Backups` is that tree
+collected, with the config a Sphinx project reads.
 """
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -56,3 +58,18 @@ def write_config(path: Path, roots: dict[str, Path], database: Path) -> Path:
 
 def collect(config: Path, *args: str) -> int:
     return cli.main(["-c", str(config), "collect", "--progress", "lines", *args])
+
+
+class Backups:
+    """A demo tree collected into a store, with the config that says where both are."""
+
+    def __init__(self, folder: Path, days: int = DAYS) -> None:
+        self.folder = folder
+        self.roots = make_backups(folder / "nodes", days)
+        self.database = folder / "scmmonitor.db"
+        self.config = write_config(folder / "scmmonitor.toml", self.roots, self.database)
+        assert collect(self.config) == 0
+
+    def install(self, srcdir: Path) -> None:
+        """Point a Sphinx project at this store (its conf.py reads ./scmmonitor.toml)."""
+        shutil.copyfile(self.config, srcdir / "scmmonitor.toml")
