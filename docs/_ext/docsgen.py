@@ -283,7 +283,7 @@ def _directive(make_rst: Callable[[], str], sources: tuple[str, ...]) -> type:
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    sources = tuple(str(Path(m.__file__ or "")) for m in (config_mod, text, cli.commands, exits))
+    sources = tuple(str(Path(m.__file__ or "")) for m in (config_mod, text, cli.parser, exits))
     app.add_directive("scmmonitor-config-reference", _directive(config_reference_rst, sources))
     app.add_directive("scmmonitor-cli-reference", _directive(cli_reference_rst, sources))
     app.add_directive("scmmonitor-exit-statuses", _directive(exit_statuses_rst, sources))

@@ -1,6 +1,7 @@
 """``scm-monitor``, the command line, and the helpers only it uses.
 
-- :mod:`.commands`: the argument parser and one function per command
+- :mod:`.parser`: the argument parser (every command, option and help text)
+- :mod:`.commands`: one function per command, and `main`
 - :mod:`.exits`: every command's exit statuses (the CLI returns them, the docs list them)
 - :mod:`.init`: ``scm-monitor init`` (a commented ``scmmonitor.toml``)
 - :mod:`.probe`: ``init --probe`` (list one node, guess its layout, pattern and series)
@@ -13,6 +14,7 @@ sphinxcontrib_scmmonitor.cli`` runs the same.
 
 from __future__ import annotations
 
-from .commands import Parser, build_parser, main
+from .commands import main
+from .parser import Parser, build_parser
 
 __all__ = ["Parser", "build_parser", "main"]
