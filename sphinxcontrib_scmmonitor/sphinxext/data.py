@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import json
 import os
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -16,16 +19,21 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .. import config as config_mod
 from .. import nights
+from .._version import __version__
+from ..atomic import write_atomic
 from ..checks import (
     NodeStatus,
+    Reason,
     Report,
+    SeriesStatus,
     check_node,
-    evaluate,
     human_age,
     human_size,
+    judged_reader,
     originals_for,
+    same_findings_until,
 )
-from ..export import hub_source, node_document
+from ..export import data_keys, hub_source, node_document
 from ..status import change
 from ..status import rows as status_rows
 from ..store import NodeData, Store, StoreError
@@ -47,25 +55,43 @@ CHART_COLUMNS = ("Series", "Status", "Newest backup", "Age", "Size", "Change", "
 CHART_WIDTHS = (24, 8, 20, 8, 12, 10, 6)
 
 
+#: below the doctree folder: the findings of the last build, reused while they hold
+FINDINGS_FILE = "scmmonitor-findings.pickle"
+
+
 @dataclass
 class BuildData:
     """What the directives, visitors and events of one build share.
 
     The settings are read once in ``builder-inited``; the store is opened on
     first use, once per process (a parallel build forks, and a SQLAlchemy
-    engine must not be shared across a fork).
+    engine must not be shared across a fork). Each node is read at most once
+    per process and build: its findings from the store's recent read (or kept
+    from the last build, see :meth:`node_status`), its whole history only where
+    a chart's data or picture is written.
     """
 
     config_path: Path
     settings: config_mod.Settings | None
     error: str | None = None
+    #: where the findings are kept between builds (None: not kept)
+    findings_path: Path | None = None
+    #: a node judged afresh is read whole: the build exports it (HTML), and one read
+    #: serves both its findings and its data file
+    whole_when_changed: bool = False
     _store: Store | None = None
     _store_pid: int = 0
     _store_error: str | None = None
     _schema_checked: bool = False
     _cache_pid: int = 0
-    _node_cache: dict[str, NodeData] | None = None
-    _status_cache: dict[str, NodeStatus] | None = None
+    _node_cache: dict[str, NodeData] = field(default_factory=dict)
+    _status_cache: dict[str, NodeStatus] = field(default_factory=dict)
+    _judged: Callable[[str], NodeData] | None = None
+    _keys: dict[str, str] | None = None
+    #: node -> (data key, findings valid before this time, findings): the last build's
+    _kept: dict[str, tuple[str, float, NodeStatus]] | None = None
+    #: the same for this build's judgements, written by :meth:`keep_findings`
+    _judgements: dict[str, tuple[str, float, NodeStatus]] = field(default_factory=dict)
     #: where the pages load Highcharts from (None: not found, the one warning was given)
     highcharts: Highcharts | None = None
     #: PNG files drawn in this build (by this process)
@@ -115,16 +141,43 @@ class BuildData:
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot read {store.safe_url}: {exc}") from exc
 
-    def node_data(self, name: str) -> NodeData:
-        """A node's stored data, read once per process and build (see :meth:`refresh`)."""
-        assert self.settings is not None
+    def _this_process(self) -> None:
+        """A forked reader starts with its own caches (the parent's are the parent's)."""
         pid = os.getpid()
-        if self._node_cache is None or self._cache_pid != pid:
-            self._node_cache, self._status_cache, self._cache_pid = {}, {}, pid
+        if self._cache_pid != pid:
+            self._node_cache, self._status_cache, self._judgements = {}, {}, {}
+            self._judged = self._keys = self._kept = None
+            self._cache_pid = pid
+
+    def data_keys(self) -> dict[str, str]:
+        """Every configured node's data key, read in one query before any node's data."""
+        assert self.settings is not None
+        self._this_process()
+        if self._keys is None:
+            settings = self.settings
+            self._keys = self.read(lambda store: data_keys(settings, store, settings.nodes))
+        return self._keys
+
+    def node_data(self, name: str) -> NodeData:
+        """A node's whole history, read once per process and build (see :meth:`refresh`)."""
+        assert self.settings is not None
+        self.data_keys()  # first: data read after its key is never older than the key says
         if name not in self._node_cache:
             hub = self.settings.node(name).hub
             self._node_cache[name] = self.read(lambda store: store.node_data(name, hub))
         return self._node_cache[name]
+
+    def judged_data(self, name: str) -> NodeData:
+        """What the checks judge of a node: the whole read if made already, else the
+        store's recent read (checks.judged_reader), once per process and build."""
+        self.data_keys()
+        if name in self._node_cache:
+            return self._node_cache[name]
+        if self._judged is None:
+            assert self.settings is not None
+            self._judged = self.read(lambda store: judged_reader(self.settings, store))
+        judged = self._judged
+        return self.read(lambda store: judged(name))
 
     def document(self, name: str, now: float) -> dict[str, Any]:
         """The node's JSON document, exactly as ``scm-monitor export`` writes it."""
@@ -134,27 +187,90 @@ class BuildData:
                              source=hub_source(self.settings, node.hub))
 
     def node_status(self, name: str, now: float) -> NodeStatus:
-        """The node's checks, evaluated once per process and build like :meth:`node_data`."""
+        """The node's findings as of ``now``, judged once per process and build.
+
+        Findings the last build judged from the same data key are reused while the
+        clock alone cannot have changed them (checks.same_findings_until): the same
+        data judged again would give the same findings, so an unchanged store costs
+        no read, and a collection that went stale meanwhile is judged again.
+        """
         assert self.settings is not None
-        data = self.node_data(name)
-        assert self._status_cache is not None
-        if name not in self._status_cache:
-            self._status_cache[name] = check_node(
-                self.settings.node(name), data, now,
-                originals_for(self.settings, name, self.node_data))
-        return self._status_cache[name]
+        keys = self.data_keys()
+        if name in self._status_cache:
+            return self._status_cache[name]
+        node = self.settings.node(name)
+        kept = self._kept_findings().get(name)
+        same_data = kept is not None and kept[0] == keys[name]
+        if kept is not None and same_data and now < kept[1] and name not in self._node_cache:
+            status = kept[2]
+        else:
+            if not same_data and self.whole_when_changed:
+                self.node_data(name)  # its data file is written: read whole once, here
+            status = check_node(node, self.judged_data(name), now,
+                                originals_for(self.settings, name, self.judged_data))
+            kept = (keys[name], same_findings_until(node, status, now), status)
+        self._status_cache[name] = status
+        self._judgements[name] = kept
+        return status
+
+    def _kept_findings(self) -> dict[str, tuple[str, float, NodeStatus]]:
+        self._this_process()
+        if self._kept is None:
+            self._kept = {}
+            if self.findings_path is not None:
+                self._kept = _read_findings(self.findings_path)
+        return self._kept
+
+    def keep_findings(self, names: Iterable[str]) -> None:
+        """Keep this build's findings of ``names`` (the nodes the pages use) for the next."""
+        if self.findings_path is None:
+            return
+        nodes = {n: self._judgements[n] for n in names if n in self._judgements}
+        if nodes == self._kept_findings():
+            return
+        doc = {"version": __version__,
+               "nodes": {n: [key, until, dataclasses.asdict(status)]
+                         for n, (key, until, status) in nodes.items()}}
+        with contextlib.suppress(OSError):
+            self.findings_path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.findings_path, json.dumps(doc, sort_keys=True) + "\n")
 
     def refresh(self) -> None:
         """Forget what was read and drawn: the next read sees the store as it is now."""
-        self._node_cache = self._status_cache = None
+        self._cache_pid = 0
+        self._this_process()
         self.rendered.clear()
 
     def close(self) -> None:
-        self._node_cache = self._status_cache = None
+        self._cache_pid = 0
+        self._this_process()
+        self._cache_pid = 0
         if self._store is not None and self._store_pid == os.getpid():
             self._store.close()
         self._store = None
         self._store_error = None
+
+
+def _read_findings(path: Path) -> dict[str, tuple[str, float, NodeStatus]]:
+    """The findings :meth:`BuildData.keep_findings` wrote; none when unreadable, damaged
+    or another release's (whose checks may judge otherwise)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if doc.get("version") != __version__:
+            return {}
+        out = {}
+        for name, (key, until, status) in doc["nodes"].items():
+            series = [SeriesStatus(**{**s, "reasons": _reasons(s["reasons"])})
+                      for s in status["series"]]
+            out[name] = (str(key), float(until), NodeStatus(**{
+                **status, "reasons": _reasons(status["reasons"]), "series": series}))
+        return out
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return {}
+
+
+def _reasons(items: list[dict[str, Any]]) -> list[Reason]:
+    return [Reason(r["reason"], r["detail"], tuple(r["at"])) for r in items]
 
 
 _BUILDS: weakref.WeakKeyDictionary[BuildEnvironment, BuildData] = weakref.WeakKeyDictionary()
@@ -174,7 +290,8 @@ def load(app: Sphinx) -> BuildData:
     old = _BUILDS.get(app.env)
     if old is not None:
         old.close()
-    build = _BUILDS[app.env] = BuildData(config_path=path, settings=settings, error=error)
+    build = _BUILDS[app.env] = BuildData(config_path=path, settings=settings, error=error,
+                                         findings_path=Path(app.doctreedir, FINDINGS_FILE))
     return build
 
 
@@ -230,8 +347,8 @@ def status_table(build: BuildData, names: Sequence[str], now: float) -> nodes.ta
     report: Report | None = None
     if build.settings is not None:
         try:
-            settings = build.settings
-            report = build.read(lambda store: evaluate(settings, store, names, now=now))
+            report = Report(generated_at=now,
+                            nodes=[build.node_status(name, now) for name in names])
         except StoreError as exc:
             problem = f"cannot read the store: {exc}"
     if report is None:

@@ -39,6 +39,18 @@ def _docs(env: BuildEnvironment) -> dict[str, set[str]]:
     return env.scmmonitor_docs  # type: ignore[attr-defined,no-any-return]
 
 
+def _nodes(env: BuildEnvironment) -> dict[str, set[str]]:
+    """Page -> the nodes its directives show (charts, status tables, calendars)."""
+    if not hasattr(env, "scmmonitor_nodes"):
+        env.scmmonitor_nodes = {}  # type: ignore[attr-defined]
+    return env.scmmonitor_nodes  # type: ignore[attr-defined,no-any-return]
+
+
+def used_nodes(env: BuildEnvironment) -> set[str]:
+    """The nodes some page of the site shows, pages read in earlier builds included."""
+    return set().union(*_nodes(env).values())
+
+
 def _pictures(env: BuildEnvironment) -> dict[str, list[pictures.ChartOptions]]:
     if not hasattr(env, "scmmonitor_pictures"):
         env.scmmonitor_pictures = {}  # type: ignore[attr-defined]
@@ -63,6 +75,7 @@ def interactive(app: Sphinx) -> bool:
 def builder_inited(app: Sphinx) -> None:
     """Settings and Highcharts found; our files copied before any page is written."""
     build = data.load(app)
+    build.whole_when_changed = is_live_html(app.builder)
     if interactive(app):
         build.highcharts, problem = assets.locate(app.config.scmmonitor_highcharts,
                                                   Path(app.confdir))
@@ -95,6 +108,7 @@ def env_purge_doc(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
     for docs in _docs(env).values():
         docs.discard(docname)
     _pictures(env).pop(docname, None)
+    _nodes(env).pop(docname, None)
 
 
 def env_merge_info(app: Sphinx, env: BuildEnvironment, docnames: Set[str],
@@ -102,11 +116,11 @@ def env_merge_info(app: Sphinx, env: BuildEnvironment, docnames: Set[str],
     theirs = _docs(other)
     for kind, docs in _docs(env).items():
         docs.update(theirs.get(kind, set()) & set(docnames))
-    their_pictures = _pictures(other)
-    ours = _pictures(env)
-    for docname in docnames:
-        if docname in their_pictures:
-            ours[docname] = their_pictures[docname]
+    for mine, theirs_by_doc in ((_pictures(env), _pictures(other)),
+                                (_nodes(env), _nodes(other))):
+        for docname in docnames:
+            if docname in theirs_by_doc:
+                mine[docname] = theirs_by_doc[docname]  # type: ignore[index]
 
 
 def env_get_outdated(app: Sphinx, env: BuildEnvironment, added: Set[str], changed: Set[str],
@@ -175,11 +189,13 @@ def html_page_context(app: Sphinx, pagename: str, templatename: str, context: di
 
 
 def build_finished(app: Sphinx, exception: BaseException | None) -> None:
-    """Write the picture manifest, export the changed nodes' JSON and pictures.
+    """Write the picture manifest, export the JSON and pictures of the nodes the pages
+    show, where they changed.
 
     HTML builders, successful builds. The manifest comes first: the export
-    redraws what it lists, as ``scm-monitor export`` does later. (Our scripts
-    and stylesheet were copied in ``builder-inited``.)
+    redraws what it lists, as ``scm-monitor export`` does later. A site whose
+    pages show no node does not open the store. (Our scripts and stylesheet were
+    copied in ``builder-inited``.)
     """
     build = data.get(app.env)
     try:
@@ -195,13 +211,24 @@ def build_finished(app: Sphinx, exception: BaseException | None) -> None:
             # the config warning was given at the start; the pictures say so too
             _placeholders(app, f"no backup data ({build.error})")
             return
-        _drop_removed_nodes(app.outdir, set(build.settings.nodes))
+        settings = build.settings
+        used = sorted(used_nodes(app.env) & set(settings.nodes))
+        _drop_removed_nodes(app.outdir, set(used))
         try:
-            settings = build.settings
+            if not used:
+                # no chart left: the pictures of removed ones go, and nothing is read
+                pictures.rewrite(app.outdir, settings, None, nodes=[])
+                return
+            now = time.time()
             # unchanged nodes are skipped (a rebuild over the same data writes nothing);
+            # their findings are those the directives judged or the last build kept, and
             # a changed node's full read is the one its directives already made
-            build.read(lambda store: export(settings, store, app.outdir, only_changed=True,
-                                            read=build.node_data))
+            keys = build.data_keys()
+            build.read(lambda store: export(
+                settings, store, app.outdir, used, now, only_changed=True,
+                read=build.node_data, judge=lambda name: build.node_status(name, now),
+                keys=keys))
+            build.keep_findings(used)
         except (ExportError, StoreError) as exc:
             logger.warning("scmmonitor: could not export the charts' data into %s: %s",
                            Path(app.outdir, "_static", "scmmonitor", "data"), exc,
@@ -212,7 +239,8 @@ def build_finished(app: Sphinx, exception: BaseException | None) -> None:
 
 
 def _drop_removed_nodes(outdir: str | os.PathLike[str], nodes: Set[str]) -> None:
-    """A node no longer configured: its data files go (its pictures go with its charts)."""
+    """A node no page shows (or no longer configured): its data files go (its pictures
+    go with its charts)."""
     folder = data_dir(outdir)
     with contextlib.suppress(OSError):
         for entry in os.scandir(folder):
