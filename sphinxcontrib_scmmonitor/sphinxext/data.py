@@ -11,7 +11,7 @@ import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from docutils import nodes
 from sphinx.util import logging
@@ -56,7 +56,21 @@ CHART_WIDTHS = (24, 8, 20, 8, 12, 10, 6)
 
 
 #: below the doctree folder: the findings of the last build, reused while they hold
-FINDINGS_FILE = "scmmonitor-findings.pickle"
+FINDINGS_FILE = "scmmonitor-findings.json"
+
+
+class Kept(NamedTuple):
+    """A node's findings as one build judged them, for the next builds."""
+
+    key: str          # the data key they were judged from (export.data_keys)
+    judged_at: float
+    until: float      # they hold strictly before this (checks.same_findings_until)
+    status: NodeStatus
+
+    @property
+    def expires(self) -> bool:
+        """They hold for a while, and then change for sure (the clock crosses a limit)."""
+        return self.until > self.judged_at
 
 
 @dataclass
@@ -89,9 +103,9 @@ class BuildData:
     _judged: Callable[[str], NodeData] | None = None
     _keys: dict[str, str] | None = None
     #: node -> (data key, findings valid before this time, findings): the last build's
-    _kept: dict[str, tuple[str, float, NodeStatus]] | None = None
+    _kept: dict[str, Kept] | None = None
     #: the same for this build's judgements, written by :meth:`keep_findings`
-    _judgements: dict[str, tuple[str, float, NodeStatus]] = field(default_factory=dict)
+    _judgements: dict[str, Kept] = field(default_factory=dict)
     #: where the pages load Highcharts from (None: not found, the one warning was given)
     highcharts: Highcharts | None = None
     #: PNG files drawn in this build (by this process)
@@ -200,20 +214,23 @@ class BuildData:
             return self._status_cache[name]
         node = self.settings.node(name)
         kept = self._kept_findings().get(name)
-        same_data = kept is not None and kept[0] == keys[name]
-        if kept is not None and same_data and now < kept[1] and name not in self._node_cache:
-            status = kept[2]
+        if kept is not None and kept.key != keys[name]:
+            kept = None  # judged from other data
+        if kept is not None and now < kept.until and name not in self._node_cache:
+            status = kept.status
         else:
-            if not same_data and self.whole_when_changed:
-                self.node_data(name)  # its data file is written: read whole once, here
+            if self.whole_when_changed and (kept is None or kept.expires):
+                # new data, or findings the clock changed for sure: its data file is
+                # written again, so the one read is the whole one, here
+                self.node_data(name)
             status = check_node(node, self.judged_data(name), now,
                                 originals_for(self.settings, name, self.judged_data))
-            kept = (keys[name], same_findings_until(node, status, now), status)
+            kept = Kept(keys[name], now, same_findings_until(node, status, now), status)
         self._status_cache[name] = status
         self._judgements[name] = kept
         return status
 
-    def _kept_findings(self) -> dict[str, tuple[str, float, NodeStatus]]:
+    def _kept_findings(self) -> dict[str, Kept]:
         self._this_process()
         if self._kept is None:
             self._kept = {}
@@ -229,8 +246,8 @@ class BuildData:
         if nodes == self._kept_findings():
             return
         doc = {"version": __version__,
-               "nodes": {n: [key, until, dataclasses.asdict(status)]
-                         for n, (key, until, status) in nodes.items()}}
+               "nodes": {n: [k.key, k.judged_at, k.until, dataclasses.asdict(k.status)]
+                         for n, k in nodes.items()}}
         with contextlib.suppress(OSError):
             self.findings_path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(self.findings_path, json.dumps(doc, sort_keys=True) + "\n")
@@ -251,7 +268,7 @@ class BuildData:
         self._store_error = None
 
 
-def _read_findings(path: Path) -> dict[str, tuple[str, float, NodeStatus]]:
+def _read_findings(path: Path) -> dict[str, Kept]:
     """The findings :meth:`BuildData.keep_findings` wrote; none when unreadable, damaged
     or another release's (whose checks may judge otherwise)."""
     try:
@@ -259,10 +276,10 @@ def _read_findings(path: Path) -> dict[str, tuple[str, float, NodeStatus]]:
         if doc.get("version") != __version__:
             return {}
         out = {}
-        for name, (key, until, status) in doc["nodes"].items():
+        for name, (key, judged_at, until, status) in doc["nodes"].items():
             series = [SeriesStatus(**{**s, "reasons": _reasons(s["reasons"])})
                       for s in status["series"]]
-            out[name] = (str(key), float(until), NodeStatus(**{
+            out[name] = Kept(str(key), float(judged_at), float(until), NodeStatus(**{
                 **status, "reasons": _reasons(status["reasons"]), "series": series}))
         return out
     except (OSError, ValueError, TypeError, KeyError, AttributeError):

@@ -1,0 +1,180 @@
+"""What a docs build reads from the store, counted with SQLite's own trace callback.
+
+A build reads and exports only the nodes its pages show; a site whose pages show
+none does not open the store; an unchanged store is rebuilt from one query of
+change keys, with the findings the last build kept; and kept findings never
+outlive the clock: a collection that goes stale with no new run is judged again
+(docs/sphinx.rst, "How the page gets its data").
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sphinx.testing.util import SphinxTestApp
+from sqlalchemy import Engine, event
+
+from sphinxcontrib_scmmonitor.store import Store
+from tests.test_sphinx import Backups, warnings
+
+CONF = """\
+extensions = ["sphinxcontrib_scmmonitor"]
+scmmonitor_config = {config!r}
+scmmonitor_render = "static"
+html_theme = "basic"
+"""
+#: the statement every read of one node's data starts with (store/reads.py)
+_NODE_READ = re.compile(r"FROM nodes\s+WHERE nodes\.name = '([^']+)'")
+
+
+class Trace:
+    """Every statement SQLite runs on connections opened while it is installed."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, dbapi_conn: object, _record: object) -> None:
+        dbapi_conn.set_trace_callback(self.statements.append)  # type: ignore[attr-defined]
+
+    def take(self) -> list[str]:
+        out, self.statements = self.statements, []
+        return out
+
+
+@pytest.fixture
+def trace() -> Iterator[Trace]:
+    found = Trace()
+    event.listen(Engine, "connect", found)
+    try:
+        yield found
+    finally:
+        event.remove(Engine, "connect", found)
+
+
+def node_reads(statements: list[str]) -> list[str]:
+    return [m.group(1) for s in statements for m in [_NODE_READ.search(s)] if m]
+
+
+def backup_reads(statements: list[str]) -> list[str]:
+    """Statements that read backup rows (the key query only counts content checks)."""
+    return [s for s in statements if re.search(r"FROM backups\b", s)]
+
+
+def site(folder: Path, config: Path, pages: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "conf.py").write_text(CONF.format(config=str(config)))
+    for name, body in pages.items():
+        (folder / f"{name}.rst").write_text(body)
+    return folder
+
+
+def build(make_app, src: Path) -> SphinxTestApp:  # type: ignore[no-untyped-def]
+    """A build as by a new sphinx-build: its own app, the same source and output folders."""
+    app = make_app("html", srcdir=src)
+    app.build()
+    # a second app in one process registers Sphinx's own nodes again: not ours to judge
+    assert [w for w in warnings(app) if "is already registered" not in w] == []
+    return app
+
+
+def data_files(app: SphinxTestApp) -> dict[str, tuple[int, int]]:
+    data = Path(app.outdir, "_static", "scmmonitor", "data")
+    if not data.is_dir():
+        return {}
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in data.iterdir()}
+
+
+INDEX = "Backups\n=======\n\nNo data here.\n\n.. toctree::\n\n   charts\n"
+
+
+def test_a_site_showing_no_node_never_opens_the_store(tmp_path: Path, make_app) -> None:  # type: ignore[no-untyped-def]
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the store's folder would be\n")
+    config = tmp_path / "scmmonitor.toml"
+    config.write_text(f'database = "sqlite:///{blocker}/store.db"\n\n[hubs.cms02]\n\n'
+                      '[nodes.C]\nhub = "cms02"\nhost = "local"\nroot = "/data/C"\n')
+    src = site(tmp_path / "docs", config, {"index": "Plain\n=====\n\nNo directive.\n"})
+    app = build(make_app, src)  # no warning: the store that cannot open was never opened
+    assert data_files(app) == {}
+    # the same store read by a page that shows a node: the build says it cannot
+    (src / "index.rst").write_text("Plain\n=====\n\n.. scm-backup-status:: C\n")
+    app = make_app("html", srcdir=src)
+    app.build()
+    assert any("cannot" in w and "store.db" in w for w in warnings(app)), warnings(app)
+
+
+def test_only_the_nodes_the_pages_show_are_read_and_exported(
+        tmp_path: Path, make_app, trace: Trace) -> None:  # type: ignore[no-untyped-def]
+    backups = Backups(tmp_path / "data", days=8)
+    src = site(tmp_path / "docs", backups.config,
+               {"index": INDEX, "charts": "Charts\n======\n\n.. scm-backup-chart:: C\n"})
+    trace.take()
+    app = build(make_app, src)
+    first = trace.take()
+    # C read once (whole: its data file is written), H1 never
+    assert node_reads(first) == ["C"]
+    assert sorted(data_files(app)) == ["C.json", "C.json.gz"]
+
+    # unchanged: one query of change keys, no backup row read, no file written
+    before = data_files(app)
+    app = build(make_app, src)
+    again = trace.take()
+    assert node_reads(again) == [] and backup_reads(again) == [], again
+    assert sum("FROM nodes n" in s for s in again) == 1
+    assert data_files(app) == before
+
+    # H1 shown too (a status table): read once, exported; C still not read
+    (src / "index.rst").write_text(INDEX + "\n.. scm-backup-status:: H1\n")
+    app = build(make_app, src)
+    assert node_reads(trace.take()) == ["H1"]
+    assert {"C.json", "H1.json", "H1.json.gz"} <= set(data_files(app))
+    status = Path(app.outdir, "index.html").read_text()
+    assert "H1" in status and "repos/env" in status
+
+    # the status table gone again: H1's data file goes, nothing is read
+    (src / "index.rst").write_text(INDEX)
+    app = build(make_app, src)
+    assert node_reads(trace.take()) == []
+    assert sorted(data_files(app)) == ["C.json", "C.json.gz"]
+
+
+def test_kept_findings_do_not_outlive_the_clock(tmp_path: Path, make_app,  # type: ignore[no-untyped-def]
+                                                trace: Trace) -> None:
+    backups = Backups(tmp_path / "data", days=8)
+    store = Store(f"sqlite:///{backups.database}")
+    observed = max(r.finished_at or 0 for r in store.node_data("C", "cms02").runs)
+    store.close()
+    # no new run after this: the collection turns stale ~25 s from now by the clock alone
+    stale_at = time.time() + 25
+    text = backups.config.read_text().replace(
+        "[hubs.cms02]", f"[defaults]\nmax_age_hours = {(stale_at - observed) / 3600!r}\n\n"
+                        "[hubs.cms02]")
+    backups.config.write_text(text)
+    src = site(tmp_path / "docs", backups.config,
+               {"index": "Status\n======\n\n.. scm-backup-status:: C\n"})
+    c_json = Path(src, "_build", "html", "_static", "scmmonitor", "data", "C.json")
+
+    def reasons() -> list[str]:
+        return [r["reason"] for r in json.loads(c_json.read_text())["reasons"]]
+
+    trace.take()
+    app = build(make_app, src)
+    assert time.time() < stale_at, "the first build took too long to test anything"
+    page = Path(app.outdir, "index.html").read_text()
+    assert "collector-stale" not in page and "collector-stale" not in reasons()
+    assert node_reads(trace.take()) == ["C"]
+    build(make_app, src)  # still in time: the kept findings hold, nothing is read
+    assert time.time() < stale_at
+    assert node_reads(trace.take()) == []
+
+    time.sleep(max(0.0, stale_at - time.time()) + 1)
+    app = build(make_app, src)  # the same store, later: judged again, and it says so
+    assert node_reads(trace.take()) == ["C"]
+    page = Path(app.outdir, "index.html").read_text()
+    assert "collector-stale" in page
+    assert "collector-stale" in reasons()
