@@ -178,3 +178,42 @@ def test_kept_findings_do_not_outlive_the_clock(tmp_path: Path, make_app,  # typ
     page = Path(app.outdir, "index.html").read_text()
     assert "collector-stale" in page
     assert "collector-stale" in reasons()
+
+
+# --- how long findings hold with no new data (checks.same_findings_until), pure ----------------
+
+
+@pytest.mark.parametrize(("newest_age_h", "judged_after_h", "until_h"), [
+    (1, 0.2, 24),       # fresh: until the collection is max_age_hours old
+    (30, 0.2, 1),       # a stale series: until its detail says "as of the last good listing"
+    (30, 2, None),      # ... which it says already: judged again every time
+    (1, 25, None),      # collector-stale already: its detail counts the age
+])
+def test_findings_hold_exactly_as_long_as_the_clock_cannot_change_them(
+        newest_age_h: float, judged_after_h: float, until_h: float | None) -> None:
+    from sphinxcontrib_scmmonitor.checks import check_node, same_findings_until
+    from tests.test_checks import HOUR, NOW, daily, node_data, node_settings, run, series
+
+    node = node_settings(max_age_hours=24)
+    data = node_data(series("repos/env", *daily(NOW - newest_age_h * HOUR, *[10**9] * 10)),
+                     runs=[run(NOW)])  # observed at NOW, and no collection after it
+    judged_at = NOW + judged_after_h * HOUR
+    found = check_node(node, data, judged_at)
+    until = same_findings_until(node, found, judged_at)
+    if until_h is None:
+        assert until == judged_at
+        return
+    assert until == NOW + until_h * HOUR
+    for t in (judged_at + 1, (judged_at + until) / 2, until - 1):
+        assert check_node(node, data, t) == found
+    # and just after, they differ: the limit is the checks' own, not a cautious guess
+    assert check_node(node, data, until + 1) != found
+
+
+def test_a_node_never_collected_is_judged_every_time() -> None:
+    from sphinxcontrib_scmmonitor.checks import check_node, same_findings_until
+    from tests.test_checks import NOW, node_data, node_settings
+
+    node = node_settings()
+    found = check_node(node, node_data(runs=[]), NOW)
+    assert same_findings_until(node, found, NOW) == NOW

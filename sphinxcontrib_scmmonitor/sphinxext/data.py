@@ -102,9 +102,9 @@ class BuildData:
     _status_cache: dict[str, NodeStatus] = field(default_factory=dict)
     _judged: Callable[[str], NodeData] | None = None
     _keys: dict[str, str] | None = None
-    #: node -> (data key, findings valid before this time, findings): the last build's
+    #: the last build's findings per node (read on first use)
     _kept: dict[str, Kept] | None = None
-    #: the same for this build's judgements, written by :meth:`keep_findings`
+    #: this build's, written by :meth:`keep_findings`
     _judgements: dict[str, Kept] = field(default_factory=dict)
     #: where the pages load Highcharts from (None: not found, the one warning was given)
     highcharts: Highcharts | None = None
@@ -157,11 +157,14 @@ class BuildData:
 
     def _this_process(self) -> None:
         """A forked reader starts with its own caches (the parent's are the parent's)."""
-        pid = os.getpid()
-        if self._cache_pid != pid:
-            self._node_cache, self._status_cache, self._judgements = {}, {}, {}
-            self._judged = self._keys = self._kept = None
-            self._cache_pid = pid
+        if self._cache_pid != os.getpid():
+            self._forget()
+            self._cache_pid = os.getpid()
+
+    def _forget(self) -> None:
+        self._node_cache, self._status_cache, self._judgements = {}, {}, {}
+        self._judged = self._keys = self._kept = None
+        self._cache_pid = 0
 
     def data_keys(self) -> dict[str, str]:
         """Every configured node's data key, read in one query before any node's data."""
@@ -254,14 +257,11 @@ class BuildData:
 
     def refresh(self) -> None:
         """Forget what was read and drawn: the next read sees the store as it is now."""
-        self._cache_pid = 0
-        self._this_process()
+        self._forget()
         self.rendered.clear()
 
     def close(self) -> None:
-        self._cache_pid = 0
-        self._this_process()
-        self._cache_pid = 0
+        self._forget()
         if self._store is not None and self._store_pid == os.getpid():
             self._store.close()
         self._store = None
