@@ -19,7 +19,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .atomic import WriteError, write_all
@@ -34,8 +34,11 @@ from .checks import (
     reader,
 )
 from .config import NodeSettings, Settings
-from .store import NodeData, SeriesData, Store
+from .store import NodeData, SeriesData
 from .text import iso_utc as iso
+
+if TYPE_CHECKING:  # a docs build that reads no node never loads SQLAlchemy
+    from .store import Store
 
 FORMAT = 2
 DATA_DIR = ("_static", "scmmonitor", "data")

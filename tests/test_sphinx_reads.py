@@ -217,3 +217,15 @@ def test_a_node_never_collected_is_judged_every_time() -> None:
     node = node_settings()
     found = check_node(node, node_data(runs=[]), NOW)
     assert same_findings_until(node, found, NOW) == NOW
+
+
+def test_loading_the_extension_loads_no_database_layer() -> None:
+    # a site whose pages show no node pays for Sphinx only (BENCHMARKS.md row 12)
+    import subprocess
+    import sys
+
+    code = ("import sys, sphinxcontrib_scmmonitor.sphinxext; "
+            "print(sorted(m for m in sys.modules if m.startswith('sqlalchemy'))[:3])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parent.parent).stdout
+    assert out.strip() == "[]"

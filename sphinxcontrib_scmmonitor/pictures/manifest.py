@@ -18,15 +18,18 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..checks import NodeStatus, check_node, originals_for, reader
 from ..config import Settings
 from ..export import ExportError, write_atomic
-from ..store import NodeData, Store
+from ..store import NodeData
 from . import svg as svg_writer
 from .options import ChartOptions
 from .scene import RENDERER_VERSION, draw
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 MANIFEST = ("_static", "scmmonitor", "pictures.json")
 PICTURE_DIR = ("_static", "scmmonitor", "pictures")

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from docutils import nodes
 from sphinx.util import logging
-from sqlalchemy.exc import SQLAlchemyError
 
 from .. import config as config_mod
 from .. import nights
@@ -36,12 +35,14 @@ from ..checks import (
 from ..export import data_keys, hub_source, node_document
 from ..status import change
 from ..status import rows as status_rows
-from ..store import NodeData, Store, StoreError
+from ..store import NodeData, StoreError
 from .assets import Highcharts
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
     from sphinx.environment import BuildEnvironment
+
+    from ..store import Store
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -127,6 +128,9 @@ class BuildData:
         if self._store_error is not None and self._store_pid == pid:
             raise StoreError(self._store_error)
         self._store_pid = pid
+        # here, not at import: a site whose pages show no node never loads SQLAlchemy
+        from ..store import Store
+
         try:
             self._store = Store(self.settings.database)
         except StoreError as exc:
@@ -142,6 +146,8 @@ class BuildData:
         schema is created (an empty store), an old one gets the message that
         says to run ``scm-monitor db upgrade``.
         """
+        from sqlalchemy.exc import SQLAlchemyError
+
         store = self.store()
         try:
             return fn(store)
@@ -353,13 +359,20 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[nodes.entry]],
 
 
 def _status_entry(level: str) -> nodes.entry:
-    # a word, never colour alone; the page's script adds a symbol when it refreshes
-    return _entry(level, ["scmmonitor-status-cell", f"scmmonitor-{level}"])
+    return _entry(level, _status_classes(level))
 
 
-def status_table(build: BuildData, names: Sequence[str], now: float) -> nodes.table:
-    """The status of ``names`` from the store as it is now (one row per series and finding)."""
-    rows: list[list[nodes.entry]] = []
+#: one table cell: its text and its classes
+Cell = tuple[str, list[str]]
+
+
+def status_cells(build: BuildData, names: Sequence[str], now: float) -> list[list[Cell]]:
+    """The status of ``names`` as of ``now``, one row per series and finding.
+
+    Each cell carries a class naming its column: the stylesheet lets Change, then
+    Size, step aside in a narrow column; the page script's live rows carry the same.
+    """
+    rows: list[list[Cell]] = []
     problem = build.error
     report: Report | None = None
     if build.settings is not None:
@@ -370,21 +383,30 @@ def status_table(build: BuildData, names: Sequence[str], now: float) -> nodes.ta
             problem = f"cannot read the store: {exc}"
     if report is None:
         for name in names:
-            rows.append([_entry(name), _entry("-"), _status_entry("unknown"),
-                         _entry(f"no status at build time ({problem})"), _entry("-"),
-                         _entry("-"), _entry("-")])
+            rows.append([(name, []), ("-", []), ("unknown", _status_classes("unknown")),
+                         (f"no status at build time ({problem})", []), ("-", []), ("-", []),
+                         ("-", [])])
     else:
         for row in status_rows(report):
-            rows.append([_status_entry(row[key]) if key == "status" else _entry(row[key])
+            rows.append([(row[key], _status_classes(row[key]) if key == "status" else [])
                          for key, _ in STATUS_COLUMNS])
-    # a class per column: the stylesheet lets Change, then Size, step aside in a narrow
-    # column; the page script's live rows carry the same classes
     for cells in rows:
-        for cell, (key, _) in zip(cells, STATUS_COLUMNS, strict=True):
-            cell["classes"].append(f"scmmonitor-col-{key}")
+        for (_, classes), (key, _) in zip(cells, STATUS_COLUMNS, strict=True):
+            classes.append(f"scmmonitor-col-{key}")
+    return rows
+
+
+def _status_classes(level: str) -> list[str]:
+    # a word, never colour alone; the page's script adds a symbol when it refreshes
+    return ["scmmonitor-status-cell", f"scmmonitor-{level}"]
+
+
+def status_table(cells: Sequence[Sequence[Cell]]) -> nodes.table:
+    """:func:`status_cells` as a docutils table (builders other than live HTML)."""
     # colwidths-auto: no <col style="width: ..."> (an inline style a strict CSP blocks)
-    return _table([h for _, h in STATUS_COLUMNS], rows, STATUS_WIDTHS,
-                  ["scmmonitor-status-table", "colwidths-auto"],
+    return _table([h for _, h in STATUS_COLUMNS],
+                  [[_entry(text, classes) for text, classes in row] for row in cells],
+                  STATUS_WIDTHS, ["scmmonitor-status-table", "colwidths-auto"],
                   [[f"scmmonitor-col-{key}"] for key, _ in STATUS_COLUMNS])
 
 

@@ -143,7 +143,8 @@ def env_get_outdated(app: Sphinx, env: BuildEnvironment, added: Set[str], change
 
 
 def doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
-    """Give each chart its build-time fallback, for builders that cannot run the page's script.
+    """Give each chart its build-time fallback and each status box its table, for builders
+    that cannot run the page's script (live HTML writes the status table itself).
 
     Done per written page, not in the directive: live HTML never shows the
     fallback, and a table made at read time would also pass through every
@@ -157,6 +158,9 @@ def doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None
         if not chart.children:
             chart.extend(data.chart_fallback(build, chart["node"], chart["title"],
                                              chart["series"], now))
+    for status in doctree.findall(scmmonitor_status):
+        if not status.children:
+            status += data.status_table(data.status_cells(build, status["nodes"], now))
 
 
 def html_page_context(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
