@@ -187,6 +187,11 @@ def rewrite(outdir: str | os.PathLike[str], settings: Settings, store: Store | N
     return written
 
 
+def drop_unlisted(outdir: str | os.PathLike[str]) -> None:
+    """Remove the picture files the manifest in ``outdir`` no longer names."""
+    _prune(picture_dir(outdir), set(read_manifest(outdir) or {}))
+
+
 def placeholder(outdir: str | os.PathLike[str], message: str) -> None:
     """Where the store could not be read: a picture that says why, not a broken image."""
     manifest = read_manifest(outdir) or {}

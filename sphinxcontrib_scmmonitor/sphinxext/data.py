@@ -78,17 +78,19 @@ class Kept(NamedTuple):
 class BuildData:
     """What the directives, visitors and events of one build share.
 
-    The settings are read once in ``builder-inited``; the store is opened on
-    first use, once per process (a parallel build forks, and a SQLAlchemy
-    engine must not be shared across a fork). Each node is read at most once
-    per process and build: its findings from the store's recent read (or kept
-    from the last build, see :meth:`node_status`), its whole history only where
-    a chart's data or picture is written.
+    The settings are read on first use (a site whose pages show no node never
+    reads them); the store is opened on first use, once per process (a parallel
+    build forks, and a SQLAlchemy engine must not be shared across a fork).
+    Each node is read at most once per process and build: its findings from the
+    store's recent read (or kept from the last build, see :meth:`node_status`),
+    its whole history only where a chart's data or picture is written.
     """
 
     config_path: Path
-    settings: config_mod.Settings | None
-    error: str | None = None
+    _settings: config_mod.Settings | None = None
+    #: why there are no settings (set: they were not read, and will not be)
+    _error: str | None = None
+    _loaded: bool = False
     #: where the findings are kept between builds (None: not kept)
     findings_path: Path | None = None
     #: a node judged afresh is read whole: the build exports it (HTML), and one read
@@ -113,6 +115,25 @@ class BuildData:
     rendered: set[str] = field(default_factory=set)
     #: what the chart pages load differs from the last build's: they are written again
     assets_changed: bool = False
+
+    @property
+    def settings(self) -> config_mod.Settings | None:
+        """The settings of ``scmmonitor_config``; None when it is bad (one warning)."""
+        if not self._loaded:
+            self._loaded = True
+            try:
+                self._settings = config_mod.load(self.config_path)
+            except config_mod.ConfigError as exc:
+                self._error = str(exc)
+                logger.warning("scmmonitor: %s; the charts will have no data and the status "
+                               "tables show nothing (scmmonitor_config in conf.py names this "
+                               "file)", exc, type="scmmonitor", subtype="config")
+        return self._settings
+
+    @property
+    def error(self) -> str | None:
+        """Why :attr:`settings` is None."""
+        return self._error if self.settings is None else None
 
     def store(self) -> Store:
         """The store of this process; raises :class:`StoreError` (remembered per process)."""
@@ -300,29 +321,22 @@ _BUILDS: weakref.WeakKeyDictionary[BuildEnvironment, BuildData] = weakref.WeakKe
 
 
 def load(app: Sphinx) -> BuildData:
-    """Read ``scmmonitor_config`` (relative to conf.py's folder); one warning if it is bad."""
-    path = Path(app.confdir, app.config.scmmonitor_config)
-    try:
-        settings: config_mod.Settings | None = config_mod.load(path)
-        error = None
-    except config_mod.ConfigError as exc:
-        settings, error = None, str(exc)
-        logger.warning("scmmonitor: %s; the charts will have no data and the status tables "
-                       "show nothing (scmmonitor_config in conf.py names this file)", exc,
-                       type="scmmonitor", subtype="config")
+    """This build's data; ``scmmonitor_config`` (relative to conf.py's folder) is read on
+    first use, with one warning if it is bad."""
     old = _BUILDS.get(app.env)
     if old is not None:
         old.close()
-    build = _BUILDS[app.env] = BuildData(config_path=path, settings=settings, error=error,
-                                         findings_path=Path(app.doctreedir, FINDINGS_FILE))
+    build = _BUILDS[app.env] = BuildData(
+        config_path=Path(app.confdir, app.config.scmmonitor_config),
+        findings_path=Path(app.doctreedir, FINDINGS_FILE))
     return build
 
 
 def get(env: BuildEnvironment) -> BuildData:
     build = _BUILDS.get(env)
     if build is None:  # pragma: no cover - builder-inited always runs first
-        build = _BUILDS[env] = BuildData(config_path=Path(), settings=None,
-                                         error="the extension was not initialised")
+        build = _BUILDS[env] = BuildData(config_path=Path(), _loaded=True,
+                                         _error="the extension was not initialised")
     return build
 
 

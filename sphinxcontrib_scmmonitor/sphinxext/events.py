@@ -15,6 +15,7 @@ from sphinx.util import logging
 from .. import pictures
 from ..config import NODE_NAME_RE
 from ..export import ExportError, data_dir, export
+from ..pictures.manifest import drop_unlisted
 from ..store import StoreError
 from . import assets, data
 from .nodes import scmmonitor_calendar, scmmonitor_chart, scmmonitor_status
@@ -101,7 +102,11 @@ def builder_inited(app: Sphinx) -> None:
 
 
 def env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
-    data.get(env).refresh()
+    build = data.get(env)
+    build.refresh()
+    if app.parallel > 1:
+        # read before the readers fork: each would read it (and warn) on its own
+        _ = build.settings
 
 
 def env_purge_doc(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
@@ -211,17 +216,22 @@ def build_finished(app: Sphinx, exception: BaseException | None) -> None:
             logger.warning("scmmonitor: could not write the picture manifest: %s", exc,
                            type="scmmonitor", subtype="export")
             return
+        shown = used_nodes(app.env)
+        if not shown:
+            # no page shows a node: the pictures of removed charts go, nothing is read
+            _drop_removed_nodes(app.outdir, set())
+            drop_unlisted(app.outdir)
+            return
         if build.settings is None:
-            # the config warning was given at the start; the pictures say so too
+            # the config warning was given once already; the pictures say so too
             _placeholders(app, f"no backup data ({build.error})")
             return
         settings = build.settings
-        used = sorted(used_nodes(app.env) & set(settings.nodes))
+        used = sorted(shown & set(settings.nodes))
         _drop_removed_nodes(app.outdir, set(used))
         try:
             if not used:
-                # no chart left: the pictures of removed ones go, and nothing is read
-                pictures.rewrite(app.outdir, settings, None, nodes=[])
+                drop_unlisted(app.outdir)
                 return
             now = time.time()
             # unchanged nodes are skipped (a rebuild over the same data writes nothing);
