@@ -229,3 +229,34 @@ def test_loading_the_extension_loads_no_database_layer() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).resolve().parent.parent).stdout
     assert out.strip() == "[]"
+
+
+def test_the_change_key_moves_with_every_write_a_node_data_read_sees(backend_url: str) -> None:
+    from sphinxcontrib_scmmonitor.store import Changes, Record
+    from sphinxcontrib_scmmonitor.store.changes import NEVER, change_keys
+
+    store = Store(backend_url)
+    store.ensure_schema()
+    try:
+        assert change_keys(store, ["C", "H1"]) == {"C": NEVER, "H1": NEVER}
+        node = store.ensure_node("C", "cms02")
+        store.ensure_node("H1", "cms02")
+        seen = [change_keys(store, ["C"])["C"]]
+        run = store.start_run(node, 100.0)
+        seen.append(change_keys(store, ["C"])["C"])
+        path = b"/r/tracs/env/2012/11/13/161002/env.tar.gz"
+        store.finish_run(node, run, changes=Changes(added=[
+            Record(path, b"tracs/env", 1_352_794_202, 70, 1.5)]), complete=True, ok=True,
+            error=None, method="local", files_seen=1, unparsed=0, unparsed_sample=None,
+            now=101.0)
+        seen.append(change_keys(store, ["C"])["C"])
+        store.record_sha256("C", {path: "0" * 64}, checked_at=102)
+        seen.append(change_keys(store, ["C"])["C"])
+        store.rename_hub("cms02", "cms03")
+        seen.append(change_keys(store, ["C"])["C"])
+        assert len(set(seen)) == len(seen), seen
+        # H1's own key did not move with C's writes, but for the hub both were renamed in
+        assert change_keys(store, ["H1"])["H1"][0] == "cms03"
+        assert change_keys(store, ["C"])["C"] == seen[-1]  # a read changes nothing
+    finally:
+        store.close()

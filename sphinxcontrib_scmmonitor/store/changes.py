@@ -17,14 +17,18 @@ from sqlalchemy import bindparam, text
 
 from .engine import Database
 
+# the content checks are few (only verified files): walked from them, each backup found by
+# its id; a join would let the planner walk the backups, millions of rows, instead
+
 _KEYS = text("""
 SELECT n.name, n.hub, r.id, r.state, r.started_at, r.finished_at, v.checked, v.latest
 FROM nodes n
 LEFT JOIN runs r ON r.id = (SELECT r2.id FROM runs r2 WHERE r2.node_id = n.id
                             ORDER BY r2.started_at DESC, r2.id DESC LIMIT 1)
-LEFT JOIN (SELECT b.node_id AS node_id, COUNT(*) AS checked, MAX(v2.checked_at) AS latest
-           FROM verifications v2 JOIN backups b ON b.id = v2.backup_id
-           GROUP BY b.node_id) v ON v.node_id = n.id
+LEFT JOIN (SELECT node_id, COUNT(*) AS checked, MAX(checked_at) AS latest
+           FROM (SELECT (SELECT b.node_id FROM backups b WHERE b.id = v2.backup_id) AS node_id,
+                        v2.checked_at FROM verifications v2) AS checks
+           GROUP BY node_id) v ON v.node_id = n.id
 WHERE n.name IN :names
 """).bindparams(bindparam("names", expanding=True))
 
