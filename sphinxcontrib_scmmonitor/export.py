@@ -18,6 +18,7 @@ import operator
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,8 @@ _FIRST, _SECOND, _THIRD = operator.itemgetter(0), operator.itemgetter(1), operat
 #: after json.dumps(ensure_ascii=True) (which already writes U+2028/U+2029 as \u escapes):
 #: the file can be inlined in HTML and never closes a tag
 _HTML_SAFE = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"))
+#: a series' integer columns (docs/sphinx.rst, format 2): :func:`dumps` writes them itself
+_COLUMNS = frozenset(("t", "size", "count"))
 
 
 #: the JSON could not be written; the previous file (if any) is intact
@@ -120,15 +123,19 @@ def delta_columns(backups: Sequence[Sequence[Any]]) -> tuple[list[int], list[int
     """Backup rows -> the delta-encoded ``t``, ``size`` and ``count`` columns.
 
     This runs for every point of every series on every export: the usual series
-    (one file per dated folder, nothing gone yet) takes a few passes at C speed
-    and no Python loop.
+    (one file per dated folder, nothing gone yet) takes one pass per field at C
+    speed and no Python loop; each pass touches every row, which is what costs.
     """
+    if not backups:
+        return [], [], []
     times = list(map(_FIRST, backups))
-    t = delta(times)
-    if len(t) < 2 or min(t[1:]) > 0:
+    t = [times[0], *map(operator.sub, times[1:], times)]
+    # sorted by time, so a 0 after the first is two files in one dated folder
+    if 0 not in islice(t, 1, None):
         gone = list(map(_THIRD, backups))
         if gone.count(None) == len(gone):
-            return t, delta(list(map(_SECOND, backups))), [1] * len(t)
+            sizes = list(map(_SECOND, backups))
+            return t, [sizes[0], *map(operator.sub, sizes[1:], sizes)], [1] * len(t)
     times, sizes, counts = columns(backups)
     return delta(times), delta(sizes), delta(counts)
 
@@ -184,8 +191,41 @@ def undelta(values: Iterable[int]) -> list[int]:
 
 
 def dumps(doc: dict[str, Any]) -> str:
-    """Compact JSON that is also safe to embed in HTML: only ASCII, no ``<``, ``>`` or ``&``."""
-    text = json.dumps(doc, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    """Compact JSON that is also safe to embed in HTML: only ASCII, no ``<``, ``>`` or ``&``.
+
+    The same text as ``json.dumps`` with HTML escapes, but the columns of the series
+    are written by :func:`_column`: most of a file is columns, and most columns are
+    one delta repeated (a nightly ``86400``, a count's ``1``).
+    """
+    return "{" + ",".join(
+        _json(key) + ":" + ("[" + ",".join(map(_series_json, value)) + "]"
+                            if key == "series" and isinstance(value, list) else _json(value))
+        for key, value in doc.items()) + "}"
+
+
+def _series_json(series: dict[str, Any]) -> str:
+    return "{" + ",".join(
+        _json(key) + ":" + (_column(value) if key in _COLUMNS and isinstance(value, list)
+                            else _json(value))
+        for key, value in series.items()) + "}"
+
+
+def _column(values: list[int]) -> str:
+    """An integer column (as :func:`delta_columns` makes it) as JSON; a repeated delta is
+    written by repeating its text."""
+    n = len(values)
+    if n > 2:
+        first, step = values[0], values[1]
+        # the cheap look first: a size column rarely repeats even its second delta
+        if (type(first) is int and type(step) is int and values[2] == step == values[-1]
+                and values.count(step) - (first == step) == n - 1):
+            return f"[{first}" + f",{step}" * (n - 1) + "]"
+    return _json(values)
+
+
+def _json(value: Any) -> str:
+    """``json.dumps``, compact, then made HTML-safe: the one place that rule is applied."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
     for char, escape in _HTML_SAFE:
         if char in text:
             text = text.replace(char, escape)

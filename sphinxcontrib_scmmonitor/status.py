@@ -79,19 +79,25 @@ def head_line(report: Report) -> str:
     return start + ", ".join(shown)
 
 
-def text(report: Report, *, healthy_counted: bool = False) -> str:
-    head = head_line(report)
-    # escaped before measuring, or a name with control characters shifts its row
-    table = [{k: printable(v) for k, v in r.items()}
-             for r in rows(report, healthy_counted=healthy_counted)]
-    widths = {k: max([len(h), *(len(r[k]) for r in table)]) for k, h in COLUMNS}
-    lines = [head, "", "  ".join(h.ljust(widths[k]) for k, h in COLUMNS).rstrip()]
-    lines.append("  ".join("-" * widths[k] for k, _ in COLUMNS))
-    for r in table:
-        lines.append("  ".join(r[k].ljust(widths[k]) for k, _ in COLUMNS).rstrip())
-    lines.append("")
-    lines.append(f"checked {iso(report.generated_at)}; {observed(report)}")
+def text(report: Report, *, healthy_counted: bool = False,
+         table_rows: list[dict[str, str]] | None = None) -> str:
+    """The first line, the table (``table_rows``, by default :func:`rows`) and when."""
+    if table_rows is None:
+        table_rows = rows(report, healthy_counted=healthy_counted)
+    lines = [head_line(report), "", *table(table_rows), "",
+             f"checked {iso(report.generated_at)}; {observed(report)}"]
     return "\n".join(lines) + "\n"
+
+
+def table(table_rows: list[dict[str, str]]) -> list[str]:
+    """Rows as aligned plain-text lines under a heading line."""
+    # escaped before measuring, or a name with control characters shifts its row
+    cells = [{k: printable(v) for k, v in r.items()} for r in table_rows]
+    widths = {k: max([len(h), *(len(r[k]) for r in cells)]) for k, h in COLUMNS}
+    lines = ["  ".join(h.ljust(widths[k]) for k, h in COLUMNS).rstrip(),
+             "  ".join("-" * widths[k] for k, _ in COLUMNS)]
+    lines += ["  ".join(r[k].ljust(widths[k]) for k, _ in COLUMNS).rstrip() for r in cells]
+    return lines
 
 
 def observed(report: Report) -> str:

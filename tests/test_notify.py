@@ -6,12 +6,19 @@ driven by passing ``now=`` so "25 hours later" takes no time.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import email
+import importlib.util
+import io
 import ipaddress
 import logging
+import re
 import ssl
+import struct
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,9 +41,10 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sphinxcontrib_scmmonitor import cli, config, notify
 from sphinxcontrib_scmmonitor.checks import NodeStatus, Reason, SeriesStatus
 from sphinxcontrib_scmmonitor.collect import collect_all
+from sphinxcontrib_scmmonitor.pictures.png import SCALE
 from sphinxcontrib_scmmonitor.store import Store
 from tests.helpers.backups import plant, toml
-from tests.sshd import closed_port, free_port
+from tests.sshd import closed_port, free_port, require_tool
 
 HOUR = 3600
 DAY = 24 * HOUR
@@ -261,7 +269,9 @@ def test_one_mail_reaches_every_recipient_with_subject_and_headers(site: Site,
     assert msg["Message-ID"].startswith("<") and msg["Message-ID"].endswith("@example.org>")
     assert msg["Auto-Submitted"] == "auto-generated"
     assert msg.get_content_type() == "multipart/alternative"
-    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    # the HTML part travels with its pictures (docs/operations.rst, "Logs and mail")
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain",
+                                                                 "multipart/related"]
 
 
 def test_text_part_is_the_status_table_of_the_hub(site: Site, smtp: Inbox) -> None:
@@ -697,3 +707,120 @@ def test_the_mail_says_when_the_data_was_observed(site: Site, smtp: Inbox) -> No
     seen = datetime.fromtimestamp(run.finished_at or 0, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert f"observed C {seen}" in text
     assert f"observed C {seen}" in html_part
+
+
+# --- the pictures (docs/operations.rst, "Logs and mail") ----------------------------------------
+
+
+def require_matplotlib() -> None:
+    """The pictures need the images extra: skipped without it, failed under CI=true."""
+    require_tool(None if importlib.util.find_spec("matplotlib")
+                 else "matplotlib is not installed (pip install '.[images]')")
+
+
+class Images(HTMLParser):
+    """The src of every <img> of the HTML part."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.srcs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img":
+            self.srcs.append(dict(attrs).get("src") or "")
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from the PNG's signature and IHDR chunk (PNG spec, 5.2 and 11.2.2)."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    length, kind = struct.unpack(">I4s", data[8:16])
+    assert (length, kind) == (13, b"IHDR")
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def test_the_mail_carries_a_png_of_each_node_with_findings_inline(site: Site,
+                                                                  smtp: Inbox) -> None:
+    require_matplotlib()
+    assert site.notify() == 0
+
+    (envelope,) = smtp.envelopes
+    msg = smtp.messages[0]
+    _text, related = msg.iter_parts()
+    html_part, image = related.iter_parts()
+    assert (html_part.get_content_type(), image.get_content_type()) == ("text/html",
+                                                                        "image/png")
+    assert image.get_content_disposition() == "inline"
+    assert image.get_filename() == "C.png"
+    cid = image["Content-ID"]
+    # a token of its own, never made of the node's or a series' (hostile) name
+    assert re.fullmatch(r"<chart\.[0-9a-f]{24}@scm-monitor>", cid), cid
+    images = Images()
+    images.feed(html_part.get_content())
+    assert images.srcs == ["cid:" + cid.strip("<>")]
+    data = image.get_content()
+    assert png_size(data) == (SCALE * notify.charts.WIDTH, SCALE * notify.charts.HEIGHT)
+    if importlib.util.find_spec("PIL") is not None:  # Pillow comes with matplotlib
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as picture:
+            picture.verify()
+        with Image.open(io.BytesIO(data)) as picture:
+            # a chart, not a blank: the series' colours are in it
+            assert len(picture.convert("RGB").getcolors(1 << 20) or []) > 20
+    assert "No pictures" not in parts(msg)[0]
+    assert len(envelope.content) < 150_000
+
+
+def test_without_matplotlib_the_mail_goes_out_without_pictures_and_says_so(
+        site: Site, smtp: Inbox) -> None:
+    # matplotlib not installed: an import of it fails, as Python does for a missing package
+    probe = ("import sys; sys.modules['matplotlib'] = None\n"
+             "from sphinxcontrib_scmmonitor import cli\n"
+             "sys.exit(cli.main(sys.argv[1:]))\n")
+    proc = subprocess.run([sys.executable, "-c", probe, "-c", str(site.settings.path),
+                           "notify"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    (msg,) = smtp.messages
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    text, html_part = parts(msg)
+    for body in (text, html_part):
+        assert "No pictures in this mail: they need matplotlib, the images extra" in body
+    assert "sphinxcontrib-scmmonitor[images]" in text
+
+
+def test_dry_run_html_shows_the_pictures_without_the_mail(site: Site, smtp: Inbox,
+                                                          tmp_path: Path, capsys) -> None:
+    require_matplotlib()
+    page = tmp_path / "mail.html"
+    assert site.notify(dry_run=True, html_to=str(page)) == 0
+    images = Images()
+    images.feed(page.read_text())
+    (src,) = images.srcs
+    assert src.startswith("data:image/png;base64,")
+    assert png_size(base64.b64decode(src.split(",", 1)[1]))[0] == SCALE * notify.charts.WIDTH
+    assert smtp.envelopes == []
+
+
+def test_past_the_cap_the_mail_says_how_many_nodes_have_no_picture(tmp_path: Path, smtp: Inbox,
+                                                                   monkeypatch) -> None:
+    require_matplotlib()
+    now = datetime.now(UTC).timestamp()
+    nodes = {}
+    for name in ("A", "B"):
+        plant(tmp_path / name, "svn/x", int(now - 3 * DAY), "x.tar.gz", 5)
+        nodes[name] = {"hub": "cms02", "host": "local", "root": str(tmp_path / name)}
+    cfg = write_config(tmp_path, {"cms02": {"email": ["a@example.org"], "smtp": smtp.address,
+                                            "mail_from": "m@example.org"}}, nodes)
+    settings = config.load(cfg)
+    store = Store(settings.database)
+    store.ensure_schema()
+    collect_all(store, list(settings.nodes.values()))
+    monkeypatch.setattr(notify.charts, "MAX_PICTURES", 1)
+    assert notify.run(settings, store) == 0
+    store.close()
+    (msg,) = smtp.messages
+    images = Images()
+    images.feed(parts(msg)[1])
+    assert len(images.srcs) == 1
+    assert "Pictures of the first 1 of 2 nodes with findings" in parts(msg)[0]

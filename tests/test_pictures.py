@@ -192,6 +192,32 @@ def test_an_empty_node_says_so() -> None:
     assert any("never collected" in (t or "") for t in texts)
 
 
+@pytest.mark.parametrize("metric", ["size", "count"])
+@pytest.mark.parametrize("scale", ["linear", "log", "percent"])
+def test_a_node_without_backups_draws_the_message_and_no_made_up_axis(metric: str,
+                                                                      scale: str) -> None:
+    data = NodeData(name="C", hub="cms02", runs=[], series=[
+        SeriesData(name="repos/env", raw_name=b"repos/env", backups=[])])
+    root = parse(pictures.svg(data, NodeStatus(node="C", hub="cms02"), pictures.ChartOptions(
+        node="C", title="nothing yet", metric=metric, scale=scale)))
+    labels = [t.text for t in root.iter(SVG + "text") if t.get("class") == "label"]
+    assert labels == []  # no "0 B, 0 B, 1 B" ticks, no dates of 1970
+    assert [p for p in root.iter(SVG + "path") if p.get("class") == "grid"] == []
+    assert series_paths(root) == {}  # not a line at 0 either
+    texts = [t.text for t in root.iter(SVG + "text")]
+    assert "no backup data in this range" in texts and "repos/env (no backup)" in texts
+
+
+def test_a_few_bytes_get_whole_byte_ticks_each_once() -> None:
+    data = NodeData(name="C", hub="cms02", runs=[], series=[SeriesData(
+        name="tiny", raw_name=b"tiny", backups=[(START, 0, None), (START + DAY, 2, None)])])
+    root = parse(pictures.svg(data, NodeStatus(node="C", hub="cms02"),
+                              pictures.ChartOptions(node="C", title="tiny", range="all")))
+    labels = [t.text or "" for t in root.iter(SVG + "text") if t.get("class") == "label"
+              and (t.text or "").endswith(" B")]
+    assert labels == ["0 B", "1 B", "2 B"]
+
+
 # --- a real site: sphinx-build, collect --export, Chromium --------------------------------
 
 

@@ -62,7 +62,8 @@ def value_axis(values: Sequence[float], metric: str, scale: str) -> Axis:
         high = low + (1.0 if metric == "count" or scale == "percent" else 1024.0)
     if metric == "size" and scale == "linear":
         unit = 1024.0 ** max(0, min(4, int(math.log(max(high, 1), 1024))))
-        step = _nice((high - low) / unit / 5) * unit
+        # whole bytes at least: "0 B, 0 B, 1 B" is no scale
+        step = max(1.0, _nice((high - low) / unit / 5) * unit)
     else:
         step = _nice((high - low) / 5)
         if metric == "count" and scale != "percent":

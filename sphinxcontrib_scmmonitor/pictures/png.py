@@ -6,6 +6,7 @@ so every output shows the same picture.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 
 from .shapes import Line, Mark, Rect, Scene, Text
@@ -21,11 +22,8 @@ class MatplotlibMissing(RuntimeError):
 
 
 def available() -> bool:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether matplotlib is installed, without importing it (that takes a good 0.2 s)."""
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def _style(classes: str) -> Style:

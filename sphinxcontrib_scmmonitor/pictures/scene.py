@@ -19,6 +19,7 @@ from operator import eq, itemgetter, lt, sub
 from ..checks import NodeStatus, SeriesStatus
 from ..store import NodeData, SeriesData
 from .axes import DAY, time_ticks, value_axis
+from .legend import legend_layout
 from .options import ChartOptions
 from .shapes import Line, Mark, Rect, Scene, Text, chars_fitting, clean, fit, stamp
 from .style import SERIES_COLOURS
@@ -26,7 +27,7 @@ from .style import SERIES_COLOURS
 #: the chart's initial range, in days ("all": the whole history)
 RANGE_DAYS = {"1m": 31, "3m": 92, "6m": 183, "1y": 366}
 #: bump when the drawing changes, so pictures made by an older version are redrawn
-RENDERER_VERSION = 1
+RENDERER_VERSION = 2
 
 #: columns of the store's rows, by index: the same for (at, size, gone_at) tuples and
 #: BackupFile records
@@ -216,6 +217,7 @@ def draw(data: NodeData, status: NodeStatus, options: ChartOptions, *,
         newest = max((at for at, _ in failed), default=None)
     if newest is None:
         newest = status.last_good_at
+    dated = newest is not None  # else there is no time to put on the time axis
     oldest = min((s.times[0] for s in series if s.times), default=newest)
     if newest is not None and options.range in RANGE_DAYS:
         oldest = max(oldest or newest, newest - RANGE_DAYS[options.range] * DAY)
@@ -229,7 +231,7 @@ def draw(data: NodeData, status: NodeStatus, options: ChartOptions, *,
     if failed:
         items.append((None, "failed collection"))
     left, right = 70, W - 14
-    legend_rows, placed = _legend_layout([label for _, label in items], right - left,
+    legend_rows, placed = legend_layout([label for _, label in items], right - left,
                                          max_rows=max(1, min(6, (H - 150) // 32)))
     top = 50
     plot_w = right - left
@@ -241,9 +243,11 @@ def draw(data: NodeData, status: NodeStatus, options: ChartOptions, *,
     shown: list[tuple[_Series, list[int], list[float]]] = []
     bases: dict[str, float | None] = {}  # percent: each series' first value shown
     for s in series:
-        if s.removed is not None:
+        xs: list[int] = []  # no backup: nothing to draw, not a line at 0
+        vs: list[float] = []
+        if s.times and s.removed is not None:
             xs, vs = _reduce_counts(s.times, s.removed, t0, t1, left, sx, plot_w // COLUMN)
-        else:
+        elif s.times:
             xs, vs = _reduce(s.times, s.values, t0, t1, left, sx, plot_w // COLUMN)
         if options.scale == "log" and vs and min(vs) <= 0:
             keep = [i for i, x in enumerate(vs) if x > 0]
@@ -266,12 +270,13 @@ def draw(data: NodeData, status: NodeStatus, options: ChartOptions, *,
             return [round(ka * log2(v) + kb) for v in values]
         return [round(ka * v + kb) for v in values]
 
-    # grid and labels
-    for value, label in axis.ticks:
+    # grid and labels: none for values nobody has, nor dates without data
+    drawn = sum(1 for _, xs, _ in shown if xs)
+    for value, label in axis.ticks if drawn else ():
         y = ys_of([value])[0]
         add(Line([(left, y), (right, y)], "grid"))
         add(Text(left - 6, y + 4, label, "label", "end"))
-    for at, label in time_ticks(t0, t1, plot_w // 80):
+    for at, label in time_ticks(t0, t1, plot_w // 80) if dated else ():
         x = round(left + (at - t0) * sx)
         add(Line([(x, bottom), (x, bottom + 4)], "axis"))
         add(Text(x, bottom + 16, label, "label", "middle"))
@@ -284,11 +289,9 @@ def draw(data: NodeData, status: NodeStatus, options: ChartOptions, *,
             add(Line([(x, top), (x, bottom)], "flag"))
             add(Mark(x, top, "flagmark", clean(f"failed collection at {stamp(at)}: {error}")))
 
-    drawn = 0
     for index, (s, xs, vs) in enumerate(shown):
         if not xs:
             continue
-        drawn += 1
         ys = ys_of(vs)
         if options.metric == "count":  # a count holds until it changes
             sx_, sy_ = [xs[0]], [ys[0]]
@@ -359,32 +362,6 @@ def _series_classes(s: _Series, index: int) -> str:
         return "retired"
     classes = f"c{index % SERIES_COLOURS}"
     return classes + " dashed" if s.status in ("warn", "alarm") else classes
-
-
-def _legend_width(label: str) -> int:
-    return 20 + int(len(label) * 11 * 0.58) + 16
-
-
-def _legend_layout(labels: list[str], width: int,
-                   max_rows: int) -> tuple[int, list[tuple[int, int]]]:
-    """(rows used, (row, x) per label that fits); the rest are counted as '... and N more'."""
-    placed: list[tuple[int, int]] = []
-    row = x = 0
-    for label in labels:
-        w = _legend_width(label)
-        if x and x + w > width:
-            row, x = row + 1, 0
-        if row >= max_rows:
-            break
-        placed.append((row, x))
-        x += w
-    if len(placed) < len(labels):
-        # room for the "... and N more" note at the end of the last row
-        while placed and placed[-1][0] == max_rows - 1 and \
-                placed[-1][1] + _legend_width(labels[len(placed) - 1]) > width - 110:
-            placed.pop()
-    rows = (placed[-1][0] + 1) if placed else (1 if labels else 0)
-    return rows, placed
 
 
 def _description(options: ChartOptions, series: list[_Series],
