@@ -29,11 +29,13 @@ ROWS: dict[int, tuple[str, str]] = {
     6: ("browser", "row6"),
     7: ("sphinx_build", "row7"),
     8: ("memory", "row8"),
-    9: ("verify_row", "row9"),
+    9: ("pictures_row", "row9"),
     10: ("scale_rows", "row10"),
     11: ("scale_rows", "row11"),
     12: ("scale_rows", "row12"),
     13: ("scale_rows", "row13"),
+    14: ("verify_row", "row14"),
+    15: ("status_row", "row15"),
 }
 _MODULES = {"collect_rows": collect_rows, "parallel": parallel, "ingest": ingest,
             "export_row": export_row, "memory": memory,
@@ -43,7 +45,7 @@ _MODULES = {"collect_rows": collect_rows, "parallel": parallel, "ingest": ingest
 def _row_function(number: int) -> Callable[[Context], RowResult]:
     module_name, func = ROWS[number]
     if module_name not in _MODULES:
-        # rows 6, 7 and 10-13 need Playwright / Sphinx / tests.pg: imported only when run
+        # rows 6, 7, 9 and 10-15 need Playwright / Sphinx / tests.pg: imported when run
         import importlib
 
         _MODULES[module_name] = importlib.import_module(f"benchmarks.{module_name}")
@@ -102,20 +104,27 @@ def main(argv: list[str] | None = None) -> int:
 
 def _title(number: int) -> str:
     """The row's title when its module failed before making its own result."""
-    return {1: "collect one node: 20,000 tarballs in 100 series over ssh",
-            2: "16 nodes x 2,000 tarballs with 100 ms round-trip latency vs 1 node",
+    return {1: "`scm-monitor collect` as a process: 20,000 tarballs in 100 series over ssh, "
+               "existing store",
+            2: "16 nodes and 200 simulated nodes at 100 ms round-trip latency vs plain "
+               "OpenSSH listings at once",
             3: "ingest 1,000,000 backup rows into a fresh SQLite store",
             4: "re-collect an unchanged 20,000-file node vs its first collect",
             5: "export a node with 100 series x 3,650 daily points",
-            6: "a page with 20 charts x 10 series x 3,650 points in headless Chromium",
-            7: "sphinx-build of 200 pages with 100 chart directives each",
+            6: "a page with 20 charts x 10 series x 3,650 points in headless Chromium: "
+               "pictures, then Highcharts",
+            7: "sphinx-build of 200 pages x 100 chart directives (pictures included) vs a "
+               "do-nothing directive",
             8: "peak memory of collecting a node with 200,000 tarballs",
-            9: "collect with verify = [size, sha256] of a source and a copy over ssh",
+            9: "render the picture (SVG) of a node with 100 series x 3,650 points",
             10: "`scm-monitor status` of 1 node as a process vs `python -c pass`",
             11: "`status` and `notify --dry-run` of 300 nodes x 20 series: 5,000,000 rows "
                 "vs 180,000",
             12: "sphinx-build over a 300-node store vs the same docs without the extension",
-            13: "collect 150 nodes into PostgreSQL vs SQLite"}[number]
+            13: "collect 150 nodes into PostgreSQL vs SQLite",
+            14: "collect with verify = [size, sha256] of a source and a copy over ssh",
+            15: "`status` of 100 series x 3,650 backups on 4 nodes with the v2 checks vs "
+                "without"}[number]
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ from sphinxcontrib_scmmonitor.config import NodeSettings, Settings
 from sphinxcontrib_scmmonitor.store import Record, Store
 
 REPO = Path(__file__).resolve().parent.parent
+#: the console script a user runs, from the same interpreter's environment
+SCM = str(Path(sys.executable).parent / "scm-monitor")
 CACHE = Path(__file__).resolve().parent / ".cache"
 DAY = 86400
 #: first backup day of every generated tree (2016-01-01 16:10:02 UTC)
@@ -313,6 +315,46 @@ def drop_store(store: Store) -> None:
                 os.unlink(f"{db}{suffix}")
 
 
+def toml_value(value: Any) -> str:
+    """A TOML value for the few types the configs below use (JSON's syntax is TOML's here)."""
+    import json
+
+    return json.dumps(value)
+
+
+def write_config(path: Path, database: str, nodes: dict[str, dict[str, Any]], *,
+                 defaults: dict[str, Any] | None = None,
+                 hubs: dict[str, dict[str, Any]] | None = None, top: dict[str, Any] | None = None
+                 ) -> Path:
+    """A scmmonitor.toml as a user writes it, for the rows that run ``scm-monitor`` itself."""
+    lines = [f"database = {toml_value(database)}"]
+    lines += [f"{k} = {toml_value(v)}" for k, v in (top or {}).items()]
+    lines += ["", "[defaults]", *(f"{k} = {toml_value(v)}" for k, v in (defaults or {}).items())]
+    for hub, table in (hubs or {"cms02": {}}).items():
+        lines += ["", f"[hubs.{hub}]", *(f"{k} = {toml_value(v)}" for k, v in table.items())]
+    for name, table in nodes.items():
+        lines += ["", f"[nodes.{name}]", *(f"{k} = {toml_value(v)}" for k, v in table.items())]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def scm_env() -> dict[str, str]:
+    """The environment of a ``scm-monitor`` process: this checkout's package first."""
+    return {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def run_scm(argv: list[str], *, ok: tuple[int, ...] = (0,), expect: str = "") -> float:
+    """Seconds of one whole ``scm-monitor ARGV`` process (its output checked, not timed)."""
+    t0 = time.perf_counter()
+    proc = subprocess.run([SCM, *argv], capture_output=True, text=True, env=scm_env())
+    dt = time.perf_counter() - t0
+    if proc.returncode not in ok or expect not in proc.stdout:
+        raise RuntimeError(f"scm-monitor {' '.join(argv)} exited {proc.returncode} "
+                           f"(wanted {ok}, output with {expect!r}): "
+                           f"{(proc.stdout + proc.stderr)[-600:]}")
+    return dt
+
+
 # --- the run's shared state --------------------------------------------------------------------
 
 
@@ -344,8 +386,21 @@ class Context:
             problem = sshd_available()
             if problem:
                 raise RuntimeError(problem)
-            self._sshd = start_sshd(self.tmp / "sshd")
+            self._sshd = start_sshd(self.tmp / "sshd", extra_config=self.sshd_config())
         return self._sshd
+
+    def sshd_config(self) -> str:
+        """Extra sshd_config lines for every benchmark sshd: a session's HOME is an empty
+        folder, so the login shell reads no rc file of whoever runs the benchmarks.
+
+        Both sides of every ssh row go through that shell (the collector and plain
+        ``ssh`` alike), but a developer's ``~/.bashrc`` (``pyenv init`` runs a rehash in
+        each session, under a lock) is not a backup node's: it cost ~0.3 s a session
+        and serialised 200 sessions into minutes, measuring the rc file, not ssh.
+        """
+        home = self.tmp / "ssh-home"
+        home.mkdir(exist_ok=True)
+        return f"SetEnv HOME={home}"
 
     def ssh_node(self, root: Path, **extra: Any) -> dict[str, Any]:
         s = self.sshd

@@ -151,6 +151,13 @@ def row10(ctx: Context) -> RowResult:
     sqla = min(timings[names[2]].values) - min(timings[names[1]].values)
     row.facts.append(("import sqlalchemy above python -c pass (fastest runs)",
                       f"{sqla * 1000:.0f} ms"))
+    probe = subprocess.run(
+        [PY, "-c", "import sys\nfrom sphinxcontrib_scmmonitor import cli\n"
+                   f"cli.main(['-c', {str(toml)!r}, 'status'])\n"
+                   "print('sqlalchemy' in sys.modules, file=sys.stderr)"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_env())
+    row.facts.append(("status (SQLite store) imports SQLAlchemy",
+                      "yes" if probe.stderr.split()[-1:] == ["True"] else "no"))
     return row
 
 
@@ -172,7 +179,22 @@ def row11(ctx: Context) -> RowResult:
         row.checks.append(at_most(f"{command}: 5M rows / 180k rows", ratio, 1.3))
     row.facts.append(("rows", f"{rows[big]:,} (834 nights a series, newest 30 on the node) vs "
                               f"{rows[small]:,} (30 nights)"))
+    row.facts.append(("backups the checks' read returns a series (5M vs 180k)",
+                      f"{_recent_rows(big)} vs {_recent_rows(small)}"))
     return row
+
+
+def _recent_rows(toml: Path) -> int:
+    """How many backups ``status`` reads of one series of the first node (the row's limit)."""
+    from sphinxcontrib_scmmonitor import config
+    from sphinxcontrib_scmmonitor.store import open_reader
+
+    settings = config.load(toml)
+    node = settings.node("N000")
+    reader = open_reader(settings.database)
+    data = reader.recent_node_data("N000", node.hub, window_s=(node.gap_days + 1) * DAY)
+    reader.close()
+    return max(len(s.backups) for s in data.series)
 
 
 def _sphinx_project(src: Path, toml: Path, *, extension: bool, charts: int, status: bool
@@ -244,6 +266,11 @@ def row12(ctx: Context) -> RowResult:
 
 
 def row13(ctx: Context) -> RowResult:
+    import contextlib
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import event
+
     from sphinxcontrib_scmmonitor.collect import collect_node
 
     from .common import ReplayLister, settings_for, tree_records
@@ -258,39 +285,75 @@ def row13(ctx: Context) -> RowResult:
         row.skipped = problem
         return row
     server = start_postgres()
+    costs: dict[str, tuple[int, int]] = {}
     try:
         tables = {f"P{i:03d}": {"hub": "cms02", "host": "local",
                                 "root": f"/data/backup/P{i:03d}/cms02"} for i in range(150)}
         settings = settings_for(tables)
         records = {n: tree_records(node.root, 20, 100) for n, node in settings.nodes.items()}
 
-        def collect(url: str) -> float:
+        def one(store: Store, name: str) -> None:
+            node = settings.nodes[name]
+            result = collect_node(store, node, lister=ReplayLister(node, records[name]))
+            if not result.ok:
+                raise RuntimeError(f"{name}: {result}")
+
+        def collect(url: str, workers: int) -> float:
             store = Store(url)
             store.ensure_schema()
+            backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+            if backend not in costs:  # what one node sends, counted once outside the timing
+                sent, began = [0], [0]
+                event.listen(store.engine, "before_cursor_execute",
+                             lambda *_a: sent.__setitem__(0, sent[0] + 1))
+                event.listen(store.engine, "begin", lambda *_a: began.__setitem__(0, began[0] + 1))
+                one(store, "P000")
+                store.close()
+                store = Store(url)
+                costs[backend] = (sent[0], began[0])
+            names = [n for n in settings.nodes if n != "P000"]
             t0 = time.perf_counter()
-            for name, node in settings.nodes.items():
-                result = collect_node(store, node, lister=ReplayLister(node, records[name]))
-                if not result.ok:
-                    raise RuntimeError(f"{name}: {result}")
+            if workers == 1:
+                for name in names:
+                    one(store, name)
+            else:  # as collect_all runs them: a thread a node, at most `workers` at once
+                with ThreadPoolExecutor(workers) as pool:
+                    list(pool.map(lambda name: one(store, name), names))
             took = time.perf_counter() - t0
             store.close()
             return took
 
         counter = iter(range(1000))
 
-        def sqlite() -> float:
+        def sqlite(workers: int) -> float:
             db = ctx.tmp / f"row13-{next(counter)}.db"
-            took = collect(f"sqlite:///{db}")
-            os.unlink(db)
+            took = collect(f"sqlite:///{db}", workers)
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f"{db}{suffix}")
             return took
 
-        variants = {"PostgreSQL (COPY)": lambda: collect(server.create_database()),
-                    "SQLite": sqlite}
+        variants = {
+            "PostgreSQL, one node after another": lambda: collect(server.create_database(), 1),
+            "SQLite, one node after another": lambda: sqlite(1),
+            "PostgreSQL, 16 at once (collect's workers = 16)":
+                lambda: collect(server.create_database(), 16),
+            "SQLite, 16 at once (collect's workers = 16)": lambda: sqlite(16)}
         timings = interleave(variants, dict.fromkeys(variants, ctx.reps(3, 1)))
     finally:
         server.stop()
     row.timings = list(timings.values())
-    row.checks.append(at_most("PostgreSQL / SQLite", timings["PostgreSQL (COPY)"].median
-                              / timings["SQLite"].median, 1.2))
-    row.facts.append(("rows", "150 nodes x 2,000 files = 300,000 rows, one run a node"))
+    med = {name: t.median for name, t in timings.items()}
+    names = list(variants)
+    row.checks.append(at_most("PostgreSQL / SQLite, one node after another",
+                              med[names[0]] / med[names[1]], 1.2))
+    row.checks.append(at_most("PostgreSQL / SQLite, 16 at once", med[names[2]] / med[names[3]],
+                              1.2))
+    row.facts.append(("rows", "149 nodes x 2,000 files = 298,000 rows, one run a node "
+                              "(a 150th, untimed, counts what one node sends)"))
+    for backend, (sent, began) in costs.items():
+        row.facts.append((f"one new node, {backend}",
+                          f"{sent} statements through SQLAlchemy in {began} transactions"
+                          + (" (+ 1 COPY of its 2,000 rows)" if backend == "PostgreSQL"
+                             else " (its 2,000 rows in 1 executemany)")))
     return row

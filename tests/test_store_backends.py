@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, event, inspect, text
 
-from sphinxcontrib_scmmonitor import cli
+from sphinxcontrib_scmmonitor import cli, config
+from sphinxcontrib_scmmonitor.collect import collect_node
 from sphinxcontrib_scmmonitor.store import BackupFile, Changes, Record, Store
 from tests.helpers.backups import (
     DAY,
@@ -418,3 +419,63 @@ def test_rename_hub_refuses_a_hub_the_config_does_not_have_or_the_store_does_not
     assert "hub 'nope' is not in" in capsys.readouterr().err
     assert cli.main(["-c", str(cfg), "db", "rename-hub", "gone", "cms02"]) == 1
     assert "has no nodes of hub 'gone'; nothing changed" in capsys.readouterr().err
+
+
+# --- what a collection costs the database ----------------------------------------------------
+
+
+def _collect_counting(store: Store, node: Any) -> tuple[Any, list[str], int]:
+    """Collect one node; (its result, every statement sent, how many transactions)."""
+    statements: list[str] = []
+    transactions = [0]
+
+    def sent(_conn, _cursor, statement, *_rest) -> None:  # type: ignore[no-untyped-def]
+        words = statement.split()  # "INSERT INTO series", "UPDATE", "SELECT", ...
+        statements.append(" ".join(words[:3]) if words[0] in ("INSERT", "DELETE") else words[0])
+
+    def began(_conn) -> None:  # type: ignore[no-untyped-def]
+        transactions[0] += 1
+
+    event.listen(store.engine, "before_cursor_execute", sent)
+    event.listen(store.engine, "begin", began)
+    try:
+        result = collect_node(store, node)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", sent)
+        event.remove(store.engine, "begin", began)
+    return result, statements, transactions[0]
+
+
+def test_a_new_nodes_collection_costs_as_many_statements_for_40_series_as_for_2(
+        tmp_path, backend_url) -> None:
+    """Each statement is a round trip to a PostgreSQL server: a new node's run takes the
+    same few whatever its series count (every new series in one INSERT, the backups in one
+    batch, node, lease and run in one transaction; docs/operations.rst)."""
+    roots = {"TWO": (tmp_path / "two", 2), "FORTY": (tmp_path / "forty", 40)}
+    for root, count in roots.values():
+        for s in range(count):
+            for day in range(3):
+                plant(root, f"env/s{s:02d}", today_at() - day * DAY, "db.tar.gz", 100 + s)
+    cfg = write_config(tmp_path, {name: {"root": str(root)} for name, (root, _n) in roots.items()},
+                       database=backend_url)
+    settings = config.load(cfg)
+    store = Store(settings.database)
+    store.ensure_schema()
+    costs = {}
+    try:
+        for name, (_root, count) in roots.items():
+            result, statements, transactions = _collect_counting(store, settings.node(name))
+            assert (result.ok, result.added) == (True, 3 * count)
+            costs[name] = (statements, transactions)
+    finally:
+        store.close()
+
+    assert costs["FORTY"] == costs["TWO"]
+    statements, transactions = costs["TWO"]
+    # begin (node, lease, run), the series' digests, the result with the lease given back
+    assert transactions == 3
+    assert statements.count("INSERT INTO series") == 1
+    assert statements.count("DELETE FROM leases") == 1
+    assert len([s for s in statements if s not in ("BEGIN", "SELECT")]) <= 10, statements
+    assert query(backend_url, "select count(*) from leases") == [(0,)]
+    assert [s for s, _e in run_states(backend_url, "FORTY")] == ["ok"]

@@ -25,6 +25,7 @@ from ..store import ListingDiffer, NodeBusyError, StoreError
 
 if TYPE_CHECKING:  # the store's engine is loaded by whoever opens the store, not by importing us
     from ..store import Store
+    from ..store.writes import RunStart
 from .listing import DateLayout, ListingParser, display
 from .local import CollectError, Lister, LocalLister
 from .verify import Newest, extra_time, steps, verify_node
@@ -90,30 +91,32 @@ def collect_node(store: Store, node: NodeSettings, reporter: Reporter | None = N
     reporter = reporter or _Silent()
     reporter.started(node.name)
     t0 = time.monotonic()
-    node_id = store.ensure_node(node.name, node.hub)
     try:
-        lease = store.take_lease(node_id, node.name,
-                                 ttl=budget(node) + LEASE_MARGIN_S + store.busy_timeout)
+        begun = store.begin_run(node.name, node.hub, started_at=time.time(),
+                                ttl=budget(node) + LEASE_MARGIN_S + store.busy_timeout)
     except NodeBusyError as exc:  # no run of ours: the other collector's run is the one
         result = NodeResult(node=node.name, ok=False, method="", files=0, unparsed=0,
                             added=0, changed=0, gone=0, seconds=time.monotonic() - t0,
                             error=str(exc))
         reporter.finished(result)
         return result
+    given_back = False
     try:
-        result = _collect_leased(store, node, node_id, reporter, lister, t0)
+        result, given_back = _collect_leased(store, node, begun, reporter, lister, t0)
     finally:
-        try:
-            store.release_lease(node_id, lease)
-        except StoreError:  # e.g. locked: the lease expires by itself (see leases.py)
-            log.debug("node %s: lease not given back", node.name, exc_info=True)
+        if not given_back:
+            try:
+                store.release_lease(begun.node_id, begun.lease)
+            except StoreError:  # e.g. locked: the lease expires by itself (see leases.py)
+                log.debug("node %s: lease not given back", node.name, exc_info=True)
     reporter.finished(result)
     return result
 
 
-def _collect_leased(store: Store, node: NodeSettings, node_id: int, reporter: Reporter,
-                    lister: Lister | None, t0: float) -> NodeResult:
-    run_id = store.start_run(node_id, time.time())
+def _collect_leased(store: Store, node: NodeSettings, begun: RunStart, reporter: Reporter,
+                    lister: Lister | None, t0: float) -> tuple[NodeResult, bool]:
+    """The run begun under its lease; also whether the lease went back with its result."""
+    node_id, run_id = begun.node_id, begun.run_id
     lister = lister or make_lister(node)
     parser = ListingParser(node.root, DateLayout(node.date_layout, node.timezone))
     # reads one row per series now, and at the end only the rows of series that changed
@@ -153,11 +156,15 @@ def _collect_leased(store: Store, node: NodeSettings, node_id: int, reporter: Re
         message = message.encode("utf-8", "backslashreplace").decode("utf-8")
     sample = "\n".join(stats.unparsed_sample) or None
     names = {rec.series: display(rec.series) for rec in changes.added}
+    # only after a whole listing: a partial one may have missed a series' newest folder,
+    # and the store answers (and keeps results) for the files it holds as present
+    verifying = newest is not None and complete
     try:
         store.finish_run(node_id, run_id, changes=changes, complete=complete, ok=ok,
                          error=message, method=lister.method or None,
                          files_seen=stats.files_seen, unparsed=stats.unparsed,
-                         unparsed_sample=sample, now=time.time(), series_names=names)
+                         unparsed_sample=sample, now=time.time(), series_names=names,
+                         lease=None if verifying else begun.lease)
     except StoreError as exc:
         # the listing's changes are lost with their transaction; close the run as failed
         # with the store's own message so it is not left "running" (if even that write
@@ -165,22 +172,21 @@ def _collect_leased(store: Store, node: NodeSettings, node_id: int, reporter: Re
         store.finish_run(node_id, run_id, changes=None, complete=False, ok=False,
                          error=str(exc), method=lister.method or None,
                          files_seen=stats.files_seen, unparsed=stats.unparsed,
-                         unparsed_sample=sample, now=time.time())
+                         unparsed_sample=sample, now=time.time(), lease=begun.lease)
         return NodeResult(node=node.name, ok=False, method=lister.method,
                           files=stats.files_seen, unparsed=stats.unparsed, added=0, changed=0,
-                          gone=0, seconds=time.monotonic() - t0, error=str(exc))
+                          gone=0, seconds=time.monotonic() - t0, error=str(exc)), True
     result = NodeResult(node=node.name, ok=ok, method=lister.method, files=stats.files_seen,
                         unparsed=stats.unparsed, added=len(changes.added),
                         changed=len(changes.changed) + len(changes.returned),
                         gone=len(changes.gone), seconds=time.monotonic() - t0, error=message)
-    # only after a whole listing: a partial one may have missed a series' newest folder,
-    # and the store answers (and keeps results) for the files it holds as present
-    if newest is None or not complete:
-        return result
+    if not verifying:
+        return result, True
+    assert newest is not None
     outcome = verify_node(store, node, newest.paths(node.retires), lister)
     return replace(result, seconds=time.monotonic() - t0, hashed=outcome.hashed,
                    tested=outcome.tested, corrupt=outcome.failed,
-                   verify_problems=tuple(_storable(p) for p in outcome.problems))
+                   verify_problems=tuple(_storable(p) for p in outcome.problems)), False
 
 
 def _storable(text: str) -> str:

@@ -2,7 +2,8 @@
 
 The plain record types and the differ need no SQLAlchemy; :class:`Store` is
 imported on first use, so a pure parser that only builds :class:`Record`
-(``collect/listing.py``) never loads the database layer.
+(``collect/listing.py``) never loads the database layer. :func:`open_reader`
+opens a store for ``status``: an SQLite file without SQLAlchemy (``lite.py``).
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ from .records import (
 
 if TYPE_CHECKING:
     from .db import Store
+    from .lite import Reader, open_reader
 
 __all__ = ["BackupFile", "Changes", "Differ", "Known", "Lease", "ListingDiffer", "NodeBusyError",
-           "NodeData", "NodeOwnerError", "Record", "RunInfo", "SeriesData", "SeriesState",
-           "Store", "StoreError", "Verification"]
+           "NodeData", "NodeOwnerError", "Reader", "Record", "RunInfo", "SeriesData",
+           "SeriesState", "Store", "StoreError", "Verification", "open_reader"]
 
 
 def __getattr__(name: str) -> Any:
@@ -39,4 +41,8 @@ def __getattr__(name: str) -> Any:
         from .db import Store
 
         return Store
+    if name in ("open_reader", "Reader"):
+        from . import lite
+
+        return getattr(lite, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

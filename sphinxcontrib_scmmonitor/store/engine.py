@@ -10,22 +10,24 @@ parameters and no driver traceback ever reach the user.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
+from . import lite
+from .lite import BUSY_TIMEOUT_S
+from .queries import Run
 from .records import StoreError
 
-#: How long a write waits for another writer's lock on SQLite before giving up (seconds);
-#: ``Store(busy_timeout=...)`` overrides it per store.
-BUSY_TIMEOUT_S = 30.0
+__all__ = ["BUSY_TIMEOUT_S", "Database", "runner"]
 
 
 class Database:
@@ -48,14 +50,7 @@ class Database:
             db = parsed.database
             if db and db != ":memory:" and not db.startswith("file:"):
                 if not create:
-                    try:
-                        os.stat(db)
-                    except FileNotFoundError:
-                        raise StoreError(f"database file {db} does not exist yet: run `scm-monitor "
-                                         "collect` (or `scm-monitor db upgrade`) first") from None
-                    except OSError as exc:
-                        raise StoreError(f"cannot open database file {db}: "
-                                         f"{exc.strerror or exc}") from None
+                    lite.require_file(db)
                 try:
                     _precreate(Path(db))
                 except OSError as exc:
@@ -116,22 +111,22 @@ class Database:
 
     def describe(self, exc: Exception, doing: str) -> str:
         """One sentence for a database error: what failed, the driver's first line, no SQL."""
-        detail = _first_line(exc)
-        if "locked" in detail or "busy" in detail:
-            return (f"database {self.safe_url} stayed locked by another writer for "
-                    f"{self.busy_timeout:g} s; nothing was written "
-                    "(another scm-monitor still running?)")
-        return f"cannot {doing} database {self.safe_url}: {detail}"
+        orig = exc.orig if isinstance(exc, DBAPIError) else None
+        detail = lite.first_line(str(orig if orig is not None else exc), type(exc).__name__)
+        return lite.describe(self.safe_url, self.busy_timeout, detail, doing)
 
 
-def _first_line(exc: Exception) -> str:
-    """The driver's own message without the statement, parameters or DETAIL lines."""
-    orig = exc.orig if isinstance(exc, DBAPIError) else None
-    text = str(orig if orig is not None else exc).strip()
-    line = text.splitlines()[0] if text else type(exc).__name__
-    # SQLAlchemy's own errors append "[SQL: ...]" and a link; drivers' do not
-    line = line.split(" [SQL:", 1)[0].split("(Background on this error", 1)[0].strip()
-    return line[:300]
+def runner(conn: Connection) -> Run:
+    """The SQL text of ``queries.py`` run on a connection of this engine."""
+    def run(sql: str, params: Mapping[str, Any]) -> Iterable[Sequence[Any]]:
+        return conn.execute(_text(sql), params)
+
+    return run
+
+
+#: each statement of queries.py made a TextClause once (SQLAlchemy caches its compiled
+#: form by this object's text)
+_text = functools.lru_cache(maxsize=64)(text)
 
 
 def _precreate(path: Path) -> None:
@@ -149,17 +144,7 @@ def _precreate(path: Path) -> None:
 def _sqlite_setup(engine: Engine, busy_timeout: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        # We issue BEGIN ourselves (below); pysqlite's implicit BEGIN would be DEFERRED,
-        # and a deferred reader that later writes fails at once instead of waiting.
-        dbapi_conn.isolation_level = None
-        cur = dbapi_conn.cursor()
-        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        cur.execute("PRAGMA foreign_keys = ON")
-        # on read-only media WAL cannot be switched on: stay in the default journal mode
-        with contextlib.suppress(Exception):
-            cur.execute("PRAGMA journal_mode = WAL")
-        cur.execute("PRAGMA synchronous = NORMAL")
-        cur.close()
+        lite.prepare(dbapi_conn, busy_timeout)  # the BEGINs that follow are ours (below)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:

@@ -2,9 +2,9 @@
 
 Checking the revision needs no Alembic: every command opens the store, and
 ``status`` runs every few minutes from Nagios (Alembic alone would add ~0.3 s
-to its start, docs/operations.rst). The shipped revisions are kept below as
-constants, and a test pins them to the migration scripts; Alembic loads only
-to migrate.
+to its start, docs/operations.rst). The shipped revisions are constants
+(``revision.py``), and a test pins them to the migration scripts; Alembic loads
+only to migrate.
 """
 
 from __future__ import annotations
@@ -16,8 +16,12 @@ from typing import Any
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from . import revision
 from .engine import Database
 from .records import StoreError
+from .revision import HEAD, REVISIONS
+
+__all__ = ["HEAD", "REVISIONS", "Schema"]
 
 #: alembic's ``context`` is one process-wide proxy: two threads migrating at once (two
 #: stores, e.g. a collector and a docs build in one process) trample each other's state
@@ -25,10 +29,6 @@ _ALEMBIC_LOCK = threading.Lock()
 #: pg_advisory_xact_lock key ("scmm") taken while migrating a PostgreSQL schema, so the
 #: collectors of several hubs starting on a new shared database create it once
 _PG_SCHEMA_LOCK = 0x73636D6D
-#: every revision in migrations/versions, oldest first (tests/test_store_layout.py
-#: checks them against Alembic's own view of the scripts)
-REVISIONS = ("0001", "0002", "0003")
-HEAD = REVISIONS[-1]
 
 
 class Schema(Database):
@@ -49,10 +49,7 @@ class Schema(Database):
         current = None
         if inspect(conn).has_table("alembic_version"):
             current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        if current is not None and current not in REVISIONS:
-            raise StoreError(f"database {self.safe_url}: this database was written by a newer "
-                             f"scm-monitor (revision {current}): upgrade the package")
-        return current
+        return revision.known(current, self.safe_url)
 
     def revisions(self) -> tuple[str | None, str]:
         """(current revision of the database, newest revision shipped)."""
@@ -90,8 +87,4 @@ class Schema(Database):
         if current is None and create:
             self.upgrade()
             return
-        if current is None:
-            raise StoreError(f"database {self.safe_url} has no schema yet: run "
-                             "`scm-monitor collect` (or `scm-monitor db upgrade`) first")
-        raise StoreError(f"database {self.safe_url} has schema {current}, this version needs "
-                         f"{head}: run `scm-monitor db upgrade` first")
+        raise revision.refuse(current, self.safe_url)

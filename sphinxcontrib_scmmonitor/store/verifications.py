@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 
-from .engine import Database
+from .engine import Database, runner
+from .queries import read_verified
 from .records import Verification
 from .tables import backups as backups_t
 from .tables import nodes as nodes_t
@@ -104,11 +105,7 @@ class Verifications(Database):
 
 def verified_files(conn: Connection, node_id: int) -> dict[bytes, Verification]:
     """What :meth:`Verifications.verified` returns, inside a read already open."""
-    query = (select(backups_t.c.path, verifications_t.c.sha256, verifications_t.c.gzip_ok,
-                    verifications_t.c.gzip_error, verifications_t.c.checked_at)
-             .select_from(verifications_t.join(backups_t))
-             .where(backups_t.c.node_id == node_id, _UNCHANGED))
-    return {bytes(r[0]): Verification(r[1], r[2], r[3], r[4]) for r in conn.execute(query)}
+    return read_verified(runner(conn), node_id)  # the SQL status reads too (queries.py)
 
 
 def _node_id(conn: Connection, node: str) -> int | None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 
 from .engine import Database
+from .leases import claim, forget, give_back
 from .records import Changes, NodeOwnerError
 from .tables import backups as backups_t
 from .tables import nodes as nodes_t
@@ -28,14 +30,24 @@ class Writes(Database):
         turns and mark each other's backups gone.
         """
         with self.write() as conn:
-            row = conn.execute(select(nodes_t.c.id, nodes_t.c.hub)
-                               .where(nodes_t.c.name == name)).first()
-            if row is None:
-                return int(conn.execute(insert(nodes_t).values(name=name, hub=hub)
-                                        .returning(nodes_t.c.id)).scalar_one())
-            if row.hub != hub:
-                raise NodeOwnerError(name, row.hub, hub, self.safe_url)
-            return int(row.id)
+            return _node_id(conn, name, hub, self.safe_url)
+
+    def begin_run(self, name: str, hub: str, *, ttl: float, started_at: float) -> RunStart:
+        """What a collection does before listing, in one transaction: make the node on its
+        first collection (:meth:`ensure_node`), take its lease for ``ttl`` seconds
+        (:meth:`~.leases.Leases.take_lease`) and record the run as ``running``
+        (:meth:`start_run`).
+
+        One transaction instead of three: each is a round trip or more to a PostgreSQL
+        server (docs/operations.rst, "One collector per node"). Raises
+        :class:`NodeBusyError` (nothing written) while another collector holds the lease,
+        :class:`NodeOwnerError` for another hub's node of that name.
+        """
+        with self.write() as conn:
+            node_id = _node_id(conn, name, hub, self.safe_url, lock=True)
+            token = claim(conn, node_id, name, ttl=ttl, now=time.time())
+            run_id = _start_run(conn, node_id, started_at)
+        return RunStart(node_id, run_id, token)
 
     def rename_hub(self, old: str, new: str) -> int:
         """Move every node of hub ``old`` (and its alert state) to ``new``; how many nodes."""
@@ -56,20 +68,17 @@ class Writes(Database):
     def start_run(self, node_id: int, started_at: float) -> int:
         """Record a run as ``running``; any earlier run still ``running`` was killed."""
         with self.write() as conn:
-            conn.execute(update(runs_t)
-                         .where(runs_t.c.node_id == node_id, runs_t.c.state == "running")
-                         .values(state="interrupted",
-                                 error="the collector stopped before finishing this run"))
-            return int(conn.execute(
-                insert(runs_t).values(node_id=node_id, started_at=started_at, state="running",
-                                      files_seen=0, unparsed=0, added=0, changed=0, gone=0)
-                .returning(runs_t.c.id)).scalar_one())
+            return _start_run(conn, node_id, started_at)
 
     def finish_run(self, node_id: int, run_id: int, *, changes: Changes | None, complete: bool,
                    ok: bool, error: str | None, method: str | None, files_seen: int,
                    unparsed: int, unparsed_sample: str | None, now: float,
-                   series_names: dict[bytes, str] | None = None) -> None:
+                   series_names: dict[bytes, str] | None = None,
+                   lease: str | None = None) -> None:
         """Apply a listing's changes and close the run, in one transaction.
+
+        With ``lease`` (the token of :meth:`begin_run`) the node's lease is given back in
+        the same transaction: the collection is over when nothing more runs under it.
 
         With ``complete`` false (a partial or failed listing) nothing is marked gone:
         a file we could not see is not a file that left the node. Rows the listing
@@ -77,6 +86,8 @@ class Writes(Database):
         were seen), so the work is O(changes).
         """
         now_s = int(now)
+        if lease is not None:
+            forget(lease)
         with self.write() as conn:
             if changes:
                 self._apply(conn, node_id, changes, now_s, complete, series_names or {})
@@ -86,6 +97,8 @@ class Writes(Database):
                 added=len(changes.added) if changes else 0,
                 changed=len(changes.changed) + len(changes.returned) if changes else 0,
                 gone=len(changes.gone) if changes and complete else 0))
+            if lease is not None:
+                give_back(conn, node_id, lease)
 
     def _apply(self, conn: Connection, node_id: int, changes: Changes, now: int,
                complete: bool, series_names: dict[bytes, str]) -> None:
@@ -95,13 +108,18 @@ class Writes(Database):
                                                           changes.changed}
         digests = changes.digests
         new_series = sorted(needed - series_ids.keys())
-        for raw in new_series:
-            name = series_names.get(raw) or raw.decode("utf-8", "backslashreplace")
-            count, digest = digests.get(raw) or (None, None)
-            series_ids[raw] = conn.execute(
-                insert(series_t).values(node_id=node_id, raw_name=raw, name=name,
-                                        listed_count=count, listed_digest=digest)
-                .returning(series_t.c.id)).scalar_one()
+        if new_series:
+            # one INSERT of many VALUES rows (SQLAlchemy's "insertmanyvalues"), not one
+            # round trip per series; RETURNING pairs each id with its name whatever the order
+            rows = []
+            for raw in new_series:
+                count, digest = digests.get(raw) or (None, None)
+                rows.append({"node_id": node_id, "raw_name": raw, "listed_count": count,
+                             "listed_digest": digest,
+                             "name": (series_names.get(raw)
+                                      or raw.decode("utf-8", "backslashreplace"))})
+            series_ids.update((bytes(r[0]), r[1]) for r in conn.execute(
+                insert(series_t).returning(series_t.c.raw_name, series_t.c.id), rows))
         known_digests = [{"s_id": series_ids[raw], "s_count": d[0] if d else None,
                           "s_digest": d[1] if d else None}
                          for raw, d in digests.items()
@@ -140,6 +158,40 @@ class Writes(Database):
             if done.rowcount == 0:
                 conn.execute(insert(notifications_t).values(
                     hub=hub, status=status, fingerprint=fingerprint, sent_at=sent_at))
+
+
+class RunStart(NamedTuple):
+    """A run begun under its lease (:meth:`Writes.begin_run`)."""
+
+    node_id: int
+    run_id: int
+    #: the lease's token, to give it back (:meth:`Writes.finish_run`)
+    lease: str
+
+
+def _node_id(conn: Connection, name: str, hub: str, url: str, *, lock: bool = False) -> int:
+    """The node's id, inserted on its first collection; with ``lock``, its row stays
+    locked to this transaction (``FOR UPDATE`` on PostgreSQL), as taking a lease needs."""
+    query = select(nodes_t.c.id, nodes_t.c.hub).where(nodes_t.c.name == name)
+    row = conn.execute(query.with_for_update() if lock else query).first()
+    if row is None:  # a row this transaction inserted is its own until it commits
+        return int(conn.execute(insert(nodes_t).values(name=name, hub=hub)
+                                .returning(nodes_t.c.id)).scalar_one())
+    if row.hub != hub:
+        raise NodeOwnerError(name, row.hub, hub, url)
+    return int(row.id)
+
+
+def _start_run(conn: Connection, node_id: int, started_at: float) -> int:
+    """Insert a ``running`` run; one still ``running`` from before was killed."""
+    conn.execute(update(runs_t)
+                 .where(runs_t.c.node_id == node_id, runs_t.c.state == "running")
+                 .values(state="interrupted",
+                         error="the collector stopped before finishing this run"))
+    return int(conn.execute(
+        insert(runs_t).values(node_id=node_id, started_at=started_at, state="running",
+                              files_seen=0, unparsed=0, added=0, changed=0, gone=0)
+        .returning(runs_t.c.id)).scalar_one())
 
 
 _BACKUP_COLUMNS = ("node_id", "series_id", "path", "backup_at", "size", "mtime",
