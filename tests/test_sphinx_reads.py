@@ -29,7 +29,7 @@ scmmonitor_render = "static"
 html_theme = "basic"
 """
 #: the statement every read of one node's data starts with (store/reads.py)
-_NODE_READ = re.compile(r"FROM nodes\s+WHERE nodes\.name = '([^']+)'")
+_NODE_READ = re.compile(r"FROM nodes\s+WHERE (?:nodes\.)?name = '([^']+)'")
 
 
 class Trace:
