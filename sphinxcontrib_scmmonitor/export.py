@@ -17,17 +17,29 @@ import json
 import operator
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ._version import __version__
 from .atomic import WriteError, write_all
 from .atomic import write_atomic as write_atomic  # its old home: export.write_atomic
-from .checks import NodeStatus, Reason, SeriesStatus, check_node, originals_for, reader
+from .checks import (
+    NodeStatus,
+    Reason,
+    SeriesStatus,
+    check_node,
+    judged_reader,
+    originals_for,
+    reader,
+)
 from .config import NodeSettings, Settings
-from .store import NodeData, SeriesData, Store
+from .store import NodeData, SeriesData
 from .text import iso_utc as iso
+
+if TYPE_CHECKING:  # a docs build that reads no node never loads SQLAlchemy
+    from .store import Store
 
 FORMAT = 2
 DATA_DIR = ("_static", "scmmonitor", "data")
@@ -232,37 +244,72 @@ def write_document(path: Path, doc: dict[str, Any]) -> None:
 EXPORTED = "exported.json"
 
 
+def data_keys(settings: Settings, store: Store, names: Iterable[str]) -> dict[str, str]:
+    """Node name -> a digest that differs whenever the node's data file may, but for time.
+
+    One store query (``store.changes``) for the nodes and the sources their copies are
+    judged against: the node's latest run and content checks, its settings and the
+    source's, this release. The findings also move with the clock alone (a collection
+    that goes stale), which the key does not see: see :func:`export`.
+    """
+    from .store.changes import change_keys
+
+    wanted = [n for n in dict.fromkeys(names) if n in settings.nodes]
+    sources = {n: settings.node(n).source for n in wanted if settings.node(n).is_copy}
+    stored = change_keys(store, [*wanted, *(s for s in sources.values() if s in settings.nodes)])
+    out = {}
+    for name in wanted:
+        source = sources.get(name)
+        text = repr((__version__, FORMAT, settings.node(name), stored[name],
+                     None if source is None or source not in settings.nodes
+                     else (settings.node(source), stored[source])))
+        out[name] = hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+    return out
+
+
 def export(settings: Settings, store: Store, outdir: str | os.PathLike[str],
            nodes: Iterable[str] | None = None, now: float | None = None, *,
            only_changed: bool = False,
-           read: Callable[[str], NodeData] | None = None) -> list[Path]:
+           read: Callable[[str], NodeData] | None = None,
+           judge: Callable[[str], NodeStatus] | None = None,
+           keys: Mapping[str, str] | None = None) -> list[Path]:
     """Write one JSON file (and its .gz) per node (all configured nodes by default).
 
-    ``only_changed`` (a Sphinx build): a node whose latest run, settings and findings
-    are those its file was last exported from is not read whole nor written again, so
-    rebuilding docs over unchanged data exports nothing (docs/sphinx.rst). The findings
-    are judged from the checks' own recent read, whose cost does not grow with the
-    history. ``read``: the full read of a node (default ``store.node_data``).
+    ``only_changed`` (a Sphinx build): a node whose data key (:func:`data_keys`) and
+    findings are those its file was last exported from is neither read whole nor
+    written again, so rebuilding docs over unchanged data exports nothing
+    (docs/sphinx.rst). The findings are judged as of ``now`` every time, so a node
+    whose collection went stale meanwhile is written again. ``judge``: the node's
+    findings (default: the checks on the store's recent read, whose cost does not
+    grow with the history); ``keys``: the nodes' data keys (default: read now).
+    ``read``: the full read of a node (default ``store.node_data``).
     """
     now = time.time() if now is None else now
+    names = list(nodes) if nodes is not None else list(settings.nodes)
     folder = data_dir(outdir)
     memo_path = folder.parent / EXPORTED
     memo = _memo(memo_path) if only_changed else {}
     written = []
     drawn: dict[str, tuple[NodeData, NodeStatus]] = {}
-    full = reader(settings, store)
-    for name in (list(nodes) if nodes is not None else list(settings.nodes)):
+    full = read if read is not None else reader(settings, store)
+    if only_changed:
+        keys = data_keys(settings, store, names) if keys is None else keys
+        judged = judged_reader(settings, store)
+        judge = judge if judge is not None else (lambda name: check_node(
+            settings.node(name), judged(name), now, originals_for(settings, name, judged)))
+    for name in names:
         node = settings.node(name)
         path = folder / f"{name}.json"
         key = None
         if only_changed:
-            recent = store.recent_node_data(name, node.hub, window_s=(node.gap_days + 1) * 86400)
-            key = _export_key(node, recent, check_node(node, recent, now,
-                                                       originals_for(settings, name, full)))
+            assert judge is not None and keys is not None
+            status = judge(name)
+            key = _export_key(keys[name], status)
             if memo.get(name) == key and path.is_file():
                 continue
-        data = read(name) if read is not None else full(name)
-        status = check_node(node, data, now, originals_for(settings, name, full))
+        data = full(name)
+        if key is None:
+            status = check_node(node, data, now, originals_for(settings, name, full))
         doc = node_document(node, data, status, now, source=hub_source(settings, node.hub))
         write_document(path, doc)
         written.append(path)
@@ -273,18 +320,17 @@ def export(settings: Settings, store: Store, outdir: str | os.PathLike[str],
         write_atomic(memo_path, json.dumps(memo, indent=1, sort_keys=True) + "\n")
     from .pictures import rewrite  # lazily: only a built site's manifest lists pictures
 
-    rewrite(outdir, settings, store, nodes=list(drawn), now=now, data=drawn)
+    rewrite(outdir, settings, store, nodes=list(drawn), now=now, data=drawn, read=full)
     return written
 
 
-def _export_key(node: NodeSettings, data: NodeData, status: NodeStatus) -> str:
-    """What a node's exported file depends on: its newest run, its settings, its findings.
+def _export_key(data_key: str, status: NodeStatus) -> str:
+    """What a node's exported file depends on: its data key and its findings now.
 
     A new run (even one that changed nothing) or a finding that ages (``stale``'s detail
     names the age) gives a new key; the same key means the same file.
     """
-    latest = data.runs[-1] if data.runs else None
-    text = repr((FORMAT, latest, node, status.reasons, status.series, status.observed_at))
+    text = repr((data_key, status.reasons, status.series, status.observed_at))
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 

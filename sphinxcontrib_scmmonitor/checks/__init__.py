@@ -18,7 +18,14 @@ from ..text import escape_controls as printable  # the one rule for text: text.p
 from ..text import human_age, human_size  # re-exported: home is text.py
 from .backups import FUTURE_AFTER_S, Backups, Folder
 from .copies import Originals
-from .judge import check_node, evaluate, judged_reader, originals_for, reader
+from .judge import (
+    check_node,
+    evaluate,
+    judged_reader,
+    originals_for,
+    reader,
+    same_findings_until,
+)
 from .node import observed_at
 from .reasons import (
     ALARM,
@@ -39,4 +46,4 @@ __all__ = ["ALARM", "EXIT_CODES", "FUTURE_AFTER_S", "LEVELS", "NAGIOS_WORDS", "N
            "SEVERITY", "UNKNOWN", "WARN", "Backups", "Folder", "NodeStatus", "Originals",
            "Reason", "Report", "SeriesStatus", "check_node", "evaluate", "human_age",
            "human_size", "judged_reader", "observed_at", "originals_for", "printable",
-           "reader", "shown", "worst"]
+           "reader", "same_findings_until", "shown", "worst"]

@@ -140,3 +140,27 @@ def check_node(node: NodeSettings, data: NodeData, now: float,
                 "missing", f"selected for hub {node.hub} but no backup of it on {node.name}"))
     result.series = sorted(rows.values(), key=lambda s: s.name)
     return result
+
+
+def same_findings_until(node: NodeSettings, status: NodeStatus, judged_at: float) -> float:
+    """Until when :func:`check_node` on the same data finds what it found at ``judged_at``.
+
+    The series are judged as of the latest good listing, so with no new data only
+    the clock moves the findings: ``collector-stale`` appears once ``max_age_hours``
+    have passed since that listing (and then counts the age), and a ``stale``
+    series names how long ago that listing was once an hour has passed. A caller
+    that keeps findings across runs (the docs build) may reuse them strictly
+    before the time returned; ``judged_at`` itself means never.
+    """
+    if status.observed_at is None:
+        return judged_at  # judged as of now: every moment is another judgement
+    since = judged_at - status.observed_at
+    max_age = node.max_age_hours * 3600
+    if since > max_age:
+        return judged_at
+    until = status.observed_at + max_age
+    if any(r.reason == "stale" for s in status.series for r in s.reasons):
+        if since >= 3600:
+            return judged_at
+        until = min(until, status.observed_at + 3600)
+    return until

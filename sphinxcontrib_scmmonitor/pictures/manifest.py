@@ -16,17 +16,20 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..checks import NodeStatus, check_node, originals_for, reader
 from ..config import Settings
 from ..export import ExportError, write_atomic
-from ..store import NodeData, Store
+from ..store import NodeData
 from . import svg as svg_writer
 from .options import ChartOptions
 from .scene import RENDERER_VERSION, draw
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 MANIFEST = ("_static", "scmmonitor", "pictures.json")
 PICTURE_DIR = ("_static", "scmmonitor", "pictures")
@@ -132,12 +135,14 @@ def draw_svg(options: ChartOptions, data: NodeData, status: NodeStatus,
 
 def rewrite(outdir: str | os.PathLike[str], settings: Settings, store: Store | None = None,
             nodes: Iterable[str] | None = None, now: float | None = None,
-            data: Mapping[str, tuple[NodeData, NodeStatus]] | None = None) -> list[Path]:
+            data: Mapping[str, tuple[NodeData, NodeStatus]] | None = None,
+            read: Callable[[str], NodeData] | None = None) -> list[Path]:
     """Redraw the pictures the manifest in ``outdir`` lists (of ``nodes``; default all;
     a node's picture that does not exist yet is drawn whatever ``nodes`` says).
 
-    Node data comes from ``data`` where given, else from ``store`` (one read per
-    node that has a picture). A picture is redrawn only when what it shows
+    Node data comes from ``data`` where given, else from ``read`` (a caller's full
+    read, e.g. a docs build's, read once per node) or ``store`` (one read per node
+    that has a picture). A picture is redrawn only when what it shows
     changed (:func:`data_key`); picture files the manifest no longer names are
     removed; a node no longer configured keeps its last picture until the next
     build drops its chart. No manifest (a folder no Sphinx build wrote): nothing
@@ -159,7 +164,8 @@ def rewrite(outdir: str | os.PathLike[str], settings: Settings, store: Store | N
         by_node = {node: charts for node, charts in by_node.items() if node in wanted or
                    any(not (folder / name).is_file() for name, _ in charts)}
     written: list[Path] = []
-    read = reader(settings, store) if store is not None else None
+    if read is None and store is not None:
+        read = reader(settings, store)
     for node_name, charts in by_node.items():
         node = settings.node(node_name)
         if data is not None and node_name in data:
@@ -179,6 +185,11 @@ def rewrite(outdir: str | os.PathLike[str], settings: Settings, store: Store | N
             written.append(path)
     _prune(folder, set(manifest))
     return written
+
+
+def drop_unlisted(outdir: str | os.PathLike[str]) -> None:
+    """Remove the picture files the manifest in ``outdir`` no longer names."""
+    _prune(picture_dir(outdir), set(read_manifest(outdir) or {}))
 
 
 def placeholder(outdir: str | os.PathLike[str], message: str) -> None:

@@ -2,38 +2,47 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import json
 import os
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from docutils import nodes
 from sphinx.util import logging
-from sqlalchemy.exc import SQLAlchemyError
 
 from .. import config as config_mod
 from .. import nights
+from .._version import __version__
+from ..atomic import write_atomic
 from ..checks import (
     NodeStatus,
+    Reason,
     Report,
+    SeriesStatus,
     check_node,
-    evaluate,
     human_age,
     human_size,
+    judged_reader,
     originals_for,
+    same_findings_until,
 )
-from ..export import hub_source, node_document
+from ..export import data_keys, hub_source, node_document
 from ..status import change
 from ..status import rows as status_rows
-from ..store import NodeData, Store, StoreError
+from ..store import NodeData, StoreError
 from .assets import Highcharts
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
     from sphinx.environment import BuildEnvironment
+
+    from ..store import Store
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -47,31 +56,84 @@ CHART_COLUMNS = ("Series", "Status", "Newest backup", "Age", "Size", "Change", "
 CHART_WIDTHS = (24, 8, 20, 8, 12, 10, 6)
 
 
+#: below the doctree folder: the findings of the last build, reused while they hold
+FINDINGS_FILE = "scmmonitor-findings.json"
+
+
+class Kept(NamedTuple):
+    """A node's findings as one build judged them, for the next builds."""
+
+    key: str          # the data key they were judged from (export.data_keys)
+    judged_at: float
+    until: float      # they hold strictly before this (checks.same_findings_until)
+    status: NodeStatus
+
+    @property
+    def expires(self) -> bool:
+        """They hold for a while, and then change for sure (the clock crosses a limit)."""
+        return self.until > self.judged_at
+
+
 @dataclass
 class BuildData:
     """What the directives, visitors and events of one build share.
 
-    The settings are read once in ``builder-inited``; the store is opened on
-    first use, once per process (a parallel build forks, and a SQLAlchemy
-    engine must not be shared across a fork).
+    The settings are read on first use (a site whose pages show no node never
+    reads them); the store is opened on first use, once per process (a parallel
+    build forks, and a SQLAlchemy engine must not be shared across a fork).
+    Each node is read at most once per process and build: its findings from the
+    store's recent read (or kept from the last build, see :meth:`node_status`),
+    its whole history only where a chart's data or picture is written.
     """
 
     config_path: Path
-    settings: config_mod.Settings | None
-    error: str | None = None
+    _settings: config_mod.Settings | None = None
+    #: why there are no settings (set: they were not read, and will not be)
+    _error: str | None = None
+    _loaded: bool = False
+    #: where the findings are kept between builds (None: not kept)
+    findings_path: Path | None = None
+    #: a node judged afresh is read whole: the build exports it (HTML), and one read
+    #: serves both its findings and its data file
+    whole_when_changed: bool = False
     _store: Store | None = None
     _store_pid: int = 0
     _store_error: str | None = None
     _schema_checked: bool = False
     _cache_pid: int = 0
-    _node_cache: dict[str, NodeData] | None = None
-    _status_cache: dict[str, NodeStatus] | None = None
+    _node_cache: dict[str, NodeData] = field(default_factory=dict)
+    _status_cache: dict[str, NodeStatus] = field(default_factory=dict)
+    _judged: Callable[[str], NodeData] | None = None
+    _keys: dict[str, str] | None = None
+    #: the last build's findings per node (read on first use)
+    _kept: dict[str, Kept] | None = None
+    #: this build's, written by :meth:`keep_findings`
+    _judgements: dict[str, Kept] = field(default_factory=dict)
     #: where the pages load Highcharts from (None: not found, the one warning was given)
     highcharts: Highcharts | None = None
     #: PNG files drawn in this build (by this process)
     rendered: set[str] = field(default_factory=set)
     #: what the chart pages load differs from the last build's: they are written again
     assets_changed: bool = False
+
+    @property
+    def settings(self) -> config_mod.Settings | None:
+        """The settings of ``scmmonitor_config``; None when it is bad (one warning)."""
+        if not self._loaded:
+            self._loaded = True
+            try:
+                self._settings = config_mod.load(self.config_path)
+            except config_mod.ConfigError as exc:
+                self._error = str(exc)
+                logger.warning("scmmonitor: %s; the charts will have no data and the status "
+                               "tables show nothing (scmmonitor_config in conf.py names this "
+                               "file)", exc, type="scmmonitor", subtype="config")
+        return self._settings
+
+    @property
+    def error(self) -> str | None:
+        """Why :attr:`settings` is None."""
+        return self._error if self.settings is None else None
 
     def store(self) -> Store:
         """The store of this process; raises :class:`StoreError` (remembered per process)."""
@@ -87,6 +149,9 @@ class BuildData:
         if self._store_error is not None and self._store_pid == pid:
             raise StoreError(self._store_error)
         self._store_pid = pid
+        # here, not at import: a site whose pages show no node never loads SQLAlchemy
+        from ..store import Store
+
         try:
             self._store = Store(self.settings.database)
         except StoreError as exc:
@@ -102,6 +167,8 @@ class BuildData:
         schema is created (an empty store), an old one gets the message that
         says to run ``scm-monitor db upgrade``.
         """
+        from sqlalchemy.exc import SQLAlchemyError
+
         store = self.store()
         try:
             return fn(store)
@@ -115,16 +182,47 @@ class BuildData:
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot read {store.safe_url}: {exc}") from exc
 
-    def node_data(self, name: str) -> NodeData:
-        """A node's stored data, read once per process and build (see :meth:`refresh`)."""
+    def _this_process(self) -> None:
+        """A forked reader starts with its own caches (the parent's are the parent's)."""
+        if self._cache_pid != os.getpid():
+            self._forget()
+            self._cache_pid = os.getpid()
+
+    def _forget(self) -> None:
+        self._node_cache, self._status_cache, self._judgements = {}, {}, {}
+        self._judged = self._keys = self._kept = None
+        self._cache_pid = 0
+
+    def data_keys(self) -> dict[str, str]:
+        """Every configured node's data key, read in one query before any node's data."""
         assert self.settings is not None
-        pid = os.getpid()
-        if self._node_cache is None or self._cache_pid != pid:
-            self._node_cache, self._status_cache, self._cache_pid = {}, {}, pid
+        self._this_process()
+        if self._keys is None:
+            settings = self.settings
+            self._keys = self.read(lambda store: data_keys(settings, store, settings.nodes))
+        return self._keys
+
+    def node_data(self, name: str) -> NodeData:
+        """A node's whole history, read once per process and build (see :meth:`refresh`)."""
+        assert self.settings is not None
+        self.data_keys()  # first: data read after its key is never older than the key says
         if name not in self._node_cache:
             hub = self.settings.node(name).hub
             self._node_cache[name] = self.read(lambda store: store.node_data(name, hub))
         return self._node_cache[name]
+
+    def judged_data(self, name: str) -> NodeData:
+        """What the checks judge of a node: the whole read if made already, else the
+        store's recent read (checks.judged_reader), once per process and build."""
+        self.data_keys()
+        if name in self._node_cache:
+            return self._node_cache[name]
+        if self._judged is None:
+            settings = self.settings
+            assert settings is not None
+            self._judged = self.read(lambda store: judged_reader(settings, store))
+        judged = self._judged
+        return self.read(lambda store: judged(name))
 
     def document(self, name: str, now: float) -> dict[str, Any]:
         """The node's JSON document, exactly as ``scm-monitor export`` writes it."""
@@ -134,55 +232,112 @@ class BuildData:
                              source=hub_source(self.settings, node.hub))
 
     def node_status(self, name: str, now: float) -> NodeStatus:
-        """The node's checks, evaluated once per process and build like :meth:`node_data`."""
+        """The node's findings as of ``now``, judged once per process and build.
+
+        Findings the last build judged from the same data key are reused while the
+        clock alone cannot have changed them (checks.same_findings_until): the same
+        data judged again would give the same findings, so an unchanged store costs
+        no read, and a collection that went stale meanwhile is judged again.
+        """
         assert self.settings is not None
-        data = self.node_data(name)
-        assert self._status_cache is not None
-        if name not in self._status_cache:
-            self._status_cache[name] = check_node(
-                self.settings.node(name), data, now,
-                originals_for(self.settings, name, self.node_data))
-        return self._status_cache[name]
+        keys = self.data_keys()
+        if name in self._status_cache:
+            return self._status_cache[name]
+        node = self.settings.node(name)
+        kept = self._kept_findings().get(name)
+        if kept is not None and kept.key != keys[name]:
+            kept = None  # judged from other data
+        if kept is not None and now < kept.until and name not in self._node_cache:
+            status = kept.status
+        else:
+            if self.whole_when_changed and (kept is None or kept.expires):
+                # new data, or findings the clock changed for sure: its data file is
+                # written again, so the one read is the whole one, here
+                self.node_data(name)
+            status = check_node(node, self.judged_data(name), now,
+                                originals_for(self.settings, name, self.judged_data))
+            kept = Kept(keys[name], now, same_findings_until(node, status, now), status)
+        self._status_cache[name] = status
+        self._judgements[name] = kept
+        return status
+
+    def _kept_findings(self) -> dict[str, Kept]:
+        self._this_process()
+        if self._kept is None:
+            self._kept = {}
+            if self.findings_path is not None:
+                self._kept = _read_findings(self.findings_path)
+        return self._kept
+
+    def keep_findings(self, names: Iterable[str]) -> None:
+        """Keep this build's findings of ``names`` (the nodes the pages use) for the next."""
+        if self.findings_path is None:
+            return
+        nodes = {n: self._judgements[n] for n in names if n in self._judgements}
+        if nodes == self._kept_findings():
+            return
+        doc = {"version": __version__,
+               "nodes": {n: [k.key, k.judged_at, k.until, dataclasses.asdict(k.status)]
+                         for n, k in nodes.items()}}
+        with contextlib.suppress(OSError):
+            self.findings_path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.findings_path, json.dumps(doc, sort_keys=True) + "\n")
 
     def refresh(self) -> None:
         """Forget what was read and drawn: the next read sees the store as it is now."""
-        self._node_cache = self._status_cache = None
+        self._forget()
         self.rendered.clear()
 
     def close(self) -> None:
-        self._node_cache = self._status_cache = None
+        self._forget()
         if self._store is not None and self._store_pid == os.getpid():
             self._store.close()
         self._store = None
         self._store_error = None
 
 
+def _read_findings(path: Path) -> dict[str, Kept]:
+    """The findings :meth:`BuildData.keep_findings` wrote; none when unreadable, damaged
+    or another release's (whose checks may judge otherwise)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if doc.get("version") != __version__:
+            return {}
+        out = {}
+        for name, (key, judged_at, until, status) in doc["nodes"].items():
+            series = [SeriesStatus(**{**s, "reasons": _reasons(s["reasons"])})
+                      for s in status["series"]]
+            out[name] = Kept(str(key), float(judged_at), float(until), NodeStatus(**{
+                **status, "reasons": _reasons(status["reasons"]), "series": series}))
+        return out
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return {}
+
+
+def _reasons(items: list[dict[str, Any]]) -> list[Reason]:
+    return [Reason(r["reason"], r["detail"], tuple(r["at"])) for r in items]
+
+
 _BUILDS: weakref.WeakKeyDictionary[BuildEnvironment, BuildData] = weakref.WeakKeyDictionary()
 
 
 def load(app: Sphinx) -> BuildData:
-    """Read ``scmmonitor_config`` (relative to conf.py's folder); one warning if it is bad."""
-    path = Path(app.confdir, app.config.scmmonitor_config)
-    try:
-        settings: config_mod.Settings | None = config_mod.load(path)
-        error = None
-    except config_mod.ConfigError as exc:
-        settings, error = None, str(exc)
-        logger.warning("scmmonitor: %s; the charts will have no data and the status tables "
-                       "show nothing (scmmonitor_config in conf.py names this file)", exc,
-                       type="scmmonitor", subtype="config")
+    """This build's data; ``scmmonitor_config`` (relative to conf.py's folder) is read on
+    first use, with one warning if it is bad."""
     old = _BUILDS.get(app.env)
     if old is not None:
         old.close()
-    build = _BUILDS[app.env] = BuildData(config_path=path, settings=settings, error=error)
+    build = _BUILDS[app.env] = BuildData(
+        config_path=Path(app.confdir, app.config.scmmonitor_config),
+        findings_path=Path(app.doctreedir, FINDINGS_FILE))
     return build
 
 
 def get(env: BuildEnvironment) -> BuildData:
     build = _BUILDS.get(env)
     if build is None:  # pragma: no cover - builder-inited always runs first
-        build = _BUILDS[env] = BuildData(config_path=Path(), settings=None,
-                                         error="the extension was not initialised")
+        build = _BUILDS[env] = BuildData(config_path=Path(), _loaded=True,
+                                         _error="the extension was not initialised")
     return build
 
 
@@ -219,38 +374,54 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[nodes.entry]],
 
 
 def _status_entry(level: str) -> nodes.entry:
-    # a word, never colour alone; the page's script adds a symbol when it refreshes
-    return _entry(level, ["scmmonitor-status-cell", f"scmmonitor-{level}"])
+    return _entry(level, _status_classes(level))
 
 
-def status_table(build: BuildData, names: Sequence[str], now: float) -> nodes.table:
-    """The status of ``names`` from the store as it is now (one row per series and finding)."""
-    rows: list[list[nodes.entry]] = []
+#: one table cell: its text and its classes
+Cell = tuple[str, list[str]]
+
+
+def status_cells(build: BuildData, names: Sequence[str], now: float) -> list[list[Cell]]:
+    """The status of ``names`` as of ``now``, one row per series and finding.
+
+    Each cell carries a class naming its column: the stylesheet lets Change, then
+    Size, step aside in a narrow column; the page script's live rows carry the same.
+    """
+    rows: list[list[Cell]] = []
     problem = build.error
     report: Report | None = None
     if build.settings is not None:
         try:
-            settings = build.settings
-            report = build.read(lambda store: evaluate(settings, store, names, now=now))
+            report = Report(generated_at=now,
+                            nodes=[build.node_status(name, now) for name in names])
         except StoreError as exc:
             problem = f"cannot read the store: {exc}"
     if report is None:
         for name in names:
-            rows.append([_entry(name), _entry("-"), _status_entry("unknown"),
-                         _entry(f"no status at build time ({problem})"), _entry("-"),
-                         _entry("-"), _entry("-")])
+            rows.append([(name, []), ("-", []), ("unknown", _status_classes("unknown")),
+                         (f"no status at build time ({problem})", []), ("-", []), ("-", []),
+                         ("-", [])])
     else:
         for row in status_rows(report):
-            rows.append([_status_entry(row[key]) if key == "status" else _entry(row[key])
+            rows.append([(row[key], _status_classes(row[key]) if key == "status" else [])
                          for key, _ in STATUS_COLUMNS])
-    # a class per column: the stylesheet lets Change, then Size, step aside in a narrow
-    # column; the page script's live rows carry the same classes
     for cells in rows:
-        for cell, (key, _) in zip(cells, STATUS_COLUMNS, strict=True):
-            cell["classes"].append(f"scmmonitor-col-{key}")
+        for (_, classes), (key, _) in zip(cells, STATUS_COLUMNS, strict=True):
+            classes.append(f"scmmonitor-col-{key}")
+    return rows
+
+
+def _status_classes(level: str) -> list[str]:
+    # a word, never colour alone; the page's script adds a symbol when it refreshes
+    return ["scmmonitor-status-cell", f"scmmonitor-{level}"]
+
+
+def status_table(cells: Sequence[Sequence[Cell]]) -> nodes.table:
+    """:func:`status_cells` as a docutils table (builders other than live HTML)."""
     # colwidths-auto: no <col style="width: ..."> (an inline style a strict CSP blocks)
-    return _table([h for _, h in STATUS_COLUMNS], rows, STATUS_WIDTHS,
-                  ["scmmonitor-status-table", "colwidths-auto"],
+    return _table([h for _, h in STATUS_COLUMNS],
+                  [[_entry(text, classes) for text, classes in row] for row in cells],
+                  STATUS_WIDTHS, ["scmmonitor-status-table", "colwidths-auto"],
                   [[f"scmmonitor-col-{key}"] for key, _ in STATUS_COLUMNS])
 
 

@@ -37,9 +37,13 @@ def note_picture(directive: SphinxDirective, options: ChartOptions) -> None:
     pages.setdefault(env.docname, []).append(options)
 
 
-def note_doc(directive: SphinxDirective, kind: str) -> None:
-    """Remember which documents show data, to re-read them when the data changes."""
+def note_doc(directive: SphinxDirective, kind: str, names: list[str]) -> None:
+    """Remember which documents show data, to re-read them when the data changes, and
+    which nodes they show: a build exports those only."""
     env = directive.env
+    if not hasattr(env, "scmmonitor_nodes"):
+        env.scmmonitor_nodes = {}  # type: ignore[attr-defined]
+    env.scmmonitor_nodes.setdefault(env.docname, set()).update(names)  # type: ignore[attr-defined]
     if not hasattr(env, "scmmonitor_docs"):
         env.scmmonitor_docs = {"chart": set(), "status": set()}  # type: ignore[attr-defined]
     docs: set[str] = env.scmmonitor_docs[kind]  # type: ignore[attr-defined]
@@ -165,7 +169,7 @@ class BackupChart(_DataDirective):
         note_picture(self, picture)
         # childless: the fallback table is attached at write time, and only for builders
         # that show it (HTML draws from the JSON, so reading the store here would be waste)
-        note_doc(self, "chart")
+        note_doc(self, "chart", [name])
         return [chart]
 
 
@@ -182,12 +186,12 @@ class BackupStatus(_DataDirective):
         names, instead = self.node_arguments("table", "status")
         if instead is not None:
             return [instead]
-        build = data.get(self.env)
-        # names are data: smart quotes would turn a series' x"y into x”y
+        # names are data: smart quotes would turn a series' x"y into x”y. Childless: the
+        # table is made when the page is written (as of then), not read, so thousands of
+        # rows never pass through every transform, the pickled doctree and the search index
         status = scmmonitor_status(nodes=names, support_smartquotes=False)
         self.set_source_info(status)
-        status += data.status_table(build, names, time.time())
-        note_doc(self, "status")
+        note_doc(self, "status", names)
         return [status]
 
 
@@ -230,5 +234,5 @@ class BackupCalendar(_DataDirective):
         self.set_source_info(cal)
         cal.extend(data.calendar_table(rows, days, problem))
         # re-read with the status tables when the data changes
-        note_doc(self, "status")
+        note_doc(self, "status", names)
         return [cal]

@@ -7,7 +7,7 @@ import os
 import time
 from collections.abc import Set
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from docutils import nodes
 from sphinx.util import logging
@@ -15,6 +15,7 @@ from sphinx.util import logging
 from .. import pictures
 from ..config import NODE_NAME_RE
 from ..export import ExportError, data_dir, export
+from ..pictures.manifest import drop_unlisted
 from ..store import StoreError
 from . import assets, data
 from .nodes import scmmonitor_calendar, scmmonitor_chart, scmmonitor_status
@@ -32,11 +33,25 @@ SCRIPT_PRIORITY = 700
 #: ``scmmonitor_render``: pictures with Highcharts on top, or pictures only (no script)
 RENDER_MODES = ("interactive", "static")
 
+_T = TypeVar("_T")
+
 
 def _docs(env: BuildEnvironment) -> dict[str, set[str]]:
     if not hasattr(env, "scmmonitor_docs"):
         env.scmmonitor_docs = {"chart": set(), "status": set()}  # type: ignore[attr-defined]
     return env.scmmonitor_docs  # type: ignore[attr-defined,no-any-return]
+
+
+def _nodes(env: BuildEnvironment) -> dict[str, set[str]]:
+    """Page -> the nodes its directives show (charts, status tables, calendars)."""
+    if not hasattr(env, "scmmonitor_nodes"):
+        env.scmmonitor_nodes = {}  # type: ignore[attr-defined]
+    return env.scmmonitor_nodes  # type: ignore[attr-defined,no-any-return]
+
+
+def used_nodes(env: BuildEnvironment) -> set[str]:
+    """The nodes some page of the site shows, pages read in earlier builds included."""
+    return set().union(*_nodes(env).values())
 
 
 def _pictures(env: BuildEnvironment) -> dict[str, list[pictures.ChartOptions]]:
@@ -63,6 +78,7 @@ def interactive(app: Sphinx) -> bool:
 def builder_inited(app: Sphinx) -> None:
     """Settings and Highcharts found; our files copied before any page is written."""
     build = data.load(app)
+    build.whole_when_changed = is_live_html(app.builder)
     if interactive(app):
         build.highcharts, problem = assets.locate(app.config.scmmonitor_highcharts,
                                                   Path(app.confdir))
@@ -88,13 +104,18 @@ def builder_inited(app: Sphinx) -> None:
 
 
 def env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
-    data.get(env).refresh()
+    build = data.get(env)
+    build.refresh()
+    if app.parallel > 1:
+        # read before the readers fork: each would read it (and warn) on its own
+        _ = build.settings
 
 
 def env_purge_doc(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
     for docs in _docs(env).values():
         docs.discard(docname)
     _pictures(env).pop(docname, None)
+    _nodes(env).pop(docname, None)
 
 
 def env_merge_info(app: Sphinx, env: BuildEnvironment, docnames: Set[str],
@@ -102,11 +123,15 @@ def env_merge_info(app: Sphinx, env: BuildEnvironment, docnames: Set[str],
     theirs = _docs(other)
     for kind, docs in _docs(env).items():
         docs.update(theirs.get(kind, set()) & set(docnames))
-    their_pictures = _pictures(other)
-    ours = _pictures(env)
+    _take_pages(_pictures(env), _pictures(other), docnames)
+    _take_pages(_nodes(env), _nodes(other), docnames)
+
+
+def _take_pages(mine: dict[str, _T], theirs: dict[str, _T], docnames: Set[str]) -> None:
+    """A parallel reader's entries for the pages it read become this process's."""
     for docname in docnames:
-        if docname in their_pictures:
-            ours[docname] = their_pictures[docname]
+        if docname in theirs:
+            mine[docname] = theirs[docname]
 
 
 def env_get_outdated(app: Sphinx, env: BuildEnvironment, added: Set[str], changed: Set[str],
@@ -129,7 +154,8 @@ def env_get_outdated(app: Sphinx, env: BuildEnvironment, added: Set[str], change
 
 
 def doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
-    """Give each chart its build-time fallback, for builders that cannot run the page's script.
+    """Give each chart its build-time fallback and each status box its table, for builders
+    that cannot run the page's script (live HTML writes the status table itself).
 
     Done per written page, not in the directive: live HTML never shows the
     fallback, and a table made at read time would also pass through every
@@ -143,6 +169,9 @@ def doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None
         if not chart.children:
             chart.extend(data.chart_fallback(build, chart["node"], chart["title"],
                                              chart["series"], now))
+    for status in doctree.findall(scmmonitor_status):
+        if not status.children:
+            status += data.status_table(data.status_cells(build, status["nodes"], now))
 
 
 def html_page_context(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
@@ -175,11 +204,13 @@ def html_page_context(app: Sphinx, pagename: str, templatename: str, context: di
 
 
 def build_finished(app: Sphinx, exception: BaseException | None) -> None:
-    """Write the picture manifest, export the changed nodes' JSON and pictures.
+    """Write the picture manifest, export the JSON and pictures of the nodes the pages
+    show, where they changed.
 
     HTML builders, successful builds. The manifest comes first: the export
-    redraws what it lists, as ``scm-monitor export`` does later. (Our scripts
-    and stylesheet were copied in ``builder-inited``.)
+    redraws what it lists, as ``scm-monitor export`` does later. A site whose
+    pages show no node does not open the store. (Our scripts and stylesheet were
+    copied in ``builder-inited``.)
     """
     build = data.get(app.env)
     try:
@@ -191,17 +222,33 @@ def build_finished(app: Sphinx, exception: BaseException | None) -> None:
             logger.warning("scmmonitor: could not write the picture manifest: %s", exc,
                            type="scmmonitor", subtype="export")
             return
+        shown = used_nodes(app.env)
+        if not shown:
+            # no page shows a node: the pictures of removed charts go, nothing is read
+            _drop_removed_nodes(app.outdir, set())
+            drop_unlisted(app.outdir)
+            return
         if build.settings is None:
-            # the config warning was given at the start; the pictures say so too
+            # the config warning was given once already; the pictures say so too
             _placeholders(app, f"no backup data ({build.error})")
             return
-        _drop_removed_nodes(app.outdir, set(build.settings.nodes))
+        settings = build.settings
+        used = sorted(shown & set(settings.nodes))
+        _drop_removed_nodes(app.outdir, set(used))
         try:
-            settings = build.settings
+            if not used:
+                drop_unlisted(app.outdir)
+                return
+            now = time.time()
             # unchanged nodes are skipped (a rebuild over the same data writes nothing);
+            # their findings are those the directives judged or the last build kept, and
             # a changed node's full read is the one its directives already made
-            build.read(lambda store: export(settings, store, app.outdir, only_changed=True,
-                                            read=build.node_data))
+            keys = build.data_keys()
+            build.read(lambda store: export(
+                settings, store, app.outdir, used, now, only_changed=True,
+                read=build.node_data, judge=lambda name: build.node_status(name, now),
+                keys=keys))
+            build.keep_findings(used)
         except (ExportError, StoreError) as exc:
             logger.warning("scmmonitor: could not export the charts' data into %s: %s",
                            Path(app.outdir, "_static", "scmmonitor", "data"), exc,
@@ -212,7 +259,8 @@ def build_finished(app: Sphinx, exception: BaseException | None) -> None:
 
 
 def _drop_removed_nodes(outdir: str | os.PathLike[str], nodes: Set[str]) -> None:
-    """A node no longer configured: its data files go (its pictures go with its charts)."""
+    """A node no page shows (or no longer configured): its data files go (its pictures
+    go with its charts)."""
     folder = data_dir(outdir)
     with contextlib.suppress(OSError):
         for entry in os.scandir(folder):

@@ -21,8 +21,10 @@ class scmmonitor_chart(nodes.General, nodes.Element):
 class scmmonitor_status(nodes.General, nodes.Element):
     """A status table of some nodes.
 
-    Attribute ``nodes`` (list of node names); its child is the build-time table,
-    which the page's script refreshes from the exported JSON in HTML.
+    Attribute ``nodes`` (list of node names); childless in the stored doctree. Live
+    HTML writes the table as of writing (which the page's script refreshes from the
+    exported JSON); for other builders ``doctree-resolved`` gives it the table as its
+    child.
     """
 
 
