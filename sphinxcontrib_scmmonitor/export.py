@@ -39,7 +39,7 @@ from .store import NodeData, SeriesData
 from .text import iso_utc as iso
 
 if TYPE_CHECKING:  # a docs build that reads no node never loads SQLAlchemy
-    from .store import Store
+    from .store import Reader
 
 FORMAT = 2
 DATA_DIR = ("_static", "scmmonitor", "data")
@@ -244,19 +244,17 @@ def write_document(path: Path, doc: dict[str, Any]) -> None:
 EXPORTED = "exported.json"
 
 
-def data_keys(settings: Settings, store: Store, names: Iterable[str]) -> dict[str, str]:
+def data_keys(settings: Settings, store: Reader, names: Iterable[str]) -> dict[str, str]:
     """Node name -> a digest that differs whenever the node's data file may, but for time.
 
-    One store query (``store.changes``) for the nodes and the sources their copies are
+    One store query (``Store.change_keys``) for the nodes and the sources their copies are
     judged against: the node's latest run and content checks, its settings and the
     source's, this release. The findings also move with the clock alone (a collection
     that goes stale), which the key does not see: see :func:`export`.
     """
-    from .store.changes import change_keys
-
     wanted = [n for n in dict.fromkeys(names) if n in settings.nodes]
     sources = {n: settings.node(n).source for n in wanted if settings.node(n).is_copy}
-    stored = change_keys(store, [*wanted, *(s for s in sources.values() if s in settings.nodes)])
+    stored = store.change_keys([*wanted, *(s for s in sources.values() if s in settings.nodes)])
     out = {}
     for name in wanted:
         source = sources.get(name)
@@ -267,7 +265,7 @@ def data_keys(settings: Settings, store: Store, names: Iterable[str]) -> dict[st
     return out
 
 
-def export(settings: Settings, store: Store, outdir: str | os.PathLike[str],
+def export(settings: Settings, store: Reader, outdir: str | os.PathLike[str],
            nodes: Iterable[str] | None = None, now: float | None = None, *,
            only_changed: bool = False,
            read: Callable[[str], NodeData] | None = None,

@@ -7,59 +7,13 @@ Report as ``Store.node_data`` on a modelled year of a source and two copies
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from sphinxcontrib_scmmonitor import config
-from sphinxcontrib_scmmonitor.checks import Report, check_node, evaluate, originals_for, reader
-from sphinxcontrib_scmmonitor.store import Store
+from sphinxcontrib_scmmonitor.checks import evaluate
 from tests import backup_nights as bn
-
-
-def _store(tmp_path: Path, observed: list[bn.Observed]) -> Store:
-    """A real SQLite store holding exactly the modelled rows, as the collector leaves them."""
-    db = tmp_path / "scm.db"
-    store = Store(f"sqlite:///{db}")
-    store.ensure_schema()
-    conn = sqlite3.connect(db)
-    with conn:
-        for o in observed:
-            node_id = conn.execute("INSERT INTO nodes (name, hub) VALUES (?, 'cms02')",
-                                   (o.node.name,)).lastrowid
-            conn.execute("INSERT INTO runs (node_id, started_at, finished_at, state, "
-                         "files_seen, unparsed, added, changed, gone) "
-                         "VALUES (?, ?, ?, 'ok', 0, 0, 0, 0, 0)",
-                         (node_id, o.observed_at - 60, o.observed_at))
-            for s in o.series:
-                present = sum(1 for b in s.backups if b.gone_at is None)
-                sid = conn.execute("INSERT INTO series (node_id, raw_name, name, listed_count, "
-                                   "listed_digest) VALUES (?, ?, ?, ?, 0)",
-                                   (node_id, s.raw_name, s.name, present)).lastrowid
-                conn.executemany(
-                    "INSERT INTO backups (node_id, series_id, path, backup_at, size, mtime, "
-                    "first_seen_at, last_seen_at, gone_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)",
-                    [(node_id, sid, b.path, b.backup_at, b.size, b.first_seen_at,
-                      b.gone_at or o.observed_at, b.gone_at) for b in s.backups])
-    conn.close()
-    return store
-
-
-def _settings(db: Path, nodes: tuple[bn.Node, ...]) -> config.Settings:
-    return config.parse({
-        "database": f"sqlite:///{db}",
-        "defaults": {"timezone": bn.ZONE, "max_age_hours": 1e6},
-        "hubs": {"cms02": {"source": "S"}},
-        "nodes": {n.name: {"hub": "cms02", "host": "local", "root": n.root,
-                           "keep_min": n.keep_min, "keep_max": n.keep_max} for n in nodes}})
-
-
-def _full_report(settings: config.Settings, store: Store, now: float) -> Report:
-    read = reader(settings, store)  # every node's whole history
-    return Report(generated_at=now, nodes=[
-        check_node(node, read(name), now, originals_for(settings, name, read))
-        for name, node in settings.nodes.items()])
+from tests.helpers.modelled_store import full_report, modelled_settings, modelled_store
 
 
 def _faulty_year() -> bn.Hub:
@@ -79,10 +33,10 @@ def test_recent_read_gives_the_full_reads_report(tmp_path: Path, at: int, faulty
     nodes = (nodes[0], bn.with_node(nodes[1], keep_of={b"svn/repo01": 12}), nodes[2])
     hub = _faulty_year() if faulty else bn.healthy_year()
     observed = bn.observe_all(hub, nodes, at)
-    store = _store(tmp_path, observed)
-    settings = _settings(tmp_path / "scm.db", nodes)
+    store = modelled_store(tmp_path, observed)
+    settings = modelled_settings(tmp_path / "scm.db", nodes)
     now = at + 3600
-    assert evaluate(settings, store, now=now) == _full_report(settings, store, now)
+    assert evaluate(settings, store, now=now) == full_report(settings, store, now)
 
 
 def test_history_and_copy_checks_find_the_same_on_the_recent_read(tmp_path: Path) -> None:
@@ -90,7 +44,7 @@ def test_history_and_copy_checks_find_the_same_on_the_recent_read(tmp_path: Path
     nodes = bn.three_nodes()
     hub = _faulty_year()
     observed = bn.observe_all(hub, nodes)
-    store = _store(tmp_path, observed)
+    store = modelled_store(tmp_path, observed)
     window = (bn.Limits().gap_days + 1) * bn.DAY
 
     def read(o: bn.Observed, recent: bool) -> bn.Observed:
@@ -120,10 +74,10 @@ def test_a_present_backup_older_than_the_window_makes_its_series_read_whole(
     h1 = observed[2]
     s = next(s for s in h1.series if s.raw_name == b"svn/repo00")
     s.backups[0] = s.backups[0]._replace(gone_at=None)
-    store = _store(tmp_path, observed)
+    store = modelled_store(tmp_path, observed)
     data = store.recent_node_data("H1", "cms02", window_s=4 * bn.DAY)
     got = next(x for x in data.series if x.raw_name == b"svn/repo00")
     assert got.backups == store.node_data("H1", "cms02").series[
         [x.raw_name for x in data.series].index(b"svn/repo00")].backups
-    settings = _settings(tmp_path / "scm.db", nodes)
-    assert evaluate(settings, store, now=bn.END) == _full_report(settings, store, bn.END)
+    settings = modelled_settings(tmp_path / "scm.db", nodes)
+    assert evaluate(settings, store, now=bn.END) == full_report(settings, store, bn.END)

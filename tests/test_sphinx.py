@@ -22,10 +22,16 @@ from sphinx.testing.util import SphinxTestApp
 
 from sphinxcontrib_scmmonitor.sphinxext import assets, images
 from tests.helpers.pages import charts, scripts, status_boxes
-from tests.helpers.sphinx_site import DAYS, HOSTILE, Backups, add_backup, collect, write_config
+from tests.helpers.sphinx_site import (
+    DAYS,
+    HOSTILE,
+    Backups,
+    add_backup,
+    collect,
+    warnings,
+    write_config,
+)
 from tests.sshd import require_tool
-
-_ESCAPES = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @pytest.fixture(scope="session")
@@ -51,13 +57,6 @@ def project(app_params, backups: Backups) -> Path:  # type: ignore[no-untyped-de
 def own_project(app_params, own_backups: Backups) -> Backups:  # type: ignore[no-untyped-def]
     own_backups.install(Path(app_params.kwargs["srcdir"]))
     return own_backups
-
-
-def warnings(app: SphinxTestApp) -> list[str]:
-    # Sphinx 7.0 has only the private stream
-    stream = app.warning if hasattr(app, "warning") else app._warning
-    text = _ESCAPES.sub("", stream.getvalue())
-    return [line for line in text.splitlines() if "WARNING" in line or "ERROR" in line]
 
 
 def assert_data_urls_resolve(outdir: Path) -> int:

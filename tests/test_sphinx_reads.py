@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,8 +20,8 @@ import pytest
 from sphinx.testing.util import SphinxTestApp
 from sqlalchemy import Engine, event
 
-from sphinxcontrib_scmmonitor.store import Store
-from tests.test_sphinx import Backups, warnings
+from sphinxcontrib_scmmonitor.store import Store, lite
+from tests.helpers.sphinx_site import Backups, warnings
 
 CONF = """\
 extensions = ["sphinxcontrib_scmmonitor"]
@@ -47,8 +48,18 @@ class Trace:
 
 
 @pytest.fixture
-def trace() -> Iterator[Trace]:
+def trace(monkeypatch: pytest.MonkeyPatch) -> Iterator[Trace]:
+    """Traces both ways a build opens a store: SQLAlchemy's engines, and sqlite3 itself for
+    a plain SQLite file (store/lite.py)."""
     found = Trace()
+    real_connect = lite.connect
+
+    def traced(path: str, busy_timeout: float) -> sqlite3.Connection:
+        conn = real_connect(path, busy_timeout)
+        found(conn, None)
+        return conn
+
+    monkeypatch.setattr(lite, "connect", traced)
     event.listen(Engine, "connect", found)
     try:
         yield found
@@ -193,7 +204,7 @@ def test_kept_findings_do_not_outlive_the_clock(tmp_path: Path, make_app,  # typ
 def test_findings_hold_exactly_as_long_as_the_clock_cannot_change_them(
         newest_age_h: float, judged_after_h: float, until_h: float | None) -> None:
     from sphinxcontrib_scmmonitor.checks import check_node, same_findings_until
-    from tests.test_checks import HOUR, NOW, daily, node_data, node_settings, run, series
+    from tests.helpers.node_data import HOUR, NOW, daily, node_data, node_settings, run, series
 
     node = node_settings(max_age_hours=24)
     data = node_data(series("repos/env", *daily(NOW - newest_age_h * HOUR, *[10**9] * 10)),
@@ -213,7 +224,7 @@ def test_findings_hold_exactly_as_long_as_the_clock_cannot_change_them(
 
 def test_a_node_never_collected_is_judged_every_time() -> None:
     from sphinxcontrib_scmmonitor.checks import check_node, same_findings_until
-    from tests.test_checks import NOW, node_data, node_settings
+    from tests.helpers.node_data import NOW, node_data, node_settings
 
     node = node_settings()
     found = check_node(node, node_data(runs=[]), NOW)
@@ -232,32 +243,58 @@ def test_loading_the_extension_loads_no_database_layer() -> None:
     assert out.strip() == "[]"
 
 
+def test_a_rebuild_over_an_unchanged_sqlite_store_loads_no_sqlalchemy(tmp_path: Path) -> None:
+    """The change keys and kept findings are read with sqlite3 (store/lite.py): a rebuild
+    whose data did not change pays no SQLAlchemy import, as a whole sphinx-build."""
+    import subprocess
+    import sys
+
+    backups = Backups(tmp_path / "data", days=8)
+    src = site(tmp_path / "docs", backups.config,
+               {"index": INDEX + "\n.. scm-backup-status::\n",
+                "charts": "Charts\n======\n\n.. scm-backup-chart:: C\n"})
+    code = ("import sys; from sphinx.cmd.build import build_main; "
+            "code = build_main(['-q', '-b', 'html', sys.argv[1], sys.argv[2]]); "
+            "print(code, sorted(m for m in sys.modules if m.startswith('sqlalchemy'))[:2])")
+    out = tmp_path / "html"
+
+    def sphinx_build() -> str:
+        return subprocess.run([sys.executable, "-c", code, str(src), str(out)],
+                              capture_output=True, text=True, check=True,
+                              cwd=Path(__file__).resolve().parent.parent).stdout.strip()
+
+    first = sphinx_build()
+    assert first.startswith("0 "), first  # the first build reads the nodes whole
+    assert sphinx_build() == "0 []"
+    assert "repos/env" in (out / "index.html").read_text()  # the table is still there
+
+
 def test_the_change_key_moves_with_every_write_a_node_data_read_sees(backend_url: str) -> None:
     from sphinxcontrib_scmmonitor.store import Changes, Record
-    from sphinxcontrib_scmmonitor.store.changes import NEVER, change_keys
+    from sphinxcontrib_scmmonitor.store.queries import NEVER
 
     store = Store(backend_url)
     store.ensure_schema()
     try:
-        assert change_keys(store, ["C", "H1"]) == {"C": NEVER, "H1": NEVER}
+        assert store.change_keys(["C", "H1"]) == {"C": NEVER, "H1": NEVER}
         node = store.ensure_node("C", "cms02")
         store.ensure_node("H1", "cms02")
-        seen = [change_keys(store, ["C"])["C"]]
+        seen = [store.change_keys(["C"])["C"]]
         run = store.start_run(node, 100.0)
-        seen.append(change_keys(store, ["C"])["C"])
+        seen.append(store.change_keys(["C"])["C"])
         path = b"/r/tracs/env/2012/11/13/161002/env.tar.gz"
         store.finish_run(node, run, changes=Changes(added=[
             Record(path, b"tracs/env", 1_352_794_202, 70, 1.5)]), complete=True, ok=True,
             error=None, method="local", files_seen=1, unparsed=0, unparsed_sample=None,
             now=101.0)
-        seen.append(change_keys(store, ["C"])["C"])
+        seen.append(store.change_keys(["C"])["C"])
         store.record_sha256("C", {path: "0" * 64}, checked_at=102)
-        seen.append(change_keys(store, ["C"])["C"])
+        seen.append(store.change_keys(["C"])["C"])
         store.rename_hub("cms02", "cms03")
-        seen.append(change_keys(store, ["C"])["C"])
+        seen.append(store.change_keys(["C"])["C"])
         assert len(set(seen)) == len(seen), seen
         # H1's own key did not move with C's writes, but for the hub both were renamed in
-        assert change_keys(store, ["H1"])["H1"][0] == "cms03"
-        assert change_keys(store, ["C"])["C"] == seen[-1]  # a read changes nothing
+        assert store.change_keys(["H1"])["H1"][0] == "cms03"
+        assert store.change_keys(["C"])["C"] == seen[-1]  # a read changes nothing
     finally:
         store.close()

@@ -22,8 +22,8 @@ from sphinxcontrib_scmmonitor.store import Store, StoreError, open_reader
 from sphinxcontrib_scmmonitor.store.lite import LiteStore, sqlite_file
 from sphinxcontrib_scmmonitor.store.tables import metadata
 from tests import backup_nights as bn
-from tests.test_recent_read import _full_report, _settings, _store
-from tests.test_store import upgrade_to
+from tests.helpers.modelled_store import full_report, modelled_settings, modelled_store
+from tests.helpers.store import upgrade_to
 
 WINDOW = (bn.Limits().gap_days + 1) * bn.DAY
 
@@ -32,7 +32,7 @@ WINDOW = (bn.Limits().gap_days + 1) * bn.DAY
 def modelled(tmp_path: Path) -> tuple[Path, list[bn.Observed]]:
     """A year of a source and two copies, with content checks' results on some files."""
     observed = bn.observe_all(bn.healthy_year(), bn.three_nodes())
-    store = _store(tmp_path, observed)
+    store = modelled_store(tmp_path, observed)
     for o in observed:
         every = [b for s in o.series for b in s.backups]
         present = [b.path for b in every if b.gone_at is None]
@@ -68,7 +68,7 @@ def test_the_sqlite3_reader_reads_what_sqlalchemy_reads(modelled) -> None:
 
 def test_the_recent_read_keeps_the_checks_results_of_every_file_it_reads(modelled) -> None:
     db, observed = modelled
-    settings = _settings(db, bn.three_nodes())
+    settings = modelled_settings(db, bn.three_nodes())
     lite = open_reader(f"sqlite:///{db}")
     for o in observed[1:]:  # the copies: the source is read whole
         full = lite.node_data(o.node.name, "cms02")
@@ -81,7 +81,7 @@ def test_the_recent_read_keeps_the_checks_results_of_every_file_it_reads(modelle
         assert len(recent.verified) < len(full.verified)
         assert any(v.gzip_ok is False for v in recent.verified.values())
     report = evaluate(settings, lite, now=bn.END)
-    assert report == _full_report(settings, Store(f"sqlite:///{db}"), bn.END)
+    assert report == full_report(settings, Store(f"sqlite:///{db}"), bn.END)
     assert any(r.reason == "corrupt" for n in report.nodes for s in n.series for r in s.reasons)
 
 

@@ -23,7 +23,7 @@ from tests.helpers.backups import (
     today_at,
     write_config,
 )
-from tests.helpers.store import head_revision
+from tests.helpers.store import head_revision, upgrade_to
 from tests.privileges import as_nobody
 
 VENV_BIN = Path(sys.executable).parent
@@ -105,16 +105,6 @@ def test_store_refuses_a_database_it_cannot_create(tmp_path) -> None:
 def test_store_refuses_a_bad_url() -> None:
     with pytest.raises(StoreError, match="not valid"):
         Store("no url at all")
-
-
-def upgrade_to(url: str, revision: str) -> None:
-    """The schema as an older release left it: Alembic's own upgrade up to ``revision``."""
-    from alembic import command
-
-    store = Store(url)
-    with store.engine.begin() as conn:
-        command.upgrade(store._alembic_config(conn), revision)
-    store.close()
 
 
 def test_an_older_schema_is_refused_until_upgraded(tmp_path) -> None:

@@ -22,10 +22,10 @@ from .results import NodeStatus, Report, SeriesStatus
 from .series import check_series, series_history
 
 if TYPE_CHECKING:  # the CLI's exit-status table imports checks: --help must not load SQLAlchemy
-    from ..store import NodeData, Store
+    from ..store import NodeData, Reader
 
 
-def evaluate(settings: Settings, store: Store, nodes: Iterable[str] | None = None,
+def evaluate(settings: Settings, store: Reader, nodes: Iterable[str] | None = None,
              now: float | None = None) -> Report:
     """Judge the configured nodes (all by default) from what the store holds."""
     now = time.time() if now is None else now
@@ -36,7 +36,7 @@ def evaluate(settings: Settings, store: Store, nodes: Iterable[str] | None = Non
     return Report(generated_at=now, nodes=out)
 
 
-def reader(settings: Settings, store: Store) -> Callable[[str], NodeData]:
+def reader(settings: Settings, store: Reader) -> Callable[[str], NodeData]:
     """``name -> NodeData``, each node read from the store once (a source for itself and
     for every copy judged against it)."""
     cache: dict[str, NodeData] = {}
@@ -49,7 +49,7 @@ def reader(settings: Settings, store: Store) -> Callable[[str], NodeData]:
     return read
 
 
-def judged_reader(settings: Settings, store: Store) -> Callable[[str], NodeData]:
+def judged_reader(settings: Settings, store: Reader) -> Callable[[str], NodeData]:
     """Like :func:`reader`, but what the checks judge only: recent backups, in time set by
     nodes and series (``Store.recent_node_data``).
 

@@ -29,7 +29,7 @@ from .options import ChartOptions
 from .scene import RENDERER_VERSION, draw
 
 if TYPE_CHECKING:
-    from ..store import Store
+    from ..store import Reader
 
 MANIFEST = ("_static", "scmmonitor", "pictures.json")
 PICTURE_DIR = ("_static", "scmmonitor", "pictures")
@@ -133,7 +133,7 @@ def draw_svg(options: ChartOptions, data: NodeData, status: NodeStatus,
     return svg_writer.write(scene)
 
 
-def rewrite(outdir: str | os.PathLike[str], settings: Settings, store: Store | None = None,
+def rewrite(outdir: str | os.PathLike[str], settings: Settings, store: Reader | None = None,
             nodes: Iterable[str] | None = None, now: float | None = None,
             data: Mapping[str, tuple[NodeData, NodeStatus]] | None = None,
             read: Callable[[str], NodeData] | None = None) -> list[Path]:

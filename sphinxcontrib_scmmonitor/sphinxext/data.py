@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import sys
 import time
 import weakref
 from collections.abc import Callable, Iterable, Sequence
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     from sphinx.application import Sphinx
     from sphinx.environment import BuildEnvironment
 
-    from ..store import Store
+    from ..store import Reader
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -96,7 +97,7 @@ class BuildData:
     #: a node judged afresh is read whole: the build exports it (HTML), and one read
     #: serves both its findings and its data file
     whole_when_changed: bool = False
-    _store: Store | None = None
+    _store: Reader | None = None
     _store_pid: int = 0
     _store_error: str | None = None
     _schema_checked: bool = False
@@ -135,8 +136,15 @@ class BuildData:
         """Why :attr:`settings` is None."""
         return self._error if self.settings is None else None
 
-    def store(self) -> Store:
-        """The store of this process; raises :class:`StoreError` (remembered per process)."""
+    def store(self) -> Reader:
+        """The store of this process; raises :class:`StoreError` (remembered per process).
+
+        A plain SQLite file at this release's schema is read with the standard
+        library's sqlite3 (``store.open_reader``): a rebuild that only looks at the
+        nodes' change keys then never imports SQLAlchemy. Anything else (another
+        database, a file or schema not there yet) goes through ``Store``, which
+        creates an empty store or says to run ``scm-monitor db upgrade``.
+        """
         if self.settings is None:
             raise StoreError(self.error or "no settings")
         pid = os.getpid()
@@ -144,22 +152,36 @@ class BuildData:
             return self._store
         if self._store is not None:
             # inherited from the parent process: leave its connections to the parent
-            self._store.engine.dispose(close=False)
+            self._store.forget()
             self._store = None
         if self._store_error is not None and self._store_pid == pid:
             raise StoreError(self._store_error)
         self._store_pid = pid
+        from ..store.lite import LiteStore, sqlite_file
+
+        url = self.settings.database
+        path = sqlite_file(url)
+        if path is not None:
+            with contextlib.suppress(StoreError):  # not there yet, or another schema
+                lite = LiteStore(url, path)
+                try:
+                    lite.ensure_schema()
+                except StoreError:
+                    lite.close()
+                    raise
+                self._store = lite
+                return lite
         # here, not at import: a site whose pages show no node never loads SQLAlchemy
         from ..store import Store
 
         try:
-            self._store = Store(self.settings.database)
+            self._store = Store(url)
         except StoreError as exc:
             self._store_error = str(exc)
             raise
         return self._store
 
-    def read(self, fn: Callable[[Store], T]) -> T:
+    def read(self, fn: Callable[[Reader], T]) -> T:
         """``fn(store)``; any database problem becomes a :class:`StoreError`.
 
         The schema is checked only when a read fails: a docs build reads, and
@@ -167,19 +189,21 @@ class BuildData:
         schema is created (an empty store), an old one gets the message that
         says to run ``scm-monitor db upgrade``.
         """
-        from sqlalchemy.exc import SQLAlchemyError
-
         store = self.store()
+        # SQLAlchemy's errors can only come from SQLAlchemy: not imported, none to catch
+        sqla = sys.modules.get("sqlalchemy.exc")
+        errors: tuple[type[Exception], ...] = (StoreError,) if sqla is None else (
+            StoreError, sqla.SQLAlchemyError)
         try:
             return fn(store)
-        except (StoreError, SQLAlchemyError) as exc:
+        except errors as exc:
             if self._schema_checked:
                 raise StoreError(str(exc)) from exc
             self._schema_checked = True
         try:
             store.ensure_schema()
             return fn(store)
-        except SQLAlchemyError as exc:
+        except errors as exc:
             raise StoreError(f"cannot read {store.safe_url}: {exc}") from exc
 
     def _this_process(self) -> None:

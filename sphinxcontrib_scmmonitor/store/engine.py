@@ -70,6 +70,11 @@ class Database:
     def close(self) -> None:
         self.engine.dispose()
 
+    def forget(self) -> None:
+        """In a forked child: drop the parent's connections without closing them (they are
+        the parent's to use and close)."""
+        self.engine.dispose(close=False)
+
     @property
     def safe_url(self) -> str:
         """The URL without its password, fit for messages."""

@@ -69,6 +69,17 @@ def prepare(conn: Any, busy_timeout: float) -> None:
     cur.close()
 
 
+def connect(path: str, busy_timeout: float) -> sqlite3.Connection:
+    """A new sqlite3 connection to a store file, set up as every one of ours (:func:`prepare`)."""
+    conn = sqlite3.connect(path, timeout=busy_timeout, check_same_thread=False)
+    try:
+        prepare(conn, busy_timeout)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 def describe(safe_url: str, busy_timeout: float, detail: str, doing: str) -> str:
     """One sentence for a database error: what failed, the driver's first line, no SQL."""
     if "locked" in detail or "busy" in detail:
@@ -88,9 +99,11 @@ def first_line(text: str, kind: str) -> str:
 
 
 class Reader(Protocol):
-    """What ``status`` reads of a store: :class:`LiteStore` and :class:`~.db.Store` both."""
+    """What ``status`` and a docs build read of a store: :class:`LiteStore` and
+    :class:`~.db.Store` both."""
 
-    safe_url: str
+    @property
+    def safe_url(self) -> str: ...
 
     def node_data(self, name: str, hub: str | None = None, *,
                   runs_limit: int = 2000) -> NodeData: ...
@@ -100,7 +113,13 @@ class Reader(Protocol):
 
     def last_notification(self, hub: str) -> tuple[str, str, float] | None: ...
 
+    def change_keys(self, names: Iterable[str]) -> dict[str, tuple[object, ...]]: ...
+
+    def ensure_schema(self) -> None: ...
+
     def close(self) -> None: ...
+
+    def forget(self) -> None: ...
 
 
 def open_reader(url: str, *, busy_timeout: float | None = None) -> LiteStore | Store:
@@ -126,7 +145,8 @@ def open_reader(url: str, *, busy_timeout: float | None = None) -> LiteStore | S
 
 
 class LiteStore:
-    """An existing SQLite store, read with sqlite3: the reads of ``status``, nothing more."""
+    """An existing SQLite store, read with sqlite3: the reads of ``status`` and of a docs
+    build, nothing more."""
 
     def __init__(self, url: str, path: str, *, busy_timeout: float | None = None) -> None:
         self.url = self.safe_url = url  # a plain file URL (sqlite_file) holds no password
@@ -139,6 +159,11 @@ class LiteStore:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+    def forget(self) -> None:
+        """In a forked child: drop the parent's connection without closing it (SQLite's
+        own rule: a connection is never used across a fork)."""
+        self._conn = None
 
     @contextmanager
     def read(self) -> Iterator[queries.Run]:
@@ -164,14 +189,7 @@ class LiteStore:
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            conn = sqlite3.connect(self._path, timeout=self.busy_timeout,
-                                   check_same_thread=False)
-            try:
-                prepare(conn, self.busy_timeout)
-            except BaseException:
-                conn.close()
-                raise
-            self._conn = conn
+            self._conn = connect(self._path, self.busy_timeout)
         return self._conn
 
     def revisions(self) -> tuple[str | None, str]:
@@ -205,6 +223,11 @@ class LiteStore:
     def last_notification(self, hub: str) -> tuple[str, str, float] | None:
         with self.read() as run:
             return queries.read_last_notification(run, hub)
+
+    def change_keys(self, names: Iterable[str]) -> dict[str, tuple[object, ...]]:
+        """As :meth:`~.reads.Reads.change_keys`."""
+        with self.read() as run:
+            return queries.read_change_keys(run, names)
 
 
 def _runner(conn: sqlite3.Connection) -> queries.Run:

@@ -104,6 +104,26 @@ FROM verifications v JOIN backups b ON {_UNCHANGED}
 WHERE b.node_id = :node
 """  # noqa: S608 - constants only
 
+#: One cheap key per node that differs whenever what :func:`read_node` returns may
+#: (docs/sphinx.rst, "How the page gets its data"): everything a node's data holds arrives
+#: with a collection run (inserted per collection, updated when it ends) or a content
+#: check, so the node's hub, its latest run's id, state, start and end, and the count and
+#: latest time of its content checks say it. The content checks are few (verified files
+#: only): walked from them, each backup found by its id; a join would let the planner walk
+#: the backups, millions of rows, instead.
+CHANGE_KEYS = """
+SELECT n.name, n.hub, r.id, r.state, r.started_at, r.finished_at, v.checked, v.latest
+FROM nodes n
+LEFT JOIN runs r ON r.id = (SELECT r2.id FROM runs r2 WHERE r2.node_id = n.id
+                            ORDER BY r2.started_at DESC, r2.id DESC LIMIT 1)
+LEFT JOIN (SELECT node_id, COUNT(*) AS checked, MAX(checked_at) AS latest
+           FROM (SELECT (SELECT b.node_id FROM backups b WHERE b.id = v2.backup_id) AS node_id,
+                        v2.checked_at FROM verifications v2) AS checks
+           GROUP BY node_id) v ON v.node_id = n.id
+"""
+#: the change key of a node the store does not know yet
+NEVER: tuple[object, ...] = ()
+
 #: the verify tools a run found missing on the node, and since when (``unverified``)
 MISSING_TOOLS = "SELECT tool, since FROM verify_missing WHERE node_id = :node"
 
@@ -173,6 +193,16 @@ def read_verified(run: Run, node_id: int) -> dict[bytes, Verification]:
     """full path -> what the content checks found, for the node's files unchanged since."""
     return {bytes(path): _verification(*checked)
             for path, *checked in run(VERIFIED, {"node": node_id})}
+
+
+def read_change_keys(run: Run, names: Iterable[str]) -> dict[str, tuple[object, ...]]:
+    """Node name -> its change key (:data:`CHANGE_KEYS`; :data:`NEVER`: not stored)."""
+    out = dict.fromkeys(sorted(set(names)), NEVER)
+    if out:  # one row a node: every node's, the wanted kept (no IN list sqlite3 can bind)
+        for name, *rest in run(CHANGE_KEYS, {}):
+            if name in out:
+                out[name] = tuple(rest)
+    return out
 
 
 def read_missing_tools(run: Run, node_id: int) -> dict[str, int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
 
@@ -70,3 +70,9 @@ class Reads(Database):
     def last_notification(self, hub: str) -> tuple[str, str, float] | None:
         with self.read() as conn:
             return queries.read_last_notification(runner(conn), hub)
+
+    def change_keys(self, names: Iterable[str]) -> dict[str, tuple[object, ...]]:
+        """Node name -> a key that differs whenever the node's stored data may differ
+        (``queries.CHANGE_KEYS``), for all ``names`` in one query."""
+        with self.read() as conn:
+            return queries.read_change_keys(runner(conn), names)

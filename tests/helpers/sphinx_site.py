@@ -7,9 +7,12 @@ collected, with the config a Sphinx project reads.
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from sphinx.testing.util import SphinxTestApp
 
 from sphinxcontrib_scmmonitor import cli
 from sphinxcontrib_scmmonitor.cli.demo import make_demo_nodes
@@ -73,3 +76,15 @@ class Backups:
     def install(self, srcdir: Path) -> None:
         """Point a Sphinx project at this store (its conf.py reads ./scmmonitor.toml)."""
         shutil.copyfile(self.config, srcdir / "scmmonitor.toml")
+
+
+#: the colours of Sphinx's coloured console output
+_ESCAPES = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def warnings(app: SphinxTestApp) -> list[str]:
+    """The build's warning and error lines, without colours."""
+    # Sphinx 7.0 has only the private stream
+    stream = app.warning if hasattr(app, "warning") else app._warning
+    text = _ESCAPES.sub("", stream.getvalue())
+    return [line for line in text.splitlines() if "WARNING" in line or "ERROR" in line]

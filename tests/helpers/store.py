@@ -7,6 +7,8 @@ from importlib import resources
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
+from sphinxcontrib_scmmonitor.store import Store
+
 
 def head_revision() -> str:
     cfg = Config()
@@ -15,3 +17,13 @@ def head_revision() -> str:
     head = ScriptDirectory.from_config(cfg).get_current_head()
     assert head
     return head
+
+
+def upgrade_to(url: str, revision: str) -> None:
+    """The schema as an older release left it: Alembic's own upgrade up to ``revision``."""
+    from alembic import command
+
+    store = Store(url)
+    with store.engine.begin() as conn:
+        command.upgrade(store._alembic_config(conn), revision)
+    store.close()
