@@ -18,7 +18,7 @@ from ..config import NODE_NAME_RE
 from ..nights import DEFAULT_DAYS
 from ..pictures import ChartOptions, css_px
 from ..pictures.options import METRICS, RANGES, SCALES
-from . import data
+from . import data, tables
 from .nodes import scmmonitor_calendar, scmmonitor_chart, scmmonitor_status
 
 logger = logging.getLogger(__name__)
@@ -226,13 +226,13 @@ class BackupCalendar(_DataDirective):
             return [instead]
         build = data.get(self.env)
         days = self.days()
-        rows, problem = data.calendar(build, names, days, time.time())
+        rows, problem = tables.calendar(build, names, days, time.time())
         cal = scmmonitor_calendar(
             nodes=names, days=days, problem=problem, support_smartquotes=False,
             rows=[{"node": r.node, "series": r.series,
                    "nights": [[n.day, n.kind, n.words] for n in r.nights]} for r in rows])
         self.set_source_info(cal)
-        cal.extend(data.calendar_table(rows, days, problem))
+        cal.extend(tables.calendar_table(rows, days, problem))
         # re-read with the status tables when the data changes
         note_doc(self, "status", names)
         return [cal]

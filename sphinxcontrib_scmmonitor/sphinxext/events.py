@@ -17,7 +17,7 @@ from ..config import NODE_NAME_RE
 from ..export import ExportError, data_dir, export
 from ..pictures.manifest import drop_unlisted
 from ..store import StoreError
-from . import assets, data
+from . import assets, data, tables
 from .nodes import scmmonitor_calendar, scmmonitor_chart, scmmonitor_status
 from .visitors import is_live_html
 
@@ -167,11 +167,11 @@ def doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None
     now = time.time()
     for chart in doctree.findall(scmmonitor_chart):
         if not chart.children:
-            chart.extend(data.chart_fallback(build, chart["node"], chart["title"],
+            chart.extend(tables.chart_fallback(build, chart["node"], chart["title"],
                                              chart["series"], now))
     for status in doctree.findall(scmmonitor_status):
         if not status.children:
-            status += data.status_table(data.status_cells(build, status["nodes"], now))
+            status += tables.status_table(tables.status_cells(build, status["nodes"], now))
 
 
 def html_page_context(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],

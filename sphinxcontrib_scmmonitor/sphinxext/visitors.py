@@ -17,7 +17,7 @@ from ..export import DATA_DIR
 from ..nights import KINDS
 from ..pictures import PICTURE_DIR, ChartOptions, MatplotlibMissing
 from ..store import StoreError
-from . import data, images
+from . import data, images, tables
 from .nodes import scmmonitor_calendar, scmmonitor_chart, scmmonitor_status
 
 if TYPE_CHECKING:
@@ -156,19 +156,19 @@ def html_visit_status(self: HTML5Translator, node: scmmonitor_status) -> None:
     if is_epub(self.builder):
         self.body.append('<div class="scmmonitor-status scmmonitor-static">')
         return
-    cells = data.status_cells(data.get(self.builder.env), node["nodes"], time.time())
+    cells = tables.status_cells(data.get(self.builder.env), node["nodes"], time.time())
     self.body.append(
         f"<div class=\"scmmonitor-status\" data-scm-nodes='{_json_attr(node['nodes'])}'"
         f' data-scm-base="{_attr(data_base(self))}">\n{status_table_html(cells)}</div>\n')
     raise nodes.SkipNode
 
 
-def status_table_html(cells: list[list[data.Cell]]) -> str:
-    """The status table as Sphinx's HTML writer writes :func:`data.status_table`."""
+def status_table_html(cells: list[list[tables.Cell]]) -> str:
+    """The status table as Sphinx's HTML writer writes :func:`tables.status_table`."""
     out = ['<table class="scmmonitor-status-table docutils align-default">\n<thead>\n'
            '<tr class="row-odd">']
     out.append("\n".join(f'<th class="head scmmonitor-col-{key}"><p>{_text(head)}</p></th>'
-                          for key, head in data.STATUS_COLUMNS))
+                          for key, head in tables.STATUS_COLUMNS))
     out.append("\n</tr>\n</thead>\n<tbody>\n")
     for i, row in enumerate(cells):
         out.append(f'<tr class="row-{"odd" if i % 2 else "even"}">')
