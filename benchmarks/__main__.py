@@ -91,15 +91,22 @@ def main(argv: list[str] | None = None) -> int:
             log(f"row {number}: {row.status} in {row.seconds:.0f} s "
                 + ", ".join(f"{c.what} = {c.value:.3g}" for c in row.checks))
             results.append(row)
+            # after every row: a run stopped half-way keeps the rows it finished
+            seconds = _write(output, results, args.quick, argv, started, load_start)
+    log(f"wrote {output} ({seconds / 60:.1f} min)")
+    return 0
+
+
+def _write(output: Path, results: list[RowResult], quick: bool, argv: list[str] | None,
+           started: float, load_start: tuple[float, float, float]) -> float:
     seconds = time.time() - started
     command = "python -m benchmarks" + (" " + " ".join(argv if argv is not None
                                                         else sys.argv[1:])).rstrip()
-    text = render(results, machine_info(), quick=args.quick, command=command.strip(),
+    text = render(results, machine_info(), quick=quick, command=command.strip(),
                   started=started, seconds=seconds, load=(load_start, os.getloadavg()))
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text)
-    log(f"wrote {output} ({seconds / 60:.1f} min)")
-    return 0
+    return seconds
 
 
 def _title(number: int) -> str:
