@@ -49,9 +49,11 @@ class Parser(argparse.ArgumentParser):
             self.arguments.append(action)
         return action
 
-    def add_commands(self, *, dest: str, metavar: str) -> Commands:
+    def add_commands(self, *, dest: str, metavar: str,
+                     parents: Sequence[Parser] = ()) -> Commands:
+        """Sub-commands; each takes ``parents``' arguments (the options every command has)."""
         return Commands(self, self.add_subparsers(dest=dest, metavar=metavar,
-                                                  parser_class=Parser))
+                                                  parser_class=Parser), parents)
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
@@ -61,16 +63,24 @@ class Parser(argparse.ArgumentParser):
 class Commands:
     """The sub-commands of one :class:`Parser`: adds them to argparse and to its list."""
 
-    def __init__(self, owner: Parser, action: Any) -> None:
+    def __init__(self, owner: Parser, action: Any, parents: Sequence[Parser]) -> None:
         self.owner = owner
         self.action = action
+        self.parents = list(parents)
 
-    def add_parser(self, name: str, *, help: str, parents: Sequence[Parser] = (),
-                   **kwargs: Any) -> Parser:
-        parser: Parser = self.action.add_parser(name, help=help, parents=list(parents),
-                                                **kwargs)
+    def add_parser(self, name: str, *, help: str, examples: Sequence[str] = (),
+                   after: str = "", **kwargs: Any) -> Parser:
+        """One sub-command; ``examples``: command lines its ``--help`` ends with (then
+        ``after``), each as typed, a ``# comment`` after it where it helps."""
+        if examples:
+            heading = "example" if len(examples) == 1 else "examples"
+            lines = "\n".join(f"  {line}" for line in examples)
+            kwargs["epilog"] = f"{heading}:\n{lines}" + (f"\n\n{after}" if after else "")
+        parser: Parser = self.action.add_parser(
+            name, help=help, parents=self.parents,
+            formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
         # argparse copies a parent's arguments without add_argument: list them first, as it does
-        parser.arguments[:0] = [a for parent in parents for a in parent.arguments]
+        parser.arguments[:0] = [a for parent in self.parents for a in parent.arguments]
         self.owner.commands.append((name, help, parser))
         return parser
 
@@ -90,23 +100,23 @@ def build_parser() -> Parser:
     parser.add_argument("-v", "--verbose", action="store_true", default=False,
                         help="log more (paramiko and SQL problems in detail)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_commands(dest="command", metavar="COMMAND")
+    sub = parser.add_commands(dest="command", metavar="COMMAND", parents=[common])
 
-    p = sub.add_parser("init", parents=[common], help="write a commented scmmonitor.toml to "
-                       "fill in; --probe lists a node first and proposes the settings "
-                       f"({summary('init')})",
-                       formatter_class=argparse.RawDescriptionHelpFormatter,
-                       epilog="examples:\n  scm-monitor init\n  scm-monitor init "
-                       "/etc/scmmonitor/scmmonitor.toml --probe cms01.example.org "
-                       "/data/var/scm/backup/cms02"
-                       "\n  scm-monitor init --probe root@hep1:2222 /var/scm/backup/cms02 "
-                       "--node H1\n  scm-monitor init --probe hep1 /var/scm/backup/cms02 "
-                       "--node H1 --add"
-                       "   # one more node\n  scm-monitor init --systemd /etc/systemd/system"
-                       "\n  scm-monitor init - --probe local /var/scm/backup/cms02   "
-                       "# print, write nothing\n\nPATH defaults to -c, else $SCMMONITOR_CONFIG, "
-                       "else ./scmmonitor.toml.\n--probe uses the same SSH settings and "
-                       "host-key checks as collect\n(~/.ssh/config, known_hosts, the agent).")
+    p = sub.add_parser("init", help="write a commented scmmonitor.toml to fill in; --probe "
+                       f"lists a node first and proposes the settings ({summary('init')})",
+                       examples=["scm-monitor init",
+                                 "scm-monitor init /etc/scmmonitor/scmmonitor.toml --probe "
+                                 "cms01.example.org /data/var/scm/backup/cms02",
+                                 "scm-monitor init --probe root@hep1:2222 "
+                                 "/var/scm/backup/cms02 --node H1",
+                                 "scm-monitor init --probe hep1 /var/scm/backup/cms02 --node H1 "
+                                 "--add   # one more node",
+                                 "scm-monitor init --systemd /etc/systemd/system",
+                                 "scm-monitor init - --probe local /var/scm/backup/cms02   "
+                                 "# print, write nothing"],
+                       after="PATH defaults to -c, else $SCMMONITOR_CONFIG, else "
+                       "./scmmonitor.toml.\n--probe uses the same SSH settings and host-key "
+                       "checks as collect\n(~/.ssh/config, known_hosts, the agent).")
     p.add_argument("path", nargs="?", metavar="PATH",
                    help="file to write (- prints it instead)")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
@@ -122,40 +132,35 @@ def build_parser() -> Parser:
     p.add_argument("--hub", metavar="NAME", help="name of the hub (default: from ROOT)")
     p.add_argument("--node", metavar="NAME", help="name of the node (default: from HOST)")
 
-    p = sub.add_parser("collect", parents=[common], help="list every node's backups into the "
-                       f"store ({summary('collect')})",
-                       formatter_class=argparse.RawDescriptionHelpFormatter,
-                       epilog="examples:\n  scm-monitor collect\n  scm-monitor collect C "
-                       "--export docs/_build/html")
+    p = sub.add_parser("collect", help="list every node's backups into the store "
+                       f"({summary('collect')})",
+                       examples=["scm-monitor collect",
+                                 "scm-monitor collect C --export docs/_build/html"])
     p.add_argument("nodes", nargs="*", metavar="NODE", help="only these nodes")
     p.add_argument("--export", metavar="DIR", help="then write the charts' JSON into this "
                    "HTML output folder (no Sphinx rebuild needed)")
     p.add_argument("--progress", choices=("auto", "live", "lines"), default="auto",
                    help="live display on a terminal (auto) or plain lines for cron")
 
-    p = sub.add_parser("export", parents=[common], help="write DIR/_static/scmmonitor/data/"
-                       f"<node>.json ({summary('export')})",
-                       formatter_class=argparse.RawDescriptionHelpFormatter,
-                       epilog="example:\n  scm-monitor export --outdir docs/_build/html")
+    p = sub.add_parser("export", help="write DIR/_static/scmmonitor/data/<node>.json "
+                       f"({summary('export')})",
+                       examples=["scm-monitor export --outdir docs/_build/html"])
     p.add_argument("--outdir", required=True, metavar="DIR", help="the HTML output folder")
     p.add_argument("nodes", nargs="*", metavar="NODE", help="only these nodes")
 
-    p = sub.add_parser("status", parents=[common], help="evaluate the checks "
-                       f"({summary('status')})",
-                       formatter_class=argparse.RawDescriptionHelpFormatter,
-                       epilog="examples:\n  scm-monitor status\n  scm-monitor status --format "
-                       "json\n  scm-monitor status --format prometheus --output "
-                       "/var/lib/prometheus/node-exporter/scmmonitor.prom")
+    p = sub.add_parser("status", help=f"evaluate the checks ({summary('status')})",
+                       examples=["scm-monitor status", "scm-monitor status --format json",
+                                 "scm-monitor status --format prometheus --output "
+                                 "/var/lib/prometheus/node-exporter/scmmonitor.prom"])
     p.add_argument("--format", choices=("text", "json", "rst", "prometheus"), default="text")
     p.add_argument("--output", metavar="FILE", help="write there atomically instead of stdout")
     p.add_argument("nodes", nargs="*", metavar="NODE", help="only these nodes")
 
-    p = sub.add_parser("notify", parents=[common], help="mail each hub's operators when its "
-                       f"status is not OK ({summary('notify')})",
-                       formatter_class=argparse.RawDescriptionHelpFormatter,
-                       epilog="examples:\n  scm-monitor notify --dry-run\n  scm-monitor "
-                       "notify --always\n  scm-monitor notify --dry-run --html /tmp/mail.html"
-                       "   # open it in a browser")
+    p = sub.add_parser("notify", help="mail each hub's operators when its status is not OK "
+                       f"({summary('notify')})",
+                       examples=["scm-monitor notify --dry-run", "scm-monitor notify --always",
+                                 "scm-monitor notify --dry-run --html /tmp/mail.html"
+                                 "   # open it in a browser"])
     p.add_argument("--dry-run", action="store_true", help="print the mail instead of sending")
     p.add_argument("--html", metavar="FILE", help="also write the HTML part of each mail the "
                    "dry run shows to FILE (one hub) or to FILE with the name of the hub before "
@@ -168,21 +173,18 @@ def build_parser() -> Parser:
     rename_examples = ("example (hub cms02 is now called scm01 in scmmonitor.toml; its nodes "
                        "keep their history):\n"
                        "  scm-monitor -c /etc/scmmonitor/scmmonitor.toml db rename-hub cms02 scm01")
-    p = sub.add_parser("db", parents=[common], help="manage the store (schema, hub names)",
-                       formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = sub.add_parser("db", help="manage the store (schema, hub names)",
                        epilog=f"{db_examples}\n\n{rename_examples}")
-    dbsub = p.add_commands(dest="db_command", metavar="ACTION")
-    dbsub.add_parser("upgrade", parents=[common], help="bring the schema up to date "
-                     f"({summary('db upgrade')})",
-                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=db_examples)
-    p = dbsub.add_parser("rename-hub", parents=[common],
+    dbsub = p.add_commands(dest="db_command", metavar="ACTION", parents=[common])
+    dbsub.add_parser("upgrade", help=f"bring the schema up to date ({summary('db upgrade')})",
+                     epilog=db_examples)
+    p = dbsub.add_parser("rename-hub",
                          help="move the stored nodes of a renamed hub to its new "
                          f"name ({summary('db rename-hub')})",
                          description="Collect refuses a node whose stored hub differs from "
                          "the configured one (two hubs sharing a database must not mix up "
                          "their nodes). After renaming a hub in scmmonitor.toml, this moves "
                          "its nodes, their history and its alert state to the new name.",
-                         formatter_class=argparse.RawDescriptionHelpFormatter,
                          epilog=rename_examples)
     p.add_argument("old", metavar="OLD", help="the hub's name in the database")
     p.add_argument("new", metavar="NEW", help="its name in scmmonitor.toml now")
