@@ -43,7 +43,8 @@ BIG_DAYS = 834  # 300 x 20 x 834 = 5,004,000 rows
 SCALE_DIR = Path(os.environ.get("SCMMONITOR_BENCH_SCALE", "/tmp/scmmonitor-bench-scale"))
 PY = sys.executable
 SCM = str(Path(sys.executable).parent / "scm-monitor")
-#: the schema revision the cached stores were written for: a new one makes them again
+#: the shape of the cached stores (a new one makes them again; a new schema revision only
+#: upgrades them, see scale_store)
 _SHAPE_VERSION = 1
 
 
@@ -56,6 +57,9 @@ def scale_store(days: int, nodes: int = NODES, series: int = SERIES) -> Path:
     folder = SCALE_DIR / f"v{_SHAPE_VERSION}-{nodes}x{series}x{days}"
     toml = folder / "scmmonitor.toml"
     if toml.is_file():
+        # made by an earlier release: upgraded in place, as an operator's store is
+        subprocess.run([SCM, "-c", str(toml), "db", "upgrade"], check=True, env=_env(),
+                       stdout=subprocess.DEVNULL)
         return toml
     folder.mkdir(parents=True, exist_ok=True)
     db = folder / "scmmonitor.db"
