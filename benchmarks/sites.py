@@ -32,7 +32,9 @@ def highcharts() -> Path:
     prefix = CACHE / "npm"
     prefix.mkdir(parents=True, exist_ok=True)
     log(f"  npm install highcharts@{HIGHCHARTS_VERSION} into {prefix}")
-    subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(prefix),
+    # --save-exact: its package.json pins the version exactly, as every manifest here does
+    subprocess.run([npm, "install", "--no-audit", "--no-fund", "--save-exact", "--prefix",
+                    str(prefix),
                     f"highcharts@{HIGHCHARTS_VERSION}"], check=True, stdout=subprocess.DEVNULL)
     if not (HIGHCHARTS_DIR / "highstock.js").is_file():
         raise RuntimeError(f"npm did not install {HIGHCHARTS_DIR / 'highstock.js'}")
