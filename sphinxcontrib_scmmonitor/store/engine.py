@@ -97,8 +97,18 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.errors("read"), self.engine.connect() as conn, conn.begin():
-            yield conn
+        """One read transaction that sees one state of the store throughout.
+
+        PostgreSQL's default (READ COMMITTED) gives each statement its own snapshot: a
+        run committed between a read's series and its backups would show backups of a
+        series the read never saw. REPEATABLE READ is one snapshot for the whole read
+        (read-only, it never fails to serialize); SQLite's read transaction already is.
+        """
+        with self.errors("read"), self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
 
     @contextmanager
     def errors(self, doing: str) -> Iterator[None]:
