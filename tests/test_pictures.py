@@ -216,6 +216,25 @@ def test_a_few_bytes_get_whole_byte_ticks_each_once() -> None:
     assert labels == ["0 B", "1 B", "2 B"]
 
 
+@pytest.mark.parametrize("scale", ["log", "linear"])
+@pytest.mark.parametrize("top", [2.8 * 2**30, 3 * 2**30 + 1, 700 * 2**20, 2**30])
+def test_the_value_axis_labels_the_top_of_the_data(scale: str, top: float) -> None:
+    """H1 of the demo: 256 KB to 2.8 GB on a log scale had no label above 1 GB."""
+    sizes = [300 * 2**10, 4 * 2**20, 70 * 2**20, 400 * 2**20, int(top)]
+    data = NodeData(name="H1", hub="cms02", runs=[], series=[SeriesData(
+        name=f"s{i}", raw_name=f"s{i}".encode(),
+        backups=[(START + d * DAY, size + d, None) for d in range(10)])
+        for i, size in enumerate(sizes)])
+    root = parse(pictures.svg(data, NodeStatus(node="H1", hub="cms02"), pictures.ChartOptions(
+        node="H1", title="H1", scale=scale, range="all")))
+    # value labels stand left of the plot, right-aligned; their line is 4 px above the text
+    ticks = [float(t.get("y") or 0) - 4 for t in root.iter(SVG + "text")
+             if t.get("class") == "label" and t.get("text-anchor") == "end"]
+    highest_point = min(y for p in series_paths(root).values()
+                        for _, y in vertices(p.get("d") or ""))
+    assert ticks and min(ticks) <= highest_point, (ticks, highest_point)
+
+
 # --- a real site: sphinx-build, collect --export, Chromium --------------------------------
 
 

@@ -51,6 +51,8 @@ def value_axis(values: Sequence[float], metric: str, scale: str) -> Axis:
             hi_e = lo_e + 1
         every = max(1, math.ceil((hi_e - lo_e) / 6))
         lo_e -= lo_e % every
+        # the top of the axis is a tick: a label at or above the highest value
+        hi_e = lo_e + math.ceil((hi_e - lo_e) / every) * every
         ticks = [(2.0 ** e, size_label(2.0 ** e) if metric == "size" else f"{2 ** e:g}")
                  for e in range(lo_e, hi_e + 1, every)]
         return Axis(float(2 ** lo_e), float(2 ** hi_e), ticks, True)
