@@ -137,3 +137,24 @@ def test_make_demo_names_the_command_that_serves_the_page() -> None:
     assert "index.html" not in demo  # a file to open from disk would show no live chart
     docs = (ROOT / "docs" / "Makefile").read_text().split("\nhtml:", 1)[1].split("\n\n", 1)[0]
     assert "serve-docs" in docs and "http.server" in docs and "index.html" not in docs
+
+
+def test_the_demo_config_gets_the_tree_in_its_values_and_keeps_its_comments(
+        tmp_path: Path) -> None:
+    """example_docs/write_config.py: the written scmmonitor.toml's comments still explain the
+    placeholder (not "replacing /tmp/x with the absolute path"); every root is the tree's."""
+    import tomllib
+
+    for name in ("write_config.py", "scmmonitor.toml.in"):
+        shutil.copy(ROOT / "example_docs" / name, tmp_path / name)
+    tree = tmp_path / 'demo "backups" \\ # here'
+    subprocess.run([sys.executable, str(tmp_path / "write_config.py"), str(tree)], check=True,
+                   capture_output=True, timeout=60)
+    written = (tmp_path / "scmmonitor.toml").read_text()
+    template = (tmp_path / "scmmonitor.toml.in").read_text()
+    comments = [line for line in template.splitlines() if line.lstrip().startswith("#")]
+    assert "@DEMO_BACKUPS@" in "".join(comments)  # the test means something
+    assert [line for line in written.splitlines() if line.lstrip().startswith("#")] == comments
+    roots = [n["root"] for n in tomllib.loads(written)["nodes"].values()]
+    assert roots and all(r.startswith(str(tree) + "/") for r in roots), roots
+    assert "@DEMO_BACKUPS@" not in "".join(roots)

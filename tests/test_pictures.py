@@ -513,7 +513,9 @@ def test_opened_from_disk_the_pictures_stand_with_one_note_and_no_error_box(
         notes = page.eval_on_selector_all(".scmmonitor-chart .scmmonitor-message",
                                           "els => els.map(e => e.textContent)")
         assert len(notes) == 1, notes
-        assert "http.server" in notes[0] and "make serve" in notes[0], notes
+        # any site's advice: no project's own make target, a server on loopback only
+        assert "python3 -m http.server --bind 127.0.0.1 -d <the HTML folder>" in notes[0], notes
+        assert "make serve" not in notes[0] and "example docs" not in notes[0], notes
         assert "scm-monitor export" not in notes[0]  # the export is not what is missing
         errors = page.eval_on_selector_all(".scmmonitor-error",
                                            "els => els.map(e => e.textContent)")

@@ -4,11 +4,13 @@
 import { EXPORT_HINT, LoadError, parseDocument } from "./data.js";
 
 // From file:// the export is not what is missing: the browser will not read the file
-// (the picture beside the message still shows the data of the last export)
+// (the picture beside the message still shows the data of the last export). Any site's
+// pages say this, so it names no project's own make target.
 export const FILE_HINT = ["Opened from a file:// URL, where the browser does not let scripts " +
   "read data files: the pictures show the data as of the last export. For the interactive " +
-  "charts, serve the HTML folder over HTTP: ", { code: "make serve" }, " in the example docs, " +
-  "or ", { code: "python3 -m http.server" }, " in the folder."];
+  "charts, serve the HTML folder (the one holding _static/) over HTTP, e.g. ",
+  { code: "python3 -m http.server --bind 127.0.0.1 -d <the HTML folder>" },
+  ", and open http://127.0.0.1:8000/."];
 
 function xhrText(url) {
   return new Promise((resolve, reject) => {
