@@ -37,6 +37,9 @@ REASON_KIND: Mapping[str, str] = {
     "shrunk": "shrunk",
 }
 _RANK = {kind: i for i, kind in enumerate(KINDS)}
+#: month names for the calendar's head, in English whatever the build's locale
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,29 @@ class Row:
     node: str
     series: str
     nights: tuple[Night, ...]
+
+
+@dataclass(frozen=True)
+class Head:
+    """One column's head: the day of month shown, the month's name where a month starts
+    (and in the first column), the whole date in words for screen readers."""
+
+    day: str      # YYYY-MM-DD
+    number: str   # "29"
+    month: str    # "November 2026", or "" within a month
+    words: str    # "29 November 2026"
+
+
+def heads(days: Sequence[str]) -> list[Head]:
+    """The calendar's column heads for ``days`` (oldest first), as calendar.js's
+    ``dayHeads`` writes them."""
+    out = []
+    for i, text in enumerate(days):
+        d = date.fromisoformat(text)
+        name = MONTHS[d.month - 1]
+        out.append(Head(text, str(d.day), f"{name} {d.year}" if i == 0 or d.day == 1 else "",
+                        f"{d.day} {name} {d.year}"))
+    return out
 
 
 def local_day(at: float, zone: ZoneInfo) -> str:

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from .checks import NAGIOS_WORDS, OK, SEVERITY, NodeStatus, Reason, Report
+from .text import DASH, human_age, human_size, percent_change
 from .text import escape_controls as printable
-from .text import human_age, human_size
 from .text import iso_utc as iso
 
 FORMATS = ("text", "json", "rst", "prometheus")
@@ -17,33 +17,38 @@ def render(report: Report, fmt: str) -> str:
     return {"text": text, "json": as_json, "rst": rst, "prometheus": prometheus}[fmt](report)
 
 
-def rows(report: Report, *, healthy_counted: bool = False) -> list[dict[str, str]]:
+def rows(report: Report, *, healthy_counted: bool = False,
+         page: bool = False) -> list[dict[str, str]]:
     """One row per series (and per node-level finding), as strings for tables.
 
     ``healthy_counted``: a node's OK series become one row counting them, so that a
     mail about one finding in a 150-node hub stays short (docs/operations.rst).
+    ``page``: as a page's live table writes them (an empty cell is a dash, a change
+    ``+12 %``), for the build-time table of the same page.
     """
     out: list[dict[str, str]] = []
     now = report.generated_at
+    none = DASH if page else "-"
+    change_of = percent_change if page else change
     for node in report.nodes:
         for r in node.reasons:
-            out.append({"node": node.node, "series": "-", "status": r.level,
-                        "reason": f"{r.reason}: {r.detail}", "age": "-", "size": "-",
-                        "change": "-"})
+            out.append({"node": node.node, "series": none, "status": r.level,
+                        "reason": f"{r.reason}: {r.detail}", "age": none, "size": none,
+                        "change": none})
         healthy = sum(1 for s in node.series if s.status == OK) if healthy_counted else 0
         if healthy:
             out.append({"node": node.node, "series": f"{healthy} series", "status": OK,
-                        "reason": "-", "age": "-", "size": "-", "change": "-"})
+                        "reason": none, "age": none, "size": none, "change": none})
         for s in node.series:
             if healthy and s.status == OK:
                 continue
             age = s.age_hours(now)
             out.append({
                 "node": node.node, "series": s.name, "status": s.status,
-                "reason": "; ".join(f"{r.reason}: {r.detail}" for r in s.reasons) or "-",
-                "age": "-" if age is None else human_age(age * 3600),
-                "size": human_size(s.size),
-                "change": change(s.size, s.previous_size),
+                "reason": "; ".join(f"{r.reason}: {r.detail}" for r in s.reasons) or none,
+                "age": none if age is None else human_age(age * 3600),
+                "size": none if s.size is None else human_size(s.size),
+                "change": change_of(s.size, s.previous_size),
             })
     return out
 

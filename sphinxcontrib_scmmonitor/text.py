@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
 
 # --- remote names in messages ---------------------------------------------------------------------
 
@@ -58,6 +59,31 @@ def human_size(size: int | None) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     raise AssertionError  # pragma: no cover
+
+
+#: a page's empty cell and minus sign (the page script's DASH and MINUS, format.js)
+DASH = "\u2014"
+MINUS = "\u2212"
+#: the symbol a page shows before a status word (the page script's LEVEL_SYMBOL, series.js)
+LEVEL_SYMBOLS: Mapping[str, str] = {"ok": "\u2714", "warn": "\u26a0", "alarm": "\u2716",
+                                    "unknown": "?"}
+
+
+def percent_change(size: int | None, previous: int | None) -> str:
+    """``+2.1 %``, ``\u221212 %``, ``\u00b10 %``: a page's change of size, as the page script's
+    ``percentChange`` (format.js) writes it, so the build-time and the live table agree.
+
+    One decimal below 10 %, whole percent above; rounded half away from zero on the exact
+    value, as JavaScript's ``toFixed``; :data:`DASH` without a previous size.
+    """
+    if size is None or not previous or previous <= 0:
+        return DASH
+    pct = 100 * (size - previous) / previous
+    places = Decimal("0.1") if abs(pct) < 10 else Decimal("1")
+    text = str(Decimal(abs(pct)).quantize(places, ROUND_HALF_UP))
+    if Decimal(text) == 0:
+        return "\u00b10 %"
+    return f"{'+' if pct > 0 else MINUS}{text} %"
 
 
 def iso_utc(ts: float) -> str:

@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 
 from sphinxcontrib_scmmonitor import __version__
-from sphinxcontrib_scmmonitor.checks import human_age, human_size
+from sphinxcontrib_scmmonitor.checks import SEVERITY, human_age, human_size
 from sphinxcontrib_scmmonitor.config import NODE_NAME_RE
 from sphinxcontrib_scmmonitor.sphinxext import assets
 from sphinxcontrib_scmmonitor.sphinxext.directives import HEIGHT_RE
+from sphinxcontrib_scmmonitor.text import DASH, LEVEL_SYMBOLS, MINUS, percent_change
 from tests.sshd import require_tool
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,6 +116,20 @@ def test_byte_and_age_formatters_agree_with_the_python_side(node: str) -> None:
                      f"console.log(JSON.stringify([{sizes}.map((v) => humanBytes(v)), "
                      f"{ages}.map(humanAge)]))")
     assert got == [[human_size(v) for v in sizes], [human_age(v) for v in ages]]
+
+
+def test_change_dash_and_status_symbol_agree_with_the_build_time_table(node: str) -> None:
+    """The build-time status table (text.py) and the live one (format.js, series.js) write a
+    change, an empty cell and a status the same way: ``+12 %``, an em dash, ``✔ ok``."""
+    pairs = [(409, 400), (1125, 1000), (1000, 1000), (999, 1000), (9996, 10000),
+             (10996, 10000), (1, 1000), (2**40 + 7, 2**40), (3 * 2**30, 2**30),
+             (None, 5), (5, None), (5, 0), (0, 5), (10049, 10000), (10051, 10000)]
+    got = run_module(node, "import { DASH, MINUS, percentChange } from './format.js';"
+                     "import { LEVEL_SYMBOL } from './series.js';"
+                     f"console.log(JSON.stringify([{json.dumps(pairs)}"
+                     ".map(([a, b]) => percentChange(a, b)), DASH, MINUS, LEVEL_SYMBOL]))")
+    assert got == [[percent_change(a, b) for a, b in pairs], DASH, MINUS, dict(LEVEL_SYMBOLS)]
+    assert set(LEVEL_SYMBOLS) == {*SEVERITY.values(), "ok", "unknown"}
 
 
 def test_node_name_and_height_patterns_agree_with_the_python_side(node: str) -> None:

@@ -227,8 +227,9 @@ def test_a_hostile_series_name_is_escaped_everywhere_in_the_html(
     page = (Path(app.outdir) / "index.html").read_text()
     assert "<script>alert(1)</script>" not in page
     assert "</div><script>" not in page
-    cells = [html.unescape(c) for c in re.findall(r'<td(?: class="[^"]*")?><p>(.*?)</p></td>',
-                                                     page)]
+    # a name may break after each "/": a <wbr> there, the text escaped around it
+    cells = [html.unescape(c.replace("/<wbr>", "/"))
+             for c in re.findall(r'<td(?: class="[^"]*")?><p>(.*?)</p></td>', page)]
     assert cells.count(HOSTILE) == 2  # its status-table rows on C and H1, as text
     assert json.loads(charts(Path(app.outdir) / "index.html")[1]["data-scm-series"])[1] == HOSTILE
     data = (Path(app.outdir) / "_static/scmmonitor/data/C.json").read_text()
@@ -249,11 +250,24 @@ def test_status_table_is_built_from_the_checks_in_the_scripts_column_order(
         "Node", "Series", "Status", "Reason", "Newest backup", "Size", "Change"]
     rows = re.findall(r"<tr[^>]*>(.*?)</tr>", box, flags=re.S)[1:]
     cells = [re.findall(r"<td([^>]*)><p>(.*?)</p></td>", row, flags=re.S) for row in rows]
-    by_series = {(c[0][1], html.unescape(c[1][1])): c for c in cells}
+    by_series = {(c[0][1], html.unescape(c[1][1].replace("/<wbr>", "/"))): c for c in cells}
     assert {("C", "repos/env"), ("H1", "repos/env"), ("C", HOSTILE)} <= set(by_series)
+    # the live table's cells (status-table.js): a symbol before the word, a break after "/"
     status_attr, word = by_series[("C", "repos/env")][2]
-    assert word == "ok" and "scmmonitor-status-cell scmmonitor-ok" in status_attr
+    assert word == ('<span class="scmmonitor-symbol" aria-hidden="true">\u2714 </span>'
+                    '<span class="scmmonitor-word">ok</span>')
+    assert "scmmonitor-status-cell scmmonitor-ok" in status_attr
+    assert by_series[("C", "repos/env")][1][1] == "repos/<wbr>env"
+    assert by_series[("C", "repos/env")][3][1] == "\u2014"  # no finding: the live table's dash
+    assert re.fullmatch(r"[+\u2212]\d+(\.\d)? %|\u00b10 %", by_series[("C", "repos/env")][6][1])
     assert all(len(c) == 7 for c in cells)
+    # frozen at build time (no script, file://, print): it says as of when
+    after = page[page.index("</table>", page.index('<div class="scmmonitor-status"')):]
+    note = re.search(r'<p class="scmmonitor-note scmmonitor-status-note scmmonitor-status-asof">'
+                     r"(.*?)</p>", after)
+    assert note, after[:300]
+    assert re.fullmatch(r"As of the listings of \d{4}-\d\d-\d\d \d\d:\d\d UTC; ages at the "
+                        r"build, \d{4}-\d\d-\d\d \d\d:\d\d UTC\.", note.group(1)), note.group(1)
 
 
 # --- other builders ---------------------------------------------------------------------------

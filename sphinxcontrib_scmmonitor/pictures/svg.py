@@ -47,6 +47,8 @@ STYLESHEET = (
     # inside it
     f":root.scm-light,:root:has(#scm-light:target){{{_vars('light')}}}"
     f":root.scm-dark,:root:has(#scm-dark:target){{{_vars('dark')}}}"
+    # paper is light, whatever the screen's scheme
+    f"@media print{{:root,:root.scm-dark,:root:has(#scm-dark:target){{{_vars('light')}}}}}"
     + "".join(_rule(name, style) for name, style in STYLES.items())
     + "path{stroke-linejoin:round;stroke-linecap:round}"
 )

@@ -5,7 +5,7 @@ interactive chart drawn over it); the page's own (message boxes, the status tabl
 cells) are here. Written as ``--scm-<name>`` on ``:root`` (light) and for dark pages
 (docs/sphinx.rst, "Light and dark"): where the page script has set
 ``html[data-scm-mode="dark"]``, and, for pages without the script (static mode),
-where the theme's own ``data-theme`` attribute says dark.
+where the theme's own ``data-theme`` attribute says dark; printed, every page is light.
 """
 
 from __future__ import annotations
@@ -49,6 +49,8 @@ def _block(selectors: tuple[str, ...], mode: str, indent: str = "") -> str:
 
 def stylesheet_head() -> str:
     """The custom properties, light then dark, as CSS."""
-    return ("/* sphinxcontrib-scmmonitor colours (sphinxext/colours.py), light then dark */\n"
+    return ("/* sphinxcontrib-scmmonitor colours (sphinxext/colours.py), light then dark; "
+            "a printed page is light */\n"
             + _block((":root",), "light") + _block(DARK, "dark")
-            + "@media (prefers-color-scheme: dark) {\n" + _block(AUTO, "dark", "  ") + "}\n\n")
+            + "@media (prefers-color-scheme: dark) {\n" + _block(AUTO, "dark", "  ") + "}\n"
+            + "@media print {\n" + _block(DARK + AUTO, "light", "  ") + "}\n\n")

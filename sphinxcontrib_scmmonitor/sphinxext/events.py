@@ -171,7 +171,8 @@ def doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None
                                              chart["series"], now))
     for status in doctree.findall(scmmonitor_status):
         if not status.children:
-            status += tables.status_table(tables.status_cells(build, status["nodes"], now))
+            status += tables.status_table(tables.status_cells(
+                build, status["nodes"], now, page=app.builder.format == "html"))
 
 
 def html_page_context(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],

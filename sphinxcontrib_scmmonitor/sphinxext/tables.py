@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from docutils import nodes
 
@@ -16,6 +17,7 @@ from ..checks import Report, human_age, human_size
 from ..status import change
 from ..status import rows as status_rows
 from ..store import StoreError
+from ..text import DASH
 from .data import BuildData
 
 #: the status table's columns, in the order the page's script writes its live rows
@@ -65,15 +67,26 @@ def _status_entry(level: str) -> nodes.entry:
 Cell = tuple[str, list[str]]
 
 
-def status_cells(build: BuildData, names: Sequence[str], now: float) -> list[list[Cell]]:
+class StatusCells(NamedTuple):
+    """The status table's rows, and the line that says as of when (its caption)."""
+
+    rows: list[list[Cell]]
+    as_of: str
+
+
+def status_cells(build: BuildData, names: Sequence[str], now: float,
+                 page: bool = True) -> StatusCells:
     """The status of ``names`` as of ``now``, one row per series and finding.
 
     Each cell carries a class naming its column: the stylesheet lets Change, then
     Size, step aside in a narrow column; the page script's live rows carry the same.
+    ``page``: the cells as the page script writes its live rows (dashes, ``+12 %``);
+    else plain ASCII, as the terminal's table (LaTeX has no glyph for every sign).
     """
     rows: list[list[Cell]] = []
     problem = build.error
     report: Report | None = None
+    none = DASH if page else "-"
     if build.settings is not None:
         try:
             report = Report(generated_at=now,
@@ -82,17 +95,41 @@ def status_cells(build: BuildData, names: Sequence[str], now: float) -> list[lis
             problem = f"cannot read the store: {exc}"
     if report is None:
         for name in names:
-            rows.append([(name, []), ("-", []), ("unknown", _status_classes("unknown")),
-                         (f"no status at build time ({problem})", []), ("-", []), ("-", []),
-                         ("-", [])])
+            rows.append([(name, []), (none, []), ("unknown", _status_classes("unknown")),
+                         (f"no status at build time ({problem})", []), (none, []),
+                         (none, []), (none, [])])
     else:
-        for row in status_rows(report):
+        for row in status_rows(report, page=page):
             rows.append([(row[key], _status_classes(row[key]) if key == "status" else [])
                          for key, _ in STATUS_COLUMNS])
     for cells in rows:
         for (_, classes), (key, _) in zip(cells, STATUS_COLUMNS, strict=True):
             classes.append(f"scmmonitor-col-{key}")
-    return rows
+    return StatusCells(rows, as_of(report, now))
+
+
+def as_of(report: Report | None, now: float) -> str:
+    """"As of the listings of 2026-12-01 13:25 UTC; ages at the build, ...": what a table
+    frozen at build time (no script, ``file://``, print) says about its own time.
+
+    Nodes listed at the same minute share one time; the others are named with theirs.
+    """
+    built = _stamp(now)
+    if report is None or not report.nodes:
+        return f"Status at the build, {built}."
+    by_stamp: dict[str, list[str]] = {}
+    for node in report.nodes:
+        stamp = "never" if node.observed_at is None else _stamp(node.observed_at)
+        by_stamp.setdefault(stamp, []).append(node.node)
+    if len(by_stamp) == 1:
+        listings = next(iter(by_stamp))
+    else:
+        listings = "; ".join(f"{stamp} ({', '.join(names)})" for stamp, names in by_stamp.items())
+    return f"As of the listings of {listings}; ages at the build, {built}."
+
+
+def _stamp(at: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(at))
 
 
 def _status_classes(level: str) -> list[str]:
@@ -100,13 +137,16 @@ def _status_classes(level: str) -> list[str]:
     return ["scmmonitor-status-cell", f"scmmonitor-{level}"]
 
 
-def status_table(cells: Sequence[Sequence[Cell]]) -> nodes.table:
-    """:func:`status_cells` as a docutils table (builders other than live HTML)."""
+def status_table(cells: StatusCells) -> list[nodes.Node]:
+    """:func:`status_cells` as a docutils table and its caption (builders other than live
+    HTML)."""
     # colwidths-auto: no <col style="width: ..."> (an inline style a strict CSP blocks)
-    return _table([h for _, h in STATUS_COLUMNS],
-                  [[_entry(text, classes) for text, classes in row] for row in cells],
-                  STATUS_WIDTHS, ["scmmonitor-status-table", "colwidths-auto"],
-                  [[f"scmmonitor-col-{key}"] for key, _ in STATUS_COLUMNS])
+    table = _table([h for _, h in STATUS_COLUMNS],
+                   [[_entry(text, classes) for text, classes in row] for row in cells.rows],
+                   STATUS_WIDTHS, ["scmmonitor-status-table", "colwidths-auto"],
+                   [[f"scmmonitor-col-{key}"] for key, _ in STATUS_COLUMNS])
+    return [table, nodes.paragraph(text=cells.as_of,
+                                   classes=["scmmonitor-note", "scmmonitor-status-asof"])]
 
 
 def chart_fallback(build: BuildData, name: str, title: str, series: Sequence[str],

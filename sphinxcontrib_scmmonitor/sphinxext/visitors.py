@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import os
 import posixpath
@@ -13,10 +14,12 @@ from typing import TYPE_CHECKING, Any
 from docutils import nodes
 from sphinx.util import logging
 
+from .. import nights
 from ..export import DATA_DIR
 from ..nights import KINDS
 from ..pictures import PICTURE_DIR, ChartOptions, MatplotlibMissing
 from ..store import StoreError
+from ..text import LEVEL_SYMBOLS
 from . import data, images, tables
 from .nodes import scmmonitor_calendar, scmmonitor_chart, scmmonitor_status
 
@@ -163,20 +166,40 @@ def html_visit_status(self: HTML5Translator, node: scmmonitor_status) -> None:
     raise nodes.SkipNode
 
 
-def status_table_html(cells: list[list[tables.Cell]]) -> str:
-    """The status table as Sphinx's HTML writer writes :func:`tables.status_table`."""
+def status_table_html(cells: tables.StatusCells) -> str:
+    """The status table as Sphinx's HTML writer writes :func:`tables.status_table`, with the
+    page script's cells: a symbol before the status word, a break after each ``/``."""
     out = ['<table class="scmmonitor-status-table docutils align-default">\n<thead>\n'
            '<tr class="row-odd">']
     out.append("\n".join(f'<th class="head scmmonitor-col-{key}"><p>{_text(head)}</p></th>'
                           for key, head in tables.STATUS_COLUMNS))
     out.append("\n</tr>\n</thead>\n<tbody>\n")
-    for i, row in enumerate(cells):
+    for i, row in enumerate(cells.rows):
         out.append(f'<tr class="row-{"odd" if i % 2 else "even"}">')
-        out.append("\n".join(f'<td class="{_attr(" ".join(classes))}"><p>{_text(text)}</p></td>'
-                              for text, classes in row))
+        out.append("\n".join(f'<td class="{_attr(" ".join(classes))}"><p>{_cell(key, text)}'
+                              "</p></td>"
+                              for (text, classes), (key, _) in zip(row, tables.STATUS_COLUMNS,
+                                                                   strict=True)))
         out.append("\n</tr>\n")
     out.append("</tbody>\n</table>\n")
+    # a status-note: the page script's live note replaces it
+    out.append(f'<p class="scmmonitor-note scmmonitor-status-note scmmonitor-status-asof">'
+               f"{_text(cells.as_of)}</p>\n")
     return "".join(out)
+
+
+def _cell(key: str, text: str) -> str:
+    if key == "status":
+        symbol = LEVEL_SYMBOLS.get(text, "?")
+        return (f'<span class="scmmonitor-symbol" aria-hidden="true">{symbol} </span>'
+                f'<span class="scmmonitor-word">{_text(text)}</span>')
+    return breakable(text)
+
+
+def breakable(text: str) -> str:
+    """Escaped text that may break after each ``/`` (series names, paths) and nowhere else
+    but where a word is longer than its cell (the stylesheet's ``overflow-wrap``)."""
+    return "/<wbr>".join(_text(part) for part in text.split("/"))
 
 
 def _text(value: str) -> str:
@@ -199,8 +222,16 @@ def html_visit_calendar(self: HTML5Translator, node: scmmonitor_calendar) -> Non
            f' data-scm-base="{_attr(data_base(self))}" data-scm-days="{int(node["days"])}">']
     if node["problem"]:
         out.append(f'<p class="scmmonitor-message">{_attr(node["problem"])}</p>')
-    out.append('<table class="scmmonitor-calendar-table"><tbody>')
+    out.append('<table class="scmmonitor-calendar-table">')
+    head: list[str] | None = None
     for row in node["rows"]:
+        days = [day for day, _, _ in row["nights"]]
+        if days != head:
+            # a head over the rows whose nights it names (nodes observed on another day
+            # get their own)
+            out.append(("<thead>" if head is None else "")
+                       + calendar_head(days) + ("</thead><tbody>" if head is None else ""))
+            head = days
         out.append(f'<tr class="scmmonitor-calendar-row" data-scm-node="{_attr(row["node"])}"'
                    f' data-scm-series="{_attr(row["series"])}">'
                    f'<th class="scmmonitor-calendar-series">{_attr(row["node"])} '
@@ -210,12 +241,34 @@ def html_visit_calendar(self: HTML5Translator, node: scmmonitor_calendar) -> Non
                    f'<span class="scmmonitor-night-words">{_attr(words)}</span></td>'
                    for day, kind, words in row["nights"])
         out.append("</tr>")
-    out.append('</tbody></table><ul class="scmmonitor-calendar-legend">')
+    out.append(("<tbody>" if head is None else "")
+               + '</tbody></table><ul class="scmmonitor-calendar-legend">')
     out.extend(f'<li><span class="scmmonitor-night scmmonitor-night-{kind}"></span> '
                f"{_attr(words)}</li>" for kind, words in KINDS.items())
     out.append("</ul></div>\n")
     self.body.append("".join(out))
     raise nodes.SkipNode
+
+
+def calendar_head(days: list[str]) -> str:
+    """The calendar's two head rows, as calendar.js's ``headRows`` draws them: the months
+    (for the eye; each column's head says its whole date to a screen reader), then the day
+    of month over each column."""
+    cells = nights.heads(days)
+    months = ['<tr class="scmmonitor-calendar-months" aria-hidden="true">'
+              '<td class="scmmonitor-calendar-corner"></td>']
+    starts = [i for i, h in enumerate(cells) if h.month] + [len(cells)]
+    months.extend(f'<td class="scmmonitor-calendar-month" colspan="{end - start}">'
+                  f"{_attr(cells[start].month)}</td>"
+                  for start, end in itertools.pairwise(starts))
+    months.append('</tr><tr class="scmmonitor-calendar-days">'
+                  '<td class="scmmonitor-calendar-corner"></td>')
+    months.extend(f'<th scope="col" class="scmmonitor-calendar-day" data-scm-day="{_attr(h.day)}">'
+                  f'<span aria-hidden="true">{_attr(h.number)}</span>'
+                  f'<span class="scmmonitor-night-words">{_attr(h.words)}</span></th>'
+                  for h in cells)
+    months.append("</tr>")
+    return "".join(months)
 
 
 # --- LaTeX ----------------------------------------------------------------------------------

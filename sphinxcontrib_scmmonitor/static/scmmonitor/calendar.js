@@ -49,6 +49,21 @@ export function lastDays(end, days) {
   return out;
 }
 
+// month names for the calendar's head, as nights.py's MONTHS
+export const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+  "September", "October", "November", "December"];
+
+// The column heads of `days` ("YYYY-MM-DD", oldest first), as nights.py's heads(): the day
+// of month, the month's name where a month starts (and first), the date in words
+export function dayHeads(days) {
+  return days.map((day, i) => {
+    const [y, m, d] = day.split("-").map(Number);
+    const name = MONTHS[m - 1];
+    return { day, number: String(d), month: i === 0 || d === 1 ? `${name} ${y}` : "",
+      words: `${d} ${name} ${y}` };
+  });
+}
+
 // A decoded document (data.js) -> [{node, series, nights: [{day, kind, words}]}]
 export function calendarRows(doc, days) {
   const zone = doc.timezone || "UTC";
@@ -100,6 +115,41 @@ function nightCell(night) {
   return td;
 }
 
+// The two head rows over rows of `days`, as the build-time calendar's (sphinxext/visitors.py):
+// the months for the eye, then the day of month over each column, its date in words
+function headRows(days) {
+  const heads = dayHeads(days);
+  const months = el("tr", "scmmonitor-calendar-months");
+  months.setAttribute("aria-hidden", "true");
+  months.appendChild(el("td", "scmmonitor-calendar-corner"));
+  let current = null;
+  heads.forEach((h) => {
+    if (h.month) {
+      current = el("td", "scmmonitor-calendar-month", h.month);
+      current.colSpan = 0;
+      months.appendChild(current);
+    }
+    current.colSpan += 1;
+  });
+  const row = el("tr", "scmmonitor-calendar-days");
+  row.appendChild(el("td", "scmmonitor-calendar-corner"));
+  heads.forEach((h) => {
+    const th = el("th", "scmmonitor-calendar-day");
+    th.setAttribute("scope", "col");
+    th.setAttribute("data-scm-day", h.day);
+    const number = el("span", null, h.number);
+    number.setAttribute("aria-hidden", "true");
+    th.appendChild(number);
+    th.appendChild(el("span", "scmmonitor-night-words", h.words));
+    row.appendChild(th);
+  });
+  return [months, row];
+}
+
+// the nights a row shows, oldest first
+const rowDays = (tr) => Array.from(tr.querySelectorAll("td[data-scm-day]"))
+  .map((td) => td.getAttribute("data-scm-day"));
+
 // answers: [{node, doc} or {node, error}]; a node whose file cannot be read keeps its
 // build-time rows
 export function fillCalendar(box, answers, days) {
@@ -108,17 +158,17 @@ export function fillCalendar(box, answers, days) {
     return;
   }
   const old = new Map();
-  Array.from(table.tBodies.length ? table.tBodies[0].rows : []).forEach((tr) => {
+  Array.from(table.querySelectorAll("tr.scmmonitor-calendar-row")).forEach((tr) => {
     const node = tr.getAttribute("data-scm-node");
     if (!old.has(node)) {
       old.set(node, []);
     }
     old.get(node).push(tr);
   });
-  const body = el("tbody");
+  const rows = [];
   answers.forEach((a) => {
     if (!a.doc) {
-      (old.get(a.node) || []).forEach((tr) => body.appendChild(tr));
+      (old.get(a.node) || []).forEach((tr) => rows.push(tr));
       return;
     }
     calendarRows(a.doc, days).forEach((row) => {
@@ -127,10 +177,23 @@ export function fillCalendar(box, answers, days) {
       tr.setAttribute("data-scm-series", row.series);
       tr.appendChild(el("th", "scmmonitor-calendar-series", `${row.node} ${row.series}`));
       row.nights.forEach((n) => tr.appendChild(nightCell(n)));
-      body.appendChild(tr);
+      rows.push(tr);
     });
   });
   clear(table);
+  const head = el("thead");
+  const body = el("tbody");
+  let shown = null;
+  rows.forEach((tr) => {
+    // a head over the rows whose nights it names (nodes observed on another day get their own)
+    const nightsOf = rowDays(tr).join(" ");
+    if (nightsOf !== shown) {
+      headRows(nightsOf.split(" ")).forEach((h) => (shown === null ? head : body).appendChild(h));
+      shown = nightsOf;
+    }
+    body.appendChild(tr);
+  });
+  table.appendChild(head);
   table.appendChild(body);
   box.classList.add("scmmonitor-live");
 }

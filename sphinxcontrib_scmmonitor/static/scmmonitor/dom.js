@@ -11,6 +11,22 @@ export function el(tag, className, text) {
   return node;
 }
 
+// Text that may break after each "/" (series names, paths) and nowhere else but where a
+// word is longer than its cell: a <wbr> after each "/", as the build-time table writes it
+// (sphinxext/visitors.py). The text stays text.
+export function breakable(parent, text) {
+  String(text).split("/").forEach((part, i) => {
+    if (i) {
+      parent.appendChild(document.createTextNode("/"));
+      parent.appendChild(document.createElement("wbr"));
+    }
+    if (part) {
+      parent.appendChild(document.createTextNode(part));
+    }
+  });
+  return parent;
+}
+
 // parts: strings become text, {code: "..."} becomes <code>
 export function appendParts(parent, parts) {
   parts.forEach((part) => {

@@ -2,7 +2,7 @@
 // for a node whose file cannot be read, and a note saying how old the data is.
 
 import { level } from "./data.js";
-import { appendParts, el } from "./dom.js";
+import { appendParts, breakable, el } from "./dom.js";
 import { DASH, humanAge, humanBytes, percentChange, thousands, utcDate } from "./format.js";
 import { LEVEL_SYMBOL, newest } from "./series.js";
 
@@ -70,7 +70,8 @@ function rowElement({ status, cells }) {
       tr.appendChild(statusCell(cell));
       return;
     }
-    const td = el("td", CELL_CLASSES[i], typeof cell === "object" ? cell.text : cell);
+    const td = el("td", CELL_CLASSES[i]);
+    breakable(td, typeof cell === "object" ? cell.text : cell);
     if (typeof cell === "object") {
       td.title = cell.title;
     }
