@@ -121,6 +121,20 @@ def test_the_hub_keys_do_not_declare_the_table_again() -> None:
 
 
 @pytest.mark.slow
+def shown_status(text: str) -> list[str]:
+    """The rows of ``status``'s table in ``text``, blind to what the clock changes (ages,
+    times, the column widths they set)."""
+    start = text.index("SCM BACKUPS CRITICAL")
+    lines = text[start:text.index("observed ", start)].splitlines()[1:]
+    out = []
+    for line in lines:
+        line = re.sub(r"\b\d+ (s|min|h|d)\b", "AGE", line.strip())
+        if line and not line.startswith("---"):
+            line = re.sub(r"\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\dZ)?)?", "DATE", line)
+            out.append(re.sub(r"\s+", " ", line))
+    return out
+
+
 def test_every_command_of_the_quickstart_runs_as_written(tmp_path: Path) -> None:
     require_tool(None if shutil.which("bash") else "bash not installed")
     env = fresh_home(tmp_path)
@@ -139,6 +153,8 @@ def test_every_command_of_the_quickstart_runs_as_written(tmp_path: Path) -> None
     # step 4: the page's status output
     # (without source = "S" the copies are judged alone: the hub's skipped night is a gap)
     assert "SCM BACKUPS CRITICAL: C warn, H1 alarm" in proc.stdout
+    # and the page shows that output as it is (not "(as on C)" where it repeats the text)
+    assert shown_status(PAGE.read_text("utf-8")) == shown_status(proc.stdout)
     # step 5: the built page and its data
     html = work / "docs" / "_build" / "html"
     assert (html / "index.html").is_file()

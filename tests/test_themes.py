@@ -14,6 +14,7 @@ under ``CI=true``.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import http.server
 import importlib.util
@@ -28,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from sphinxcontrib_scmmonitor.sphinxext.colours import colours
 from tests.helpers.sphinx_site import collect, make_backups, write_config
 from tests.js.check_page import PageLog, wait_for_chart
 from tests.sshd import require_tool
@@ -67,6 +69,9 @@ The hub's backups on C, with a failed collection as a flag.
    :series: repos/env tracs/env
 
 .. scm-backup-status:: C H1
+
+.. scm-backup-calendar:: C H1
+   :days: 30
 
 .. scm-backup-chart:: E
    :title: A node with nothing backed up yet
@@ -162,7 +167,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, highcharts: Path,
 
 # --- measuring in the page -----------------------------------------------------------------------
 
-_MEASURE_JS = """() => {
+_MEASURE_JS = r"""() => {
   const canvas = document.createElement('canvas');
   canvas.width = canvas.height = 1;
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
@@ -231,7 +236,62 @@ _MEASURE_JS = """() => {
       .filter((r) => r.width > 0).sort((a, b) => a.left - b.left);
     for (let i = 1; i < boxes.length; i += 1) labelGaps.push(boxes[i].left - boxes[i - 1].right);
   });
+  // where a cell's text goes to a new line other than at a space, after "/" or "-": a word
+  // broken though the cell had room for it (overflow-wrap: anywhere broke "repos/d|ata")
+  const midWord = [];
+  document.querySelectorAll('.scmmonitor-status td.scmmonitor-col-node, '
+    + '.scmmonitor-status td.scmmonitor-col-series, .scmmonitor-status td.scmmonitor-col-reason, '
+    + '.scmmonitor-message code').forEach((cell) => {
+    if (!visible(cell)) return;
+    const chars = [];
+    const walk = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let t = walk.nextNode(); t; t = walk.nextNode()) {
+      for (let i = 0; i < t.length; i += 1) {
+        const range = document.createRange();
+        range.setStart(t, i);
+        range.setEnd(t, i + 1);
+        const r = range.getClientRects()[0];
+        // a word longer than LONG_WORD (dom.js) may break anywhere, so a table still fits
+        chars.push([t.data[i], r && !t.parentElement.closest('.scmmonitor-long') ? r.top : null]);
+      }
+    }
+    const words = cell.textContent.split(/\s+/);
+    for (let i = 1; i < chars.length; i += 1) {
+      const [prev, top0] = chars[i - 1];
+      const [ch, top1] = chars[i];
+      if (top0 === null || top1 === null || top1 <= top0 + 2) continue;
+      if (/\s/.test(prev) || /\s/.test(ch) || prev === '/' || prev === '-') continue;
+      // allowed only for a word wider than its cell
+      const word = words.find((w) => w.includes(prev + ch)) || '';
+      const probe = document.createElement('span');
+      probe.textContent = word;
+      probe.style.whiteSpace = 'nowrap';
+      cell.appendChild(probe);
+      const wide = probe.getBoundingClientRect().width > cell.clientWidth;
+      cell.removeChild(probe);
+      if (!wide) midWord.push(cell.textContent.slice(0, 60));
+    }
+  });
+  const cal = document.querySelector('.scmmonitor-calendar');
+  const none = cal && cal.querySelector('.scmmonitor-calendar-legend .scmmonitor-night-none');
+  const calendar = cal ? {
+    heads: Array.from(cal.querySelectorAll('thead th[scope="col"]')).map((th) => [
+      th.getAttribute('data-scm-day'), th.querySelector('[aria-hidden]').textContent,
+      th.querySelector('.scmmonitor-night-words').textContent]),
+    months: Array.from(cal.querySelectorAll('thead .scmmonitor-calendar-month'))
+      .map((m) => m.textContent),
+    rowDays: Array.from(cal.querySelectorAll('tbody tr.scmmonitor-calendar-row')).map((tr) =>
+      Array.from(tr.querySelectorAll('td[data-scm-day]'))
+        .map((td) => td.getAttribute('data-scm-day'))),
+    // "no backup": its mark against what is behind the calendar, and not colour alone
+    noneContrast: ratio(rgba(getComputedStyle(cal).getPropertyValue('--scmmonitor-night-none')),
+      behind(cal)),
+    nonePattern: getComputedStyle(none).backgroundImage,
+    dayText: text('.scmmonitor-calendar th.scmmonitor-calendar-day [aria-hidden]'),
+  } : null;
   return {
+    midWord,
+    calendar,
     mode: document.documentElement.getAttribute('data-scm-mode'),
     pageDark: lum(behind(document.querySelector('.scmmonitor-chart').parentElement)) < 0.2,
     chartDark: chartBg.map((l) => l < 0.2),
@@ -325,8 +385,38 @@ def check_readable(where: str, state: dict[str, Any], mode: str) -> list[str]:
         problems.append(f"{where}: the status table is wider than its column")
     if not state["statusShown"]:
         problems.append(f"{where}: a status cell is hidden")
+    if state["midWord"]:
+        problems.append(f"{where}: words broken mid-word: {state['midWord']}")
+    problems += check_calendar(where, state["calendar"])
     if state["minLabelGap"] is not None and state["minLabelGap"] < 4:
         problems.append(f"{where}: x-axis labels {state['minLabelGap']:.1f} px apart")
+    return problems
+
+
+def check_calendar(where: str, cal: dict[str, Any] | None) -> list[str]:
+    """A date over every column (the day of month, the date in words for screen readers, the
+    month where it starts); "no backup" >= 3:1 against the page and more than a colour."""
+    if cal is None:
+        return [f"{where}: no calendar"]
+    problems = []
+    days = [d for d, _, _ in cal["heads"]]
+    if not cal["rowDays"] or any(row != days for row in cal["rowDays"]):
+        problems.append(f"{where}: calendar heads {days} do not name the rows' nights")
+    for day, number, words in cal["heads"]:
+        when = datetime.date.fromisoformat(day)
+        if number != str(when.day) or words != f"{when.day} {when:%B} {when.year}":
+            problems.append(f"{where}: calendar head of {day} says {number!r}, {words!r}")
+    first = datetime.date.fromisoformat(days[0]) if days else None
+    want = [f"{datetime.date.fromisoformat(d):%B %Y}" for i, d in enumerate(days)
+            if i == 0 or d.endswith("-01")]
+    if first is None or cal["months"] != want:
+        problems.append(f"{where}: calendar months {cal['months']}, want {want}")
+    if cal["noneContrast"] < LINE:
+        problems.append(f"{where}: 'no backup' cell {cal['noneContrast']}:1 < {LINE}:1")
+    if "gradient" not in cal["nonePattern"]:
+        problems.append(f"{where}: 'no backup' is a colour only ({cal['nonePattern']})")
+    if cal["dayText"] is None or cal["dayText"] < TEXT:
+        problems.append(f"{where}: calendar day numbers contrast {cal['dayText']}")
     return problems
 
 
@@ -419,19 +509,57 @@ def test_themes_without_dark_mode_stay_light_on_a_dark_system(
 def test_narrow_columns_keep_the_status_and_fit(site: tuple[ThemeSite, str],
                                                 browser: Any) -> None:
     _, url = site
-    for theme in ("sphinx_rtd_theme", "furo"):
+    # alabaster at a phone's 390 px: a 330 px column the table overflowed by 43 px
+    for theme, width in (("sphinx_rtd_theme", 420), ("furo", 420), ("alabaster", 390),
+                         ("furo", 390)):
         context, page, _ = open_theme(browser, f"{url}{theme}/index.html", "light", {},
-                                      width=420)
+                                      width=width)
         try:
             page.wait_for_selector(".scmmonitor-status.scmmonitor-live")
             state = measure(page)
-            assert state["tableFits"] and state["statusShown"], (theme, state)
+            assert state["tableFits"] and state["statusShown"], (theme, width, state)
+            assert not state["midWord"], (theme, width, state["midWord"])
             hidden = page.eval_on_selector_all(
                 ".scmmonitor-status th", "els => els.filter(e => !e.getClientRects().length)"
                 ".map(e => e.textContent.trim())")
             assert "Status" not in hidden and "Change" in hidden, (theme, hidden)
         finally:
             context.close()
+
+
+_PRINT_JS = """() => {
+  const root = getComputedStyle(document.documentElement);
+  const swatch = (kind) => getComputedStyle(document.querySelector(
+    `.scmmonitor-calendar-legend .scmmonitor-night-${kind}`)).backgroundColor;
+  const cell = document.querySelector('.scmmonitor-status td.scmmonitor-col-reason');
+  return { bg: root.getPropertyValue('--scm-bg').trim(),
+           fg: root.getPropertyValue('--scm-fg').trim(),
+           corrupt: swatch('corrupt'), empty: swatch('empty'), backup: swatch('backup'),
+           cell: getComputedStyle(cell).backgroundColor, cellText: getComputedStyle(cell).color };
+}"""
+
+
+@pytest.mark.parametrize("theme", ["furo", "pydata_sphinx_theme"])
+def test_a_printed_page_is_light_whatever_the_screen(site: tuple[ThemeSite, str], browser: Any,
+                                                     theme: str) -> None:
+    """Printed from a dark screen: paper is light, so are our table and calendar (a dark
+    screen's white "corrupt" swatch on white paper said nothing)."""
+    _, url = site
+    context, page, _ = open_theme(browser, f"{url}{theme}/index.html", "dark",
+                                  DARK_STORAGE[THEMES[theme][1] or "html"])
+    try:
+        draw_all(page)
+        screen = page.evaluate(_PRINT_JS)
+        assert screen["bg"] == colours("dark")["bg"], screen  # the test means something
+        page.emulate_media(media="print")
+        printed = page.evaluate(_PRINT_JS)
+        light = colours("light")
+        assert (printed["bg"], printed["fg"]) == (light["bg"], light["fg"]), printed
+        assert printed["corrupt"] == "rgb(33, 33, 33)" and printed["empty"] == "rgb(106, 27, 154)"
+        assert printed["cell"] == "rgb(255, 255, 255)" and printed["cellText"] == "rgb(31, 31, 31)"
+        page.screenshot(path=str(OUTPUT / f"{theme}-dark-printed.png"), full_page=True)
+    finally:
+        context.close()
 
 
 _SHORT_CHART_JS = """() => {

@@ -272,7 +272,9 @@ SCHEMA: tuple[Key, ...] = (
         check=_header_safe),
     Key("smtp_password_file", "path", "", HUB_LEVELS,
         "File holding the SMTP password (never put the password itself in this file)."),
-    Key("mail_from", "str", "", HUB_LEVELS, "Sender address (default scm-monitor@<this host>).",
+    Key("mail_from", "str", "", HUB_LEVELS,
+        "Sender address (default scm-monitor@ and this host's fully qualified domain name, "
+        "socket.getfqdn(): scm-monitor@localhost on a host without a domain name).",
         check=_mail_from),
     Key("report_url", "str", "", HUB_LEVELS, "URL of the docs page linked from the mail.",
         check=_header_safe),

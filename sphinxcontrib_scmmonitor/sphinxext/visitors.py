@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import posixpath
+import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -196,10 +197,19 @@ def _cell(key: str, text: str) -> str:
     return breakable(text)
 
 
+#: a word longer than this may break anywhere, so that it never widens its table past
+#: the column (the page script's LONG_WORD, dom.js)
+LONG_WORD = 20
+
+
 def breakable(text: str) -> str:
-    """Escaped text that may break after each ``/`` (series names, paths) and nowhere else
-    but where a word is longer than its cell (the stylesheet's ``overflow-wrap``)."""
-    return "/<wbr>".join(_text(part) for part in text.split("/"))
+    """Escaped text that may break at spaces and after each ``/`` (series names, paths), a
+    word inside only where it is longer than its cell: a word of more than
+    :data:`LONG_WORD` characters is marked ``scmmonitor-long`` (it may break anywhere)."""
+    return "/<wbr>".join(
+        "".join(f'<span class="scmmonitor-long">{_text(word)}</span>' if len(word) > LONG_WORD
+                else _text(word) for word in re.split(r"(\s+)", part))
+        for part in text.split("/"))
 
 
 def _text(value: str) -> str:

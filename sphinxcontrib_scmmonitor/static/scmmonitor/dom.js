@@ -11,8 +11,13 @@ export function el(tag, className, text) {
   return node;
 }
 
-// Text that may break after each "/" (series names, paths) and nowhere else but where a
-// word is longer than its cell: a <wbr> after each "/", as the build-time table writes it
+// a word longer than this may break anywhere, so that it never widens its table past the
+// column (sphinxext/visitors.py's LONG_WORD)
+export const LONG_WORD = 20;
+
+// Text that may break at spaces and after each "/" (series names, paths), a word inside
+// only where it is longer than its cell: a <wbr> after each "/", a word of more than
+// LONG_WORD characters in a span.scmmonitor-long, as the build-time table writes it
 // (sphinxext/visitors.py). The text stays text.
 export function breakable(parent, text) {
   String(text).split("/").forEach((part, i) => {
@@ -20,9 +25,13 @@ export function breakable(parent, text) {
       parent.appendChild(document.createTextNode("/"));
       parent.appendChild(document.createElement("wbr"));
     }
-    if (part) {
-      parent.appendChild(document.createTextNode(part));
-    }
+    part.split(/(\s+)/).forEach((word) => {
+      if (word.length > LONG_WORD) {
+        parent.appendChild(el("span", "scmmonitor-long", word));
+      } else if (word) {
+        parent.appendChild(document.createTextNode(word));
+      }
+    });
   });
   return parent;
 }
