@@ -558,6 +558,17 @@ def test_a_printed_page_is_light_whatever_the_screen(site: tuple[ThemeSite, str]
         assert printed["corrupt"] == "rgb(33, 33, 33)" and printed["empty"] == "rgb(106, 27, 154)"
         assert printed["cell"] == "rgb(255, 255, 255)" and printed["cellText"] == "rgb(31, 31, 31)"
         page.screenshot(path=str(OUTPUT / f"{theme}-dark-printed.png"), full_page=True)
+        # the pictures: an <img>'s SVG does not see the print medium, the page script
+        # switches them to light while the page prints (Chromium's print and PDF fire these)
+        def fragments() -> set[str]:
+            return set(page.eval_on_selector_all(
+                ".scmmonitor-chart > img.scmmonitor-picture",
+                "els => els.map(e => e.getAttribute('src').replace(/^.*#/, '#'))"))
+        assert fragments() == {"#scm-dark"}
+        page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+        assert fragments() == {"#scm-light"}
+        page.evaluate("window.dispatchEvent(new Event('afterprint'))")
+        assert fragments() == {"#scm-dark"}
     finally:
         context.close()
 

@@ -58,3 +58,24 @@ export function pictureSrc(src, mode) {
   const base = String(src || "").replace(/#.*$/, "");
   return base ? `${base}#scm-${MODES.includes(mode) ? mode : "light"}` : "";
 }
+
+// Paper is light (scmmonitor.css prints our colours light): while the page prints, every
+// picture shows its light colours, then the page's mode again. An <img>'s SVG does not
+// see the print medium itself, so its #scm-<mode> fragment is what switches it.
+export function printPictures(doc, printing) {
+  const mode = printing ? "light" : doc.documentElement.getAttribute(MODE_ATTRIBUTE);
+  doc.querySelectorAll(".scmmonitor-chart > img.scmmonitor-picture").forEach((img) => {
+    const src = img.getAttribute("src");
+    const want = mode ? pictureSrc(src, mode) : String(src || "").replace(/#.*$/, "");
+    if (want && want !== src) {
+      img.setAttribute("src", want);
+    }
+  });
+}
+
+// Only in a page (node --test imports this module)
+if (typeof window !== "undefined" && typeof document !== "undefined" &&
+    typeof window.addEventListener === "function") {
+  window.addEventListener("beforeprint", () => printPictures(document, true));
+  window.addEventListener("afterprint", () => printPictures(document, false));
+}
