@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from sphinxcontrib_scmmonitor.sphinxext.assets import HIGHCHARTS_CSS, joined_script, stylesheet
 from tests.js.check_page import PageLog, serve
-from tests.js.make_fixture import chart_div, delta, iso, page
+from tests.js.make_fixture import HIGHCHARTS_FILES, chart_div, delta, iso, page
 
 pytestmark = pytest.mark.browser
 
@@ -43,8 +44,6 @@ def _document() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def long_site(tmp_path_factory: pytest.TempPathFactory, highcharts: Path) -> Path:
-    from tests.js.make_fixture import HIGHCHARTS_CSS, HIGHCHARTS_FILES, joined_script, stylesheet
-
     out = tmp_path_factory.mktemp("long")
     static = out / "_static" / "scmmonitor"
     for name in (*HIGHCHARTS_FILES, HIGHCHARTS_CSS):
