@@ -134,7 +134,7 @@ function navigatorOptions(series, full, count, shown) {
   };
 }
 
-// columns: what the first draw shows of it (drawnColumns); backups: how many it has
+// columns: what the first draw shows of it (viewColumns); index: its place among the lines
 function lineSeries(s, { count, percent, log }, columns, index) {
   const mark = seriesMark(s);
   const shownName = s.name + mark.suffix;
@@ -308,7 +308,6 @@ function accessibility(cfg, { count, percent }, lines, failedRuns) {
   };
 }
 
-// cfg: the container's settings (chartConfig); doc: the decoded document; chosen: its series
 // The view a chart opens on: [min, max] ms of its range button, from the newest backup
 export function firstView(chosen, range) {
   const last = Math.max(...chosen.map((s) => (s.x.length ? s.x[s.x.length - 1] : -Infinity)));
@@ -361,6 +360,7 @@ function viewKeeper(full, pixels) {
   return { first, afterSetExtremes };
 }
 
+// cfg: the container's settings (chartConfig); doc: the decoded document; chosen: its series
 export function chartOptions(cfg, doc, chosen) {
   const how = { log: cfg.scale === "log", percent: cfg.scale === "percent", count: cfg.metric === "count" };
   const full = chosen.map((s) => points(s, how.count ? "count" : "size", how.log));
