@@ -519,6 +519,8 @@ def test_narrow_columns_keep_the_status_and_fit(site: tuple[ThemeSite, str],
             state = measure(page)
             assert state["tableFits"] and state["statusShown"], (theme, width, state)
             assert not state["midWord"], (theme, width, state["midWord"])
+            # nothing of ours widens the page: the calendar scrolls inside its box
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, theme
             hidden = page.eval_on_selector_all(
                 ".scmmonitor-status th", "els => els.filter(e => !e.getClientRects().length)"
                 ".map(e => e.textContent.trim())")
