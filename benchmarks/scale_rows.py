@@ -288,7 +288,8 @@ def row13(ctx: Context) -> RowResult:
     if problem:
         row.skipped = problem
         return row
-    server = start_postgres()
+    # durable as an operator's server is: the store commits on both as lite.prepare says
+    server = start_postgres(durable=True)
     costs: dict[str, tuple[int, int]] = {}
     try:
         tables = {f"P{i:03d}": {"hub": "cms02", "host": "local",

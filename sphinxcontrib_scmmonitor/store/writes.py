@@ -6,7 +6,20 @@ import time
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Float,
+    Integer,
+    LargeBinary,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.types import TypeEngine
 
 from .engine import Database
 from .leases import claim, forget, give_back
@@ -210,14 +223,17 @@ def _insert_rows(conn: Connection, table: Table, columns: Sequence[str],
     to the driver's executemany. On PostgreSQL with psycopg the rows go by
     ``COPY ... FROM STDIN`` on the transaction's own connection: one round trip
     per batch instead of one statement per row (20,000 new files: 3.3 s by
-    executemany, 0.5 s by COPY, SQLite 0.45 s on the same machine).
+    executemany, 0.5 s by COPY, SQLite 0.45 s on the same machine), in binary
+    (2,000 rows: 13 % less than in text, BENCHMARKS.md row 13).
     """
     if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
         raw = conn.connection.driver_connection
         assert raw is not None
-        # names are this module's own constants, never input
-        sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+        # names are this module's own constants, never input; binary: the server takes
+        # each value as it is stored instead of parsing its text (paths as hex, floats)
+        sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
         with raw.cursor() as cur, cur.copy(sql) as copy:
+            copy.set_types([_pg_type(table.c[name].type) for name in columns])
             for row in rows:
                 copy.write_row(row)
         return
@@ -226,3 +242,12 @@ def _insert_rows(conn: Connection, table: Table, columns: Sequence[str],
         conn.exec_driver_sql(compiled.string, rows)
     else:
         conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+
+
+def _pg_type(kind: TypeEngine[Any]) -> str:
+    """PostgreSQL's name of a column's type, as binary COPY must be told it."""
+    for sa_type, name in ((BigInteger, "int8"), (Integer, "int4"), (Float, "float8"),
+                          (LargeBinary, "bytea")):
+        if isinstance(kind, sa_type):
+            return name
+    raise TypeError(f"no binary COPY type for {kind!r}")

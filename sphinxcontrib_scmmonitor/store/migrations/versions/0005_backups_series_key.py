@@ -10,6 +10,9 @@ Revises: 0004
 Create Date: 2026-12-01
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from alembic import op
 
 revision = "0005"
@@ -17,32 +20,29 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-_KEEP = "_scm_keep_verifications"
-
 
 def upgrade() -> None:
     op.create_index("uq_series_node_id_id", "series", ["node_id", "id"], unique=True)
-    with _verifications_kept():
-        with op.batch_alter_table("backups") as batch:
-            batch.drop_constraint("fk_backups_node_id_nodes", type_="foreignkey")
-            batch.drop_constraint("fk_backups_series_id_series", type_="foreignkey")
-            batch.create_foreign_key("fk_backups_node_id_series", "series",
-                                     ["node_id", "series_id"], ["node_id", "id"],
-                                     ondelete="CASCADE")
+    with _verifications_kept(), op.batch_alter_table("backups") as batch:
+        batch.drop_constraint("fk_backups_node_id_nodes", type_="foreignkey")
+        batch.drop_constraint("fk_backups_series_id_series", type_="foreignkey")
+        batch.create_foreign_key("fk_backups_node_id_series", "series",
+                                 ["node_id", "series_id"], ["node_id", "id"],
+                                 ondelete="CASCADE")
 
 
 def downgrade() -> None:
-    with _verifications_kept():
-        with op.batch_alter_table("backups") as batch:
-            batch.drop_constraint("fk_backups_node_id_series", type_="foreignkey")
-            batch.create_foreign_key("fk_backups_node_id_nodes", "nodes", ["node_id"], ["id"],
-                                     ondelete="CASCADE")
-            batch.create_foreign_key("fk_backups_series_id_series", "series", ["series_id"],
-                                     ["id"], ondelete="CASCADE")
+    with _verifications_kept(), op.batch_alter_table("backups") as batch:
+        batch.drop_constraint("fk_backups_node_id_series", type_="foreignkey")
+        batch.create_foreign_key("fk_backups_node_id_nodes", "nodes", ["node_id"], ["id"],
+                                 ondelete="CASCADE")
+        batch.create_foreign_key("fk_backups_series_id_series", "series", ["series_id"],
+                                 ["id"], ondelete="CASCADE")
     op.drop_index("uq_series_node_id_id", table_name="series")
 
 
-class _verifications_kept:  # noqa: N801 - used as a context manager, like a function
+@contextmanager
+def _verifications_kept() -> Iterator[None]:
     """On SQLite, the content checks' results set aside while ``backups`` is rebuilt.
 
     SQLite cannot change a table's constraints in place: Alembic copies the table and
@@ -52,14 +52,11 @@ class _verifications_kept:  # noqa: N801 - used as a context manager, like a fun
     They are copied aside first and put back once the new ``backups`` (same ids) is in
     place. PostgreSQL alters the table in place: nothing to do.
     """
-
-    def __enter__(self) -> None:
-        self.sqlite = op.get_bind().dialect.name == "sqlite"
-        if self.sqlite:
-            op.execute(f"CREATE TEMP TABLE {_KEEP} AS SELECT * FROM verifications")
-            op.execute("DELETE FROM verifications")
-
-    def __exit__(self, *exc: object) -> None:
-        if self.sqlite and exc[0] is None:
-            op.execute(f"INSERT INTO verifications SELECT * FROM {_KEEP}")
-            op.execute(f"DROP TABLE {_KEEP}")
+    if op.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    op.execute("CREATE TEMP TABLE scm_keep_verifications AS SELECT * FROM verifications")
+    op.execute("DELETE FROM verifications")
+    yield
+    op.execute("INSERT INTO verifications SELECT * FROM scm_keep_verifications")
+    op.execute("DROP TABLE scm_keep_verifications")
