@@ -25,7 +25,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from . import lite
 from .lite import BUSY_TIMEOUT_S
 from .queries import Run
-from .records import StoreError
+from .records import SeriesState, StoreError
 
 __all__ = ["BUSY_TIMEOUT_S", "Database", "runner"]
 
@@ -42,6 +42,8 @@ class Database:
             raise StoreError(f"database URL {url!r} is not valid: {exc}") from None
         self.url = url
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        #: node id -> its series' state, read by begin_run for the differ (reads.py)
+        self.begun_states: dict[int, dict[bytes, SeriesState]] = {}
         # reentrant: a write opened inside another write of the same thread must not hang here
         self._write_lock: contextlib.AbstractContextManager[Any] = \
             threading.RLock() if self.is_sqlite else contextlib.nullcontext()

@@ -23,6 +23,7 @@ from sqlalchemy.types import TypeEngine
 
 from .engine import Database
 from .leases import claim, forget, give_back
+from .reads import read_series_state
 from .records import Changes, NodeOwnerError
 from .tables import backups as backups_t
 from .tables import nodes as nodes_t
@@ -52,14 +53,17 @@ class Writes(Database):
         (:meth:`start_run`).
 
         One transaction instead of three: each is a round trip or more to a PostgreSQL
-        server (docs/operations.rst, "One collector per node"). Raises
-        :class:`NodeBusyError` (nothing written) while another collector holds the lease,
-        :class:`NodeOwnerError` for another hub's node of that name.
+        server (docs/operations.rst, "One collector per node"); it also reads the node's
+        series state, which the run's differ asks for next (:meth:`~.reads.Reads.series_state`).
+        Raises :class:`NodeBusyError` (nothing written) while another collector holds the
+        lease, :class:`NodeOwnerError` for another hub's node of that name.
         """
         with self.write() as conn:
             node_id = _node_id(conn, name, hub, self.safe_url, lock=True)
             token = claim(conn, node_id, name, ttl=ttl, now=time.time())
             run_id = _start_run(conn, node_id, started_at)
+            state = read_series_state(conn, node_id)
+        self.begun_states[node_id] = state
         return RunStart(node_id, run_id, token)
 
     def rename_hub(self, old: str, new: str) -> int:
@@ -99,6 +103,7 @@ class Writes(Database):
         were seen), so the work is O(changes).
         """
         now_s = int(now)
+        self.begun_states.pop(node_id, None)  # unused if the listing never began
         if lease is not None:
             forget(lease)
         with self.write() as conn:
