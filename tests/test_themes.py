@@ -284,8 +284,14 @@ _MEASURE_JS = r"""() => {
       Array.from(tr.querySelectorAll('td[data-scm-day]'))
         .map((td) => td.getAttribute('data-scm-day'))),
     // "no backup": its mark against what is behind the calendar, and not colour alone
-    noneContrast: ratio(rgba(getComputedStyle(cal).getPropertyValue('--scmmonitor-night-none')),
-      behind(cal)),
+    noneContrast: (() => {
+      const probe = document.createElement('span');
+      probe.style.color = 'var(--scmmonitor-night-none)';  // currentColor resolved there
+      none.appendChild(probe);
+      const c = ratio(rgba(getComputedStyle(probe).color), behind(cal));
+      none.removeChild(probe);
+      return c;
+    })(),
     nonePattern: getComputedStyle(none).backgroundImage,
     dayText: text('.scmmonitor-calendar th.scmmonitor-calendar-day [aria-hidden]'),
   } : null;

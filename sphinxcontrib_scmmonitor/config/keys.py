@@ -272,9 +272,7 @@ SCHEMA: tuple[Key, ...] = (
         check=_header_safe),
     Key("smtp_password_file", "path", "", HUB_LEVELS,
         "File holding the SMTP password (never put the password itself in this file)."),
-    Key("mail_from", "str", "", HUB_LEVELS,
-        "Sender address (default scm-monitor@ and this host's fully qualified domain name, "
-        "socket.getfqdn(): scm-monitor@localhost on a host without a domain name).",
+    Key("mail_from", "str", "", HUB_LEVELS, "Sender address (default scm-monitor@<this host>).",
         check=_mail_from),
     Key("report_url", "str", "", HUB_LEVELS, "URL of the docs page linked from the mail.",
         check=_header_safe),
@@ -287,7 +285,9 @@ SCHEMA: tuple[Key, ...] = (
     Key("port", "int", 0, ("node",), "SSH port (else ~/.ssh/config, else 22).", check=_port),
     Key("identity_file", "path", "", ("node",),
         "Private key file (else ~/.ssh/config, the agent and the default keys)."),
-    Key("root", "str", None, ("node",), "Absolute path of the backup tree on the node.",
+    Key("root", "str", None, ("node",),
+        "Absolute path of the backup tree on the node. Changing it keeps the node's history: "
+        "the next collect moves the stored paths to the new root and says so.",
         required=True),
 )
 
