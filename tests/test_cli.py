@@ -66,13 +66,41 @@ def test_version(capsys) -> None:
     assert capsys.readouterr().out.startswith("scm-monitor ")
 
 
-@pytest.mark.parametrize("command", [["collect"], ["status"], ["export", "--outdir", "x"]])
+@pytest.mark.parametrize("command", [["collect"], ["export", "--outdir", "x"]])
 def test_unknown_node_on_the_command_line_exits_2(tmp_path, capsys, command) -> None:
     cfg, _root = healthy(tmp_path)
     code, out, err = run(["-c", str(cfg), *command, "C", "Nope"], capsys)
     assert code == 2
     assert out == ""
     assert err == f"scm-monitor: {cfg}: unknown node 'Nope' (configured: C)\n"
+
+
+def test_status_of_a_node_no_longer_configured_is_unknown_on_its_one_line(tmp_path,
+                                                                          capsys) -> None:
+    # a Nagios service `status C H1` after H1 was retired from the config: UNKNOWN with
+    # the reason, not CRITICAL with no output
+    cfg, _root = healthy(tmp_path)
+    code, out, err = run(["-c", str(cfg), "status", "C", "H1"], capsys)
+    assert (code, err) == (3, "")
+    assert out == f"SCM BACKUPS UNKNOWN: {cfg}: unknown node 'H1' (configured: C)\n"
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["--format", "bogus"], "argument --format: invalid choice: 'bogus'"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_a_usage_error_of_status_is_unknown_with_the_message_on_stdout(
+        tmp_path, args, said) -> None:
+    cfg, _root = healthy(tmp_path)
+    # as Nagios runs it: a whole process
+    done = subprocess.run([sys.executable, "-m", "sphinxcontrib_scmmonitor.cli", "-c",
+                           str(cfg), "status", *args], capture_output=True, text=True,
+                          timeout=60)
+    code, out, err = done.returncode, done.stdout, done.stderr
+    assert code == 3
+    assert out.startswith(f"SCM BACKUPS UNKNOWN: usage error: {said}")
+    assert out.count("\n") == 1
+    assert err.startswith("usage: scm-monitor")
 
 
 def test_collect_exits_2_when_the_store_cannot_be_opened(tmp_path, capsys) -> None:

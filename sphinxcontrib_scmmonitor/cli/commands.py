@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, NoReturn, cast
 
 from .. import config as config_mod
 from .exits import FAILED, INTERRUPTED, USAGE
@@ -18,8 +18,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("scmmonitor")
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    parser = build_parser(on_status_error=status_usage)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # as parse_args would say it, but status says it as a Nagios plugin must
+        message = f"unrecognized arguments: {' '.join(extra)}"
+        if args.command == "status":
+            parser.print_usage(sys.stderr)
+            return status_unknown(f"usage error: {message}")
+        parser.error(message)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="scm-monitor: %(levelname)s: %(message)s")
     if not args.verbose:
@@ -166,11 +172,18 @@ def cmd_export(settings: config_mod.Settings, args: argparse.Namespace) -> int:
 
 
 def status_unknown(problem: str) -> int:
-    """``status`` is a Nagios plugin: what stops it is UNKNOWN (3), said on stdout's line."""
-    from ..checks import EXIT_CODES, UNKNOWN
+    """``status`` is a Nagios plugin: what stops it is UNKNOWN (3), said on stdout's line
+    (a monitoring system shows that line; an empty one with CRITICAL says nothing)."""
+    from ..checks import EXIT_CODES, NAGIOS_WORDS, UNKNOWN
+    from ..status import HEAD
 
-    print(f"SCM BACKUPS UNKNOWN: {problem}")
+    print(f"{HEAD} {NAGIOS_WORDS[UNKNOWN]}: {problem}", flush=True)
     return EXIT_CODES[UNKNOWN]
+
+
+def status_usage(message: str) -> NoReturn:
+    """A usage error of ``status`` (its parser's ``error``): UNKNOWN, not argparse's 2."""
+    raise SystemExit(status_unknown(f"usage error: {message}"))
 
 
 def cmd_status(settings: config_mod.Settings, args: argparse.Namespace) -> int:
@@ -181,7 +194,10 @@ def cmd_status(settings: config_mod.Settings, args: argparse.Namespace) -> int:
     from ..checks import evaluate
     from ..store import StoreError, open_reader
 
-    names = _check_nodes(settings, args.nodes)  # a usage error (2), as for every command
+    try:
+        names = _check_nodes(settings, args.nodes)
+    except config_mod.ConfigError as exc:  # e.g. a node retired from the config, not Nagios'
+        return status_unknown(str(exc))
     try:
         # an SQLite store is read without SQLAlchemy: status starts fast (docs/operations.rst)
         store = open_reader(settings.database)

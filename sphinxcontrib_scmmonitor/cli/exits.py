@@ -57,10 +57,10 @@ EXIT_STATUSES: dict[str, tuple[Exit, ...]] = {
                Exit(EXIT_CODES[WARN], NAGIOS_WORDS[WARN], NAGIOS_WORDS[WARN]),
                Exit(EXIT_CODES[ALARM], NAGIOS_WORDS[ALARM], NAGIOS_WORDS[ALARM]),
                Exit(EXIT_CODES[UNKNOWN], NAGIOS_WORDS[UNKNOWN],
-                    f"{NAGIOS_WORDS[UNKNOWN]} (a configuration error, the store cannot be "
-                    "read, or ``--output`` cannot be written)"),
-               Exit(USAGE, "", "a usage error, e.g. an unknown node argument (the same "
-                               "number as CRITICAL: the message says which)")),
+                    f"{NAGIOS_WORDS[UNKNOWN]} (a usage or configuration error, e.g. an "
+                    "unknown node argument or option, the store cannot be read, or "
+                    "``--output`` cannot be written), said on the one line of stdout as "
+                    "a monitoring system shows it")),
     "notify": (Exit(SUCCESS, "sent or nothing to send", "mail sent, or nothing to send"),
                Exit(FAILED, "failed", "sending failed, ``--html FILE`` could not be written, "
                     "or the store cannot be read"),
