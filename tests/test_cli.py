@@ -250,22 +250,29 @@ def test_export_refuses_a_folder_that_does_not_exist(tmp_path: Path, capsys) -> 
     assert not missing.exists() and not missing.parent.exists()
 
 
-def test_export_warns_about_a_folder_that_is_not_a_sphinx_output(tmp_path: Path,
-                                                                 capsys) -> None:
+def test_export_refuses_a_folder_that_is_not_a_sphinx_output(tmp_path: Path, capsys) -> None:
     cfg, _root = healthy(tmp_path)
     assert collect(cfg) == 0
-    source = tmp_path / "docs"
-    source.mkdir()
+    build = tmp_path / "_build"  # the parent of the HTML output: the easy slip
+    (build / "html" / "_static").mkdir(parents=True)
     capsys.readouterr()
 
-    code, _out, err = run(["-c", str(cfg), "export", "--outdir", str(source)], capsys)
+    code, _out, err = run(["-c", str(cfg), "export", "--outdir", str(build)], capsys)
 
-    assert code == 0
-    assert "has no _static/ folder, so it is not a Sphinx HTML output" in err
-    assert (source / "_static" / "scmmonitor" / "data" / "C.json").is_file()
-    # a real output folder: no warning
-    code, _out, err = run(["-c", str(cfg), "export", "--outdir", str(source)], capsys)
-    assert code == 0 and "warning" not in err
+    assert code == 2
+    assert err == (f"scm-monitor: export: --outdir {build}: has no _static/ folder, so it is "
+                   "not a Sphinx HTML output and no page there would read what is written "
+                   f"(did you mean {build / 'html'}?); nothing was written\n")
+    assert sorted(p.name for p in build.iterdir()) == ["html"]
+    # collect --export: the collection is stored, the cron mail says why the page did not
+    code, _out, err = run(["-c", str(cfg), "collect", "--progress", "lines", "--export",
+                           str(build)], capsys)
+    assert code == 1
+    assert "has no _static/ folder" in err and "the collection was stored" in err
+    # the real output folder: no warning
+    code, _out, err = run(["-c", str(cfg), "export", "--outdir", str(build / "html")], capsys)
+    assert code == 0 and err == ""
+    assert (build / "html" / "_static" / "scmmonitor" / "data" / "C.json").is_file()
 
 
 def test_collect_with_a_missing_export_folder_stores_and_exits_1(tmp_path: Path,

@@ -79,11 +79,12 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def check_outdir(outdir: str, option: str) -> str | None:
-    """Why ``outdir`` cannot take the export (None: it can); warns when it looks wrong.
+    """Why ``outdir`` cannot take the export (None: it can).
 
     A typo in a cron line's folder must not create a new folder nobody serves
-    (docs/cli.rst): the folder must exist. One without ``_static/`` is not a Sphinx
-    HTML output, so the page there will not read what is written: a warning.
+    (docs/cli.rst): the folder must exist, and be a Sphinx HTML output (every one has
+    ``_static/``). ``docs/_build`` for ``docs/_build/html`` is the easy slip: written
+    into, no page would ever read it.
     """
     from pathlib import Path
 
@@ -92,10 +93,12 @@ def check_outdir(outdir: str, option: str) -> str | None:
         what = "is not a folder" if folder.exists() else "does not exist"
         return (f"{option} {outdir}: {what}; give the HTML output folder of a Sphinx build "
                 "(the one holding _static/), e.g. docs/_build/html")
-    if not (folder / "_static").exists():  # a file there: the write error says so
-        print(f"scm-monitor: warning: {option} {outdir} has no _static/ folder, so it is not "
-              "a Sphinx HTML output: no page there reads the JSON written into it (give the "
-              "folder of the built index.html)", file=sys.stderr)
+    if not (folder / "_static").is_dir():
+        inside = sorted(p.parent.name for p in folder.glob("*/_static") if p.is_dir())
+        hint = (f" (did you mean {folder / inside[0]}?)" if len(inside) == 1
+                else " (give the folder of the built index.html)")
+        return (f"{option} {outdir}: has no _static/ folder, so it is not a Sphinx HTML "
+                f"output and no page there would read what is written{hint}")
     return None
 
 

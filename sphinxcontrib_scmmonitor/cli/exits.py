@@ -47,11 +47,13 @@ EXIT_STATUSES: dict[str, tuple[Exit, ...]] = {
     "collect": (Exit(SUCCESS, "all collected", "every node was collected"),
                 Exit(FAILED, "some node failed or the export failed",
                      "some node failed (the others are stored), or the export failed (the "
-                     "collection is stored all the same; ``--export DIR`` must exist)"),
+                     "collection is stored all the same; ``--export DIR`` must be an "
+                     "existing Sphinx HTML output)"),
                 Exit(USAGE, "config error", f"{_USAGE_TEXT}, or the store cannot be opened")),
     "export": (Exit(SUCCESS, "", "every JSON file was written"),
                Exit(USAGE, "on error", "usage, configuration or write error, or ``--outdir`` "
-                    "does not exist (it is never created: a typo must not go unnoticed); "
+                    "does not exist or is not a Sphinx HTML output (it is never created: a typo "
+                    "must not go unnoticed); "
                     "nothing was written")),
     "status": (Exit(EXIT_CODES[OK], NAGIOS_WORDS[OK], NAGIOS_WORDS[OK]),
                Exit(EXIT_CODES[WARN], NAGIOS_WORDS[WARN], NAGIOS_WORDS[WARN]),
