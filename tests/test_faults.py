@@ -675,6 +675,7 @@ def tiny_tmpfs(tmp_path: Path) -> Iterator[Path]:
     if done.returncode != 0:
         require_tool(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     try:
+        (mountpoint / "_static").mkdir()  # a built site's output folder, as export needs
         yield mountpoint
     finally:
         subprocess.run(["umount", "-l", str(mountpoint)], check=False)

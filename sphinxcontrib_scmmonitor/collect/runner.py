@@ -21,11 +21,11 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 from ..config import NodeSettings
-from ..store import ListingDiffer, NodeBusyError, StoreError
+from ..store import ListingDiffer, NodeBusyError, StoreError, root_prefix
 
 if TYPE_CHECKING:  # the store's engine is loaded by whoever opens the store, not by importing us
     from ..store import Store
-    from ..store.writes import RunStart
+    from ..store.writes import RootMove, RunStart
 from .listing import DateLayout, ListingParser, display
 from .local import CollectError, Lister, LocalLister
 from .verify import Newest, extra_time, steps, verify_node
@@ -58,6 +58,8 @@ class NodeResult:
     corrupt: int = 0
     #: what the verify steps could not do (no sha256sum on the node, time ran out, ...)
     verify_problems: tuple[str, ...] = ()
+    #: the stored paths this run moved because the node's root changed, in words
+    root_moved: str | None = None
 
 
 class Reporter(Protocol):
@@ -93,7 +95,8 @@ def collect_node(store: Store, node: NodeSettings, reporter: Reporter | None = N
     t0 = time.monotonic()
     try:
         begun = store.begin_run(node.name, node.hub, started_at=time.time(),
-                                ttl=budget(node) + LEASE_MARGIN_S + store.busy_timeout)
+                                ttl=budget(node) + LEASE_MARGIN_S + store.busy_timeout,
+                                root=root_prefix(node.root))
     except NodeBusyError as exc:  # no run of ours: the other collector's run is the one
         result = NodeResult(node=node.name, ok=False, method="", files=0, unparsed=0,
                             added=0, changed=0, gone=0, seconds=time.monotonic() - t0,
@@ -109,8 +112,20 @@ def collect_node(store: Store, node: NodeSettings, reporter: Reporter | None = N
                 store.release_lease(begun.node_id, begun.lease)
             except StoreError:  # e.g. locked: the lease expires by itself (see leases.py)
                 log.debug("node %s: lease not given back", node.name, exc_info=True)
+    if begun.moved is not None:
+        result = replace(result, root_moved=_moved_words(begun.moved))
     reporter.finished(result)
     return result
+
+
+def _moved_words(move: RootMove) -> str:
+    """What a collection says when its node's stored paths moved to a new root."""
+    words = (f"root changed from {display(move.old.rstrip(b'/') or b'/')}: "
+             f"{move.moved} stored backups moved to {display(move.new.rstrip(b'/') or b'/')}")
+    if move.kept:
+        words += (f" ({move.kept} kept under the old root, as a file of that path was "
+                  "already stored)")
+    return words
 
 
 def _collect_leased(store: Store, node: NodeSettings, begun: RunStart, reporter: Reporter,

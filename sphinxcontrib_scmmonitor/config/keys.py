@@ -285,7 +285,9 @@ SCHEMA: tuple[Key, ...] = (
     Key("port", "int", 0, ("node",), "SSH port (else ~/.ssh/config, else 22).", check=_port),
     Key("identity_file", "path", "", ("node",),
         "Private key file (else ~/.ssh/config, the agent and the default keys)."),
-    Key("root", "str", None, ("node",), "Absolute path of the backup tree on the node.",
+    Key("root", "str", None, ("node",),
+        "Absolute path of the backup tree on the node. Changing it keeps the node's history: "
+        "the next collect moves the stored paths to the new root and says so.",
         required=True),
 )
 
