@@ -28,6 +28,10 @@ class Lister:
         self.complete = True
         self.problems: list[str] = []
 
+    def start(self) -> None:
+        """Begin the listing ahead of :meth:`records` where that saves time (a remote node's
+        ``find`` runs while the store is opened); it only reads the node."""
+
     def records(self, parser: ListingParser) -> Iterator[Record]:  # pragma: no cover
         raise NotImplementedError
 

@@ -23,7 +23,7 @@ from ..store import Record
 from .connection import open_connection
 from .listing import ListingParser, printable
 from .local import CollectError, Lister, matches
-from .remote import REMOTE_COMMAND, ScriptTimeout, framed_script, run_script
+from .remote import REMOTE_COMMAND, ScriptTimeout, StartedScript, framed_script, start_script
 from .sftp import PipelinedWalk
 
 EXIT_NO_GNU_FIND = 97
@@ -66,6 +66,9 @@ class SshLister(Lister):
         self.hops: list[paramiko.SSHClient] = []
         #: bytes the login shell printed before the listing script started
         self.shell_noise = 0
+        self._started: StartedScript | None = None
+        self._start_failed: Exception | None = None
+        self._starting = False
 
     def abort(self) -> None:
         for client in [self.client, *self.hops]:
@@ -83,34 +86,59 @@ class SshLister(Lister):
         self.client = None
         self.hops = []
 
-    def records(self, parser: ListingParser) -> Iterator[Record]:
-        node = self.node
-        client = self.connect()
+    def start(self) -> None:
+        """Connect and send the listing script; :meth:`records` reads what it prints.
+
+        Called before the node's lease is taken, so that the node's ``find`` runs while
+        this process opens the store (docs/operations.rst, "One collector per node"): the
+        listing only reads the node, and nothing is stored before the lease is held. What
+        goes wrong here is raised by :meth:`records`, so it becomes the run's error.
+        """
+        if self._starting:
+            return
+        self._starting = True
         try:
+            client = self.connect()
+            transport = client.get_transport()
+            assert transport is not None
+            self._started = start_script(transport, listing_script(self.node.root,
+                                                                   self.node.pattern),
+                                         open_timeout=self.node.connect_timeout,
+                                         what="the listing")
+        except Exception as exc:  # raised where records() would have raised it
+            self._start_failed = exc
+
+    def records(self, parser: ListingParser) -> Iterator[Record]:
+        self.start()
+        try:
+            if self._start_failed is not None:
+                raise self._start_failed
+            assert self._started is not None and self.client is not None
             self.method = "find"
-            status = yield from self._run_find(client, parser)
+            status = yield from self._run_find(self._started, parser)
             if status == EXIT_NO_GNU_FIND:
                 self.method = "sftp"
                 self.problems.clear()
-                yield from self._walk_sftp(client, parser)
+                yield from self._walk_sftp(self.client, parser)
             elif status == EXIT_NO_ROOT:
                 raise CollectError(self.problems[0] if self.problems else
-                                   f"backup root {node.root} does not exist on the node")
+                                   f"backup root {self.node.root} does not exist on the node")
             elif status != 0:
                 self.complete = False
                 if not self.problems:
                     self.problems.append(f"listing command exited with status {status}")
         finally:
+            self._started = None
+            self._start_failed = None
+            self._starting = False
             self.close()
 
     # --- GNU find
 
-    def _run_find(self, client: paramiko.SSHClient,
+    def _run_find(self, script: StartedScript,
                   parser: ListingParser) -> Generator[Record, None, int]:
         """The listing's records, then (as the generator's value) the script's exit status."""
         node = self.node
-        transport = client.get_transport()
-        assert transport is not None
         # held until the end marker proves the listing whole and unpolluted: what a
         # polluted listing said is never stored (the store holds every record anyway)
         held: list[Record] = []
@@ -119,9 +147,7 @@ class SshLister(Lister):
             held.extend(parser.feed(data))
 
         try:
-            result = run_script(transport, listing_script(node.root, node.pattern), on_data,
-                                timeout=node.command_timeout, open_timeout=node.connect_timeout,
-                                what="the listing")
+            result = script.read(on_data, timeout=node.command_timeout)
         except ScriptTimeout:
             self.complete = False
             parser.close()
