@@ -98,14 +98,15 @@ def collect_node(store: Store, node: NodeSettings, reporter: Reporter | None = N
     """
     reporter = reporter or _Silent()
     reporter.started(node.name)
-    t0 = time.monotonic()
     lister = lister or make_lister(node)
-    lister.start()
+    # the run (and its seconds) began with its listing, which may have been started before
+    started_at, t0 = lister.start()
     try:
-        begun = store.begin_run(node.name, node.hub, started_at=time.time(),
+        begun = store.begin_run(node.name, node.hub, started_at=started_at,
                                 ttl=budget(node) + LEASE_MARGIN_S + store.busy_timeout)
     except NodeBusyError as exc:  # no run of ours: the other collector's run is the one
         lister.abort()
+        lister.forget_start()
         result = NodeResult(node=node.name, ok=False, method="", files=0, unparsed=0,
                             added=0, changed=0, gone=0, seconds=time.monotonic() - t0,
                             error=str(exc))
@@ -113,11 +114,13 @@ def collect_node(store: Store, node: NodeSettings, reporter: Reporter | None = N
         return result
     except BaseException:
         lister.abort()
+        lister.forget_start()
         raise
     given_back = False
     try:
         result, given_back = _collect_leased(store, node, begun, reporter, lister, t0)
     finally:
+        lister.forget_start()
         if not given_back:
             try:
                 store.release_lease(begun.node_id, begun.lease)

@@ -68,7 +68,6 @@ class SshLister(Lister):
         self.shell_noise = 0
         self._started: StartedScript | None = None
         self._start_failed: Exception | None = None
-        self._starting = False
 
     def abort(self) -> None:
         for client in [self.client, *self.hops]:
@@ -86,7 +85,7 @@ class SshLister(Lister):
         self.client = None
         self.hops = []
 
-    def start(self) -> None:
+    def begin(self) -> None:
         """Connect and send the listing script; :meth:`records` reads what it prints.
 
         Called before the node's lease is taken, so that the node's ``find`` runs while
@@ -94,9 +93,6 @@ class SshLister(Lister):
         listing only reads the node, and nothing is stored before the lease is held. What
         goes wrong here is raised by :meth:`records`, so it becomes the run's error.
         """
-        if self._starting:
-            return
-        self._starting = True
         try:
             client = self.connect()
             transport = client.get_transport()
@@ -130,7 +126,7 @@ class SshLister(Lister):
         finally:
             self._started = None
             self._start_failed = None
-            self._starting = False
+            self.forget_start()
             self.close()
 
     # --- GNU find
