@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
@@ -32,6 +33,7 @@ if TYPE_CHECKING:  # the store's engine is loaded by whoever opens the store, no
     from ..store.writes import RunStart
 from .listing import DateLayout, ListingParser, display
 from .local import CollectError, Lister, LocalLister
+from .sshconfig import Target, resolve
 from .verify import Newest, extra_time, steps, verify_node
 
 log = logging.getLogger(__name__)
@@ -81,12 +83,13 @@ class _Silent:
         pass
 
 
-def make_lister(node: NodeSettings) -> Lister:
+def make_lister(node: NodeSettings, target: Target | None = None) -> Lister:
+    """The node's lister; ``target``: its host already resolved (collect/sshconfig.py)."""
     if node.is_local:
         return LocalLister(node)
     from .ssh import SshLister
 
-    return SshLister(node)
+    return SshLister(node, target)
 
 
 def collect_node(store: Store, node: NodeSettings, reporter: Reporter | None = None,
@@ -226,16 +229,18 @@ def collect_all(store: Store, nodes: Sequence[NodeSettings], *, workers: int = 1
 class Collection:
     """A collection under way before its store is open.
 
-    Made, it starts listing the first ``workers`` nodes at once (connect, send the
-    listing script); :meth:`finish` hands it the store and collects every node under its
-    lease. Left without :meth:`finish` (the store could not be opened, an interrupt),
-    it gives the listings up: nothing was stored.
+    Made, it starts on the first ``workers`` nodes at once: their ``ssh -G`` run while
+    paramiko loads here, then each connects and sends its listing script. :meth:`finish`
+    hands it the store and collects every node under its lease. Left without
+    :meth:`finish` (the store could not be opened, an interrupt), it gives the listings
+    up: nothing was stored.
     """
 
     def __init__(self, nodes: Sequence[NodeSettings], *, workers: int = 16) -> None:
         self.nodes = list(nodes)
         self.workers = max(1, min(workers, len(self.nodes)))
-        self.listers = {node.name: make_lister(node) for node in self.nodes}
+        #: each node's lister once its worker made it (abort() reaches it there)
+        self.listers: dict[str, Lister] = {}
         self.reporter: Reporter = _Silent()
         #: the store once open; None: given up
         self._store: Future[Store | None] = Future()
@@ -246,6 +251,8 @@ class Collection:
             fut = self._pool.submit(self._collect, node)
             self._deadlines[fut] = (node, time.monotonic() + budget(node) * (
                 1 + len(self.nodes) // max(1, workers)))
+        if not all(node.is_local for node in self.nodes):
+            from . import ssh  # noqa: F401  # paramiko, loaded while the workers run ssh -G
 
     def __enter__(self) -> Collection:
         return self
@@ -257,7 +264,13 @@ class Collection:
         self._pool.shutdown(wait=True)
 
     def _collect(self, node: NodeSettings) -> NodeResult | None:
-        lister = self.listers[node.name]
+        target = None
+        if not node.is_local:
+            with suppress(CollectError):  # said again by the connection, as the node's error
+                target = resolve(node.host, user=node.user, port=node.port)
+        lister = self.listers[node.name] = make_lister(node, target)
+        if self._store.done() and self._store.result() is None:
+            return None  # given up meanwhile
         lister.start()
         store = self._store.result()
         if store is None:
@@ -270,7 +283,7 @@ class Collection:
         if not self._store.done():
             self._store.set_result(None)
         self._pool.shutdown(wait=False, cancel_futures=True)
-        for lister in self.listers.values():
+        for lister in list(self.listers.values()):
             lister.abort()
 
     def finish(self, store: Store, reporter: Reporter | None = None) -> list[NodeResult]:
@@ -296,6 +309,6 @@ class Collection:
             now = time.monotonic()
             for fut in pending:
                 node, deadline = self._deadlines[fut]
-                if now > deadline:
+                if now > deadline and node.name in self.listers:
                     self.listers[node.name].abort()
         return [results[node.name] for node in self.nodes]

@@ -14,6 +14,7 @@ import os
 import shlex
 import time
 from collections.abc import Generator, Iterator
+from dataclasses import replace
 
 import paramiko
 from paramiko.sftp import SFTPError
@@ -25,6 +26,7 @@ from .listing import ListingParser, printable
 from .local import CollectError, Lister, matches
 from .remote import REMOTE_COMMAND, ScriptTimeout, StartedScript, framed_script, start_script
 from .sftp import PipelinedWalk
+from .sshconfig import Target
 
 EXIT_NO_GNU_FIND = 97
 EXIT_NO_ROOT = 98
@@ -60,8 +62,10 @@ def listing_command(root: str, pattern: str) -> tuple[str, str]:
 class SshLister(Lister):
     """Lists one remote node; ``abort()`` may be called from another thread."""
 
-    def __init__(self, node: NodeSettings) -> None:
+    def __init__(self, node: NodeSettings, target: Target | None = None) -> None:
         super().__init__(node)
+        #: the node's host resolved by ``ssh -G`` (collect/sshconfig.py), if done before
+        self.target = target
         self.client: paramiko.SSHClient | None = None
         self.hops: list[paramiko.SSHClient] = []
         #: bytes the login shell printed before the listing script started
@@ -76,7 +80,8 @@ class SshLister(Lister):
 
     def connect(self) -> paramiko.SSHClient:
         """The node's connection, held here so that :meth:`abort` closes it (and its hops)."""
-        self.client = open_connection(self.node, self.hops)
+        self.client = open_connection(self.node, self.hops,
+                                      replace(self.target) if self.target else None)
         return self.client
 
     def close(self) -> None:
