@@ -100,7 +100,7 @@ def cmd_collect(settings: config_mod.Settings, args: argparse.Namespace) -> int:
 
     names = _check_nodes(settings, args.nodes)
     # the listings start first, so that the nodes' find runs while the store is opened;
-    # a store that cannot be opened gives them up unread (docs/cli.rst)
+    # a store that cannot be opened gives them up unread (docs/operations.rst)
     with Collection([settings.nodes[n] for n in names], workers=settings.workers) as running:
         try:
             store = _open_store(settings, create=True)

@@ -251,10 +251,6 @@ class StartedScript:
         self.frame = frame
         self.what = what
 
-    def close(self) -> None:
-        """Give the session up unread (the node's side ends with its channel)."""
-        self.chan.close()
-
     def read(self, on_data: Callable[[bytes], None], *, timeout: float) -> ScriptResult:
         """Read the script's output to its end; ``timeout`` counts from now.
 
