@@ -56,7 +56,7 @@ def row15(ctx: Context) -> RowResult:
                         "and 3 copies) with every v2 check vs without them")
     # the newest backups this morning, so that nothing is stale and the gap check looks
     # at the latest nights as it does in production
-    start = (int(time.time()) // DAY - DAYS) * DAY + 3 * 3600
+    start = (int(time.time()) // DAY - DAYS + 1) * DAY + 3 * 3600
     tables = {n: {"hub": "cms02", "host": "local", "root": _root(n)} for n in NODES}
     db = ctx.tmp / "row15.db"
     store = fresh_store(ctx.tmp, "row15")

@@ -133,8 +133,12 @@ def _as_owner(argv: list[str], *, pdeathsig: bool = False) -> list[str]:
     return [*prefix, "--", *argv]
 
 
-def start_postgres() -> PgServer:
+def start_postgres(*, durable: bool = False) -> PgServer:
     """initdb a new cluster and run ``postgres`` in the foreground as our child.
+
+    Durability is off for the tests (a test database need not survive a power cut);
+    ``durable`` keeps the server's own defaults (fsync, full page writes), as an
+    operator's server runs, for the benchmarks that compare PostgreSQL with SQLite.
 
     Raises RuntimeError with the server's log if it does not accept connections in
     ``START_TIMEOUT_S``. The folder is made with mkdtemp under the system temp dir
@@ -167,11 +171,12 @@ def start_postgres() -> PgServer:
         errors = []
         for _attempt in range(3):  # the free port may be taken before the server binds it
             server.port = free_port()
-            # durability off: a test database does not need to survive a power cut
             argv = [str(bins / "postgres"), "-D", str(data), "-p", str(server.port),
                     "-k", str(sockets), "-c", "listen_addresses=127.0.0.1",
-                    "-c", "fsync=off", "-c", "synchronous_commit=off",
-                    "-c", "full_page_writes=off", "-c", "max_connections=100"]
+                    "-c", "max_connections=100"]
+            if not durable:
+                argv += ["-c", "fsync=off", "-c", "synchronous_commit=off",
+                         "-c", "full_page_writes=off"]
             with open(log, "wb") as log_fh:
                 server.process = subprocess.Popen(
                     _as_owner(argv, pdeathsig=True), stdin=subprocess.DEVNULL,

@@ -136,3 +136,64 @@ def test_the_migrations_build_exactly_the_tables_the_code_declares(backend_url) 
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     store.close()
     assert diff == []
+
+
+def _rows(url: str) -> dict[str, list[tuple]]:
+    store = Store(url)
+    with store.engine.connect() as conn:
+        out = {t: sorted(map(tuple, conn.exec_driver_sql(f"select * from {t}")), key=repr)
+               for t in (*OLD_TABLES, "verifications", "leases", "verify_missing")}
+    store.close()
+    return out
+
+
+def test_upgrade_to_one_backup_key_keeps_every_row_and_the_content_checks(backend_url) -> None:
+    """0004 -> 0005 rebuilds ``backups`` on SQLite; the results that refer to it stay."""
+    from sqlalchemy.exc import IntegrityError
+
+    from sphinxcontrib_scmmonitor.store import tables as t
+    from tests.helpers.store import upgrade_to
+
+    upgrade_to(backend_url, "0004")
+    store = Store(backend_url)
+    backup = {"first_seen_at": 10, "last_seen_at": 10, "gone_at": None}
+    with store.engine.begin() as conn:
+        conn.execute(t.nodes.insert(), [{"id": 1, "name": "cms01", "hub": "cms02"},
+                                        {"id": 2, "name": "dyb", "hub": "cms02"}])
+        conn.execute(t.series.insert(), [{"id": i, "node_id": n, "raw_name": r, "name": r.decode()}
+                                         for i, n, r in ((1, 1, b"a"), (2, 1, b"b"), (3, 2, b"a"))])
+        conn.execute(t.runs.insert(), {"node_id": 1, "started_at": 10, "finished_at": 11,
+                                       "state": "ok"})
+        conn.execute(t.backups.insert(), [
+            {**backup, "id": 1, "node_id": 1, "series_id": 1, "path": b"/r/a/1.gz",
+             "backup_at": 100, "size": 5, "mtime": 1.5},
+            {**backup, "id": 2, "node_id": 1, "series_id": 1, "path": b"/r/a/2.gz",
+             "backup_at": 200, "size": 6, "mtime": 2.5, "gone_at": 20},
+            {**backup, "id": 3, "node_id": 1, "series_id": 2, "path": b"/r/b/1.gz",
+             "backup_at": 100, "size": 7, "mtime": 3.5},
+            {**backup, "id": 4, "node_id": 2, "series_id": 3, "path": b"/r/a/1.gz",
+             "backup_at": 100, "size": 8, "mtime": 4.5}])
+        conn.execute(t.verifications.insert(), [
+            {"backup_id": 1, "size": 5, "mtime": 1.5, "sha256": "ab", "gzip_ok": True,
+             "gzip_error": None, "checked_at": 30},
+            {"backup_id": 4, "size": 8, "mtime": 4.5, "sha256": None, "gzip_ok": False,
+             "gzip_error": "crc error", "checked_at": 31}])
+        conn.execute(t.verify_missing.insert(), {"node_id": 2, "tool": "gzip", "since": 40})
+    store.close()
+    before = _rows(backend_url)
+
+    store = Store(backend_url)
+    assert store.upgrade() == ("0004", head_revision())
+    data = store.node_data("cms01")
+    store.close()
+
+    assert _rows(backend_url) == before
+    assert set(data.verified) == {b"/r/a/1.gz"} and data.verified[b"/r/a/1.gz"].sha256 == "ab"
+    # the one key holds a backup to its series' node, and to a series that exists
+    store = Store(backend_url)
+    for node_id, series_id in ((2, 1), (1, 9)):
+        with pytest.raises(IntegrityError), store.engine.begin() as conn:
+            conn.execute(t.backups.insert(), {**backup, "node_id": node_id,
+                                              "series_id": series_id, "path": b"/x",
+                                              "backup_at": 1, "size": 1, "mtime": 1.0})
+    store.close()

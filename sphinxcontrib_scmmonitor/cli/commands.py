@@ -204,10 +204,13 @@ def cmd_status(settings: config_mod.Settings, args: argparse.Namespace) -> int:
 
 def cmd_notify(settings: config_mod.Settings, args: argparse.Namespace) -> int:
     from .. import notify
-    from ..store import StoreError
+    from ..store import StoreError, open_reader
 
     try:
-        store = _open_store(settings, create=False)
+        # a dry run writes nothing: it reads as status does (an SQLite file without
+        # SQLAlchemy, docs/operations.rst "Large stores"); a real one records its mail
+        store = (open_reader(settings.database) if args.dry_run
+                 else _open_store(settings, create=False))
         if args.html and not args.dry_run:
             print("scm-monitor notify: --html writes the mail that --dry-run shows: give "
                   "--dry-run too", file=sys.stderr)

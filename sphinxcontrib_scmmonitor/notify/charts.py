@@ -12,10 +12,13 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import TYPE_CHECKING
 
 from ..checks import OK, NodeStatus, Report
 from ..config import NODE_NAME_RE, Settings
-from ..store import Store
+
+if TYPE_CHECKING:
+    from ..store import Reader
 
 log = logging.getLogger("scmmonitor.notify")
 
@@ -69,7 +72,7 @@ def content_id() -> str:
     return f"<chart.{secrets.token_hex(12)}@scm-monitor>"
 
 
-def draw(settings: Settings, store: Store, report: Report) -> Pictures:
+def draw(settings: Settings, store: Reader, report: Report) -> Pictures:
     """A picture of each node with findings, in the report's order, up to MAX_PICTURES."""
     bad = [n for n in report.nodes if n.status != OK]
     if not bad:

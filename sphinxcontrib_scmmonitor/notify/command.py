@@ -16,15 +16,18 @@ import time
 from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from ..atomic import WriteError, write_atomic
 from ..checks import Report, evaluate, worst
 from ..config import HubSettings, Settings
-from ..store import Store
 from . import charts
 from .message import build_message, sender
 from .rule import ALERT, KIND_WORDS, Decision, decide, fingerprint, word
 from .smtp import PartlyRefused, SendError, describe, send_smtp
+
+if TYPE_CHECKING:
+    from ..store import Reader, Store
 
 log = logging.getLogger("scmmonitor.notify")
 
@@ -57,10 +60,14 @@ def html_path(html_to: str, hub: str, *, several: bool) -> Path:
     return path.with_name(f"{path.stem}-{hub}{path.suffix or '.html'}") if several else path
 
 
-def run(settings: Settings, store: Store, *, dry_run: bool = False, always: bool = False,
+def run(settings: Settings, store: Reader, *, dry_run: bool = False, always: bool = False,
         now: float | None = None, send: Sender | None = None,
         html_to: str | None = None) -> int:
     """Mail each hub that needs it; 0 sent or nothing to send, 1 any hub's mail failed.
+
+    ``store``: a :class:`~..store.Store` when mail may go out (it records what was sent);
+    a dry run writes nothing, so any reader does (``store.open_reader``: an SQLite file
+    without SQLAlchemy, as ``status`` reads it).
 
     Every hub is tried, whatever happened to the ones before it: one hub's broken
     mail server (or any other failure) must never keep another hub's alert back.
@@ -92,7 +99,7 @@ def run(settings: Settings, store: Store, *, dry_run: bool = False, always: bool
     return 1 if failed else 0
 
 
-def _notify_hub(hub: HubSettings, report: Report, store: Store, now: float, *, dry_run: bool,
+def _notify_hub(hub: HubSettings, report: Report, store: Reader, now: float, *, dry_run: bool,
                 always: bool, send: Sender, html_to: Path | None = None,
                 draw: Drawer | None = None) -> bool:
     """Decide, build and send one hub's mail; False when sending failed (already said)."""
@@ -126,12 +133,18 @@ def _notify_hub(hub: HubSettings, report: Report, store: Store, now: float, *, d
               f"{describe(exc)}", file=sys.stderr)
         # a partial refusal still reached someone: record it, or they get it every run
         if isinstance(exc, PartlyRefused):
-            store.record_notification(hub.name, level, fp, now)
+            _writer(store).record_notification(hub.name, level, fp, now)
         return False
-    store.record_notification(hub.name, level, fp, now)
+    _writer(store).record_notification(hub.name, level, fp, now)
     print(f"sent {KIND_WORDS[decision.kind]} for hub {hub.name} ({word(level)}) to "
           f"{', '.join(hub.email)} via {hub.smtp}")
     return True
+
+
+def _writer(store: Reader) -> Store:
+    """The store a mail that went out is recorded in: only a run that sends writes, and
+    it is given a :class:`~..store.Store` (cli's ``notify``; a dry run never gets here)."""
+    return cast("Store", store)
 
 
 def _write_html(msg: EmailMessage, path: Path) -> bool:

@@ -25,7 +25,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from . import lite
 from .lite import BUSY_TIMEOUT_S
 from .queries import Run
-from .records import StoreError
+from .records import SeriesState, StoreError
 
 __all__ = ["BUSY_TIMEOUT_S", "Database", "runner"]
 
@@ -42,6 +42,8 @@ class Database:
             raise StoreError(f"database URL {url!r} is not valid: {exc}") from None
         self.url = url
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        #: node id -> its series' state, read by begin_run for the differ (reads.py)
+        self.begun_states: dict[int, dict[bytes, SeriesState]] = {}
         # reentrant: a write opened inside another write of the same thread must not hang here
         self._write_lock: contextlib.AbstractContextManager[Any] = \
             threading.RLock() if self.is_sqlite else contextlib.nullcontext()
@@ -66,6 +68,8 @@ class Database:
             raise StoreError(f"cannot open database {parsed!r}: {exc}") from None
         if self.is_sqlite:
             _sqlite_setup(self.engine, self.busy_timeout)
+        elif parsed.get_backend_name() == "postgresql":
+            _postgresql_setup(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -154,6 +158,24 @@ def _precreate(path: Path) -> None:
     except FileExistsError:
         return
     os.close(fd)
+
+
+def _postgresql_setup(engine: Engine) -> None:
+    """The store's sessions commit as its SQLite files do (docs/operations.rst, "Durability").
+
+    SQLite in WAL mode with ``synchronous = NORMAL`` (lite.prepare) returns from a
+    commit before it is on disk: after a power cut the store is whole but may lack the
+    last moments' commits. ``synchronous_commit = off`` is PostgreSQL's same promise
+    (the WAL is still flushed within a fraction of a second, and a crash never leaves
+    the database inconsistent); without it every commit waits for a flush to disk, one
+    wait more per transaction than on SQLite. Set once per pooled connection.
+    """
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("SET synchronous_commit TO off")
+        cur.close()
+        dbapi_conn.commit()  # a SET in a transaction rolled back would be undone
 
 
 def _sqlite_setup(engine: Engine, busy_timeout: float) -> None:

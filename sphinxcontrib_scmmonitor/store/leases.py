@@ -118,6 +118,7 @@ class Leases(Database):
     def release_lease(self, node_id: int, token: str) -> None:
         """Give a lease back; a lease another collector took over meanwhile is left alone."""
         forget(token)
+        self.begun_states.pop(node_id, None)  # the run's series state is no longer held
         with self.write() as conn:
             give_back(conn, node_id, token)
 

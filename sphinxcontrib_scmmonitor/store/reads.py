@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from . import queries
 from .engine import Database, runner
@@ -35,12 +35,17 @@ class Reads(Database):
         return out
 
     def series_state(self, node_id: int) -> dict[bytes, SeriesState]:
-        """A node's series with the count and digest of their files at the last listing."""
+        """A node's series with the count and digest of their files at the last listing.
+
+        Right after :meth:`~.writes.Writes.begin_run` of the node it is what that run's
+        transaction read (no transaction more: on PostgreSQL each is a few round trips):
+        from then on the run's lease keeps every other writer off the node's series.
+        """
+        begun = self.begun_states.pop(node_id, None)
+        if begun is not None:
+            return begun
         with self.read() as conn:
-            rows = conn.execute(select(series_t.c.raw_name, series_t.c.id,
-                                       series_t.c.listed_count, series_t.c.listed_digest)
-                                .where(series_t.c.node_id == node_id))
-            return {bytes(r[0]): SeriesState(r[1], r[2], r[3]) for r in rows}
+            return read_series_state(conn, node_id)
 
     def node_data(self, name: str, hub: str | None = None, *, runs_limit: int = 2000) -> NodeData:
         """A node's series with all their backups, and its recent runs (oldest first)."""
@@ -50,14 +55,16 @@ class Reads(Database):
                          runs_limit: int = 2000) -> NodeData:
         """What the checks judge of a node, read in time independent of its history's length.
 
-        Every present backup, and of the gone ones only those within ``window_s`` before
-        the node's ``observed_at`` (the end of its latest good run) or among the series'
-        newest backups (``queries.RECENT_BACKUPS``), plus one older backup where more
-        exist (so "some have left the node" is still known). The shape is
+        Every present backup, and of the gone ones only what the checks look back at
+        (``queries.BACKUPS``, sized by the checks' own constants): those within
+        ``window_s`` before the node's ``observed_at`` (the end of its latest good run),
+        the newest ``queries.GAP_BACKUPS`` up to it and the ``SIZE_HISTORY`` before the
+        newest present one, future-dated backups not counted, plus one older backup where
+        more exist (so "some have left the node" is still known). The shape is
         :meth:`node_data`'s; the checks' findings are the same (tests/test_recent_read.py).
-        A series whose present files are not all recent (its listed count says so) is read
-        whole. ``verified`` holds the content checks' results of the files read (every
-        present one among them). One statement a node reads it all (``queries.BACKUPS``).
+        A series keeping more present files than that is read from its oldest present one
+        on. ``verified`` holds the content checks' results of the files read (every
+        present one among them). One statement a node reads it all.
         """
         return self._node_data(name, hub, runs_limit, window_s)
 
@@ -76,3 +83,9 @@ class Reads(Database):
         (``queries.CHANGE_KEYS``), for all ``names`` in one query."""
         with self.read() as conn:
             return queries.read_change_keys(runner(conn), names)
+
+
+def read_series_state(conn: Connection, node_id: int) -> dict[bytes, SeriesState]:
+    rows = conn.execute(select(series_t.c.raw_name, series_t.c.id, series_t.c.listed_count,
+                               series_t.c.listed_digest).where(series_t.c.node_id == node_id))
+    return {bytes(r[0]): SeriesState(r[1], r[2], r[3]) for r in rows}

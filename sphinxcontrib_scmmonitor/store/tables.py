@@ -14,6 +14,7 @@ from sqlalchemy import (
     Column,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -35,12 +36,15 @@ NAMING = {
 metadata = MetaData(naming_convention=NAMING)
 
 
-def _per_node(name: str, *items: SchemaItem) -> Table:
-    """A table whose rows each belong to one node: an id, and the node's (gone with it)."""
+def _per_node(name: str, *items: SchemaItem, node_key: bool = True) -> Table:
+    """A table whose rows each belong to one node: an id, and the node's (gone with it).
+
+    ``node_key=False``: the node is referenced through another key of the table instead.
+    """
+    node = ((ForeignKey("nodes.id", ondelete="CASCADE"),) if node_key else ())
     return Table(name, metadata,
                  Column("id", Integer, primary_key=True),
-                 Column("node_id", Integer, ForeignKey("nodes.id", ondelete="CASCADE"),
-                        nullable=False),
+                 Column("node_id", Integer, *node, nullable=False),
                  *items)
 
 
@@ -64,12 +68,19 @@ series = _per_node(
     Column("listed_count", Integer, nullable=True),
     Column("listed_digest", BigInteger, nullable=True),
     UniqueConstraint("node_id", "raw_name"),
+    # what a backup's one foreign key refers to (a series and its node, below)
+    Index("uq_series_node_id_id", "node_id", "id", unique=True),
 )
 
 #: One backup file; never deleted, only marked gone when it leaves the node.
+#:
+#: Its node and series are checked by one composite foreign key, (node_id, series_id) ->
+#: series (node_id, id): a backup's node is its series' node, and PostgreSQL checks a
+#: foreign key row by row (one lookup each), so one key instead of two halves that work
+#: for every file a collection adds (docs/operations.rst, "Large stores").
 backups = _per_node(
     "backups",
-    Column("series_id", Integer, ForeignKey("series.id", ondelete="CASCADE"), nullable=False),
+    Column("series_id", Integer, nullable=False),
     Column("path", LargeBinary, nullable=False),
     Column("backup_at", BigInteger, nullable=False),
     Column("size", BigInteger, nullable=False),
@@ -82,6 +93,9 @@ backups = _per_node(
     Column("gone_at", BigInteger, nullable=True),
     UniqueConstraint("node_id", "path"),
     Index("ix_backups_series_at", "series_id", "backup_at"),
+    ForeignKeyConstraint(["node_id", "series_id"], ["series.node_id", "series.id"],
+                         ondelete="CASCADE", name="fk_backups_node_id_series"),
+    node_key=False,
 )
 
 #: One collection attempt for one node: ``running`` while it goes on, then ``ok`` or
