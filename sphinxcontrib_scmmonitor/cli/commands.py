@@ -103,23 +103,25 @@ def check_outdir(outdir: str, option: str) -> str | None:
 
 
 def cmd_collect(settings: config_mod.Settings, args: argparse.Namespace) -> int:
-    from ..collect import collect_all
+    from ..collect import Collection
     from ..store import StoreError
     from .progress import LineReporter, LiveReporter
 
     names = _check_nodes(settings, args.nodes)
-    try:
-        store = _open_store(settings, create=True)
-    except StoreError as exc:
-        print(f"scm-monitor: {exc}", file=sys.stderr)
-        return USAGE
-    live = args.progress == "live" or (args.progress == "auto" and sys.stdout.isatty())
-    reporter = LiveReporter(names) if live else LineReporter()
-    try:
-        results = collect_all(store, [settings.nodes[n] for n in names],
-                              workers=settings.workers, reporter=reporter)
-    finally:
-        reporter.close()
+    # the listings start first, so that the nodes' find runs while the store is opened;
+    # a store that cannot be opened gives them up unread (docs/operations.rst)
+    with Collection([settings.nodes[n] for n in names], workers=settings.workers) as running:
+        try:
+            store = _open_store(settings, create=True)
+        except StoreError as exc:
+            print(f"scm-monitor: {exc}", file=sys.stderr)
+            return USAGE
+        live = args.progress == "live" or (args.progress == "auto" and sys.stdout.isatty())
+        reporter = LiveReporter(names) if live else LineReporter()
+        try:
+            results = running.finish(store, reporter)
+        finally:
+            reporter.close()
     failed = [r for r in results if not r.ok]
     exported = _export_after_collect(settings, store, args.export, names) \
         if args.export else True
