@@ -65,13 +65,15 @@ COLUMNS = (("node", "Node"), ("series", "Series"), ("status", "Status"),
 
 #: Nagios shows the first line in its overview: it names nodes up to about this long
 HEAD_CHARS = 200
+#: what the first line starts with, before its Nagios word (also the UNKNOWN line of the CLI)
+HEAD = "SCM BACKUPS"
 
 
 def head_line(report: Report) -> str:
     """``SCM BACKUPS CRITICAL: C alarm, H1 warn and 135 more``: at most ~200 characters."""
     word = NAGIOS_WORDS[report.conclusion]
     bad = [f"{n.node} {n.status}" for n in report.nodes if n.status != OK]
-    start = f"SCM BACKUPS {word}: "
+    start = f"{HEAD} {word}: "
     if not bad:
         return f"{start}{len(report.nodes)} node(s) ok"
     shown: list[str] = []

@@ -66,13 +66,41 @@ def test_version(capsys) -> None:
     assert capsys.readouterr().out.startswith("scm-monitor ")
 
 
-@pytest.mark.parametrize("command", [["collect"], ["status"], ["export", "--outdir", "x"]])
+@pytest.mark.parametrize("command", [["collect"], ["export", "--outdir", "x"]])
 def test_unknown_node_on_the_command_line_exits_2(tmp_path, capsys, command) -> None:
     cfg, _root = healthy(tmp_path)
     code, out, err = run(["-c", str(cfg), *command, "C", "Nope"], capsys)
     assert code == 2
     assert out == ""
     assert err == f"scm-monitor: {cfg}: unknown node 'Nope' (configured: C)\n"
+
+
+def test_status_of_a_node_no_longer_configured_is_unknown_on_its_one_line(tmp_path,
+                                                                          capsys) -> None:
+    # a Nagios service `status C H1` after H1 was retired from the config: UNKNOWN with
+    # the reason, not CRITICAL with no output
+    cfg, _root = healthy(tmp_path)
+    code, out, err = run(["-c", str(cfg), "status", "C", "H1"], capsys)
+    assert (code, err) == (3, "")
+    assert out == f"SCM BACKUPS UNKNOWN: {cfg}: unknown node 'H1' (configured: C)\n"
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["--format", "bogus"], "argument --format: invalid choice: 'bogus'"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_a_usage_error_of_status_is_unknown_with_the_message_on_stdout(
+        tmp_path, args, said) -> None:
+    cfg, _root = healthy(tmp_path)
+    # as Nagios runs it: a whole process
+    done = subprocess.run([sys.executable, "-m", "sphinxcontrib_scmmonitor.cli", "-c",
+                           str(cfg), "status", *args], capture_output=True, text=True,
+                          timeout=60)
+    code, out, err = done.returncode, done.stdout, done.stderr
+    assert code == 3
+    assert out.startswith(f"SCM BACKUPS UNKNOWN: usage error: {said}")
+    assert out.count("\n") == 1
+    assert err.startswith("usage: scm-monitor")
 
 
 def test_collect_exits_2_when_the_store_cannot_be_opened(tmp_path, capsys) -> None:
@@ -222,22 +250,29 @@ def test_export_refuses_a_folder_that_does_not_exist(tmp_path: Path, capsys) -> 
     assert not missing.exists() and not missing.parent.exists()
 
 
-def test_export_warns_about_a_folder_that_is_not_a_sphinx_output(tmp_path: Path,
-                                                                 capsys) -> None:
+def test_export_refuses_a_folder_that_is_not_a_sphinx_output(tmp_path: Path, capsys) -> None:
     cfg, _root = healthy(tmp_path)
     assert collect(cfg) == 0
-    source = tmp_path / "docs"
-    source.mkdir()
+    build = tmp_path / "_build"  # the parent of the HTML output: the easy slip
+    (build / "html" / "_static").mkdir(parents=True)
     capsys.readouterr()
 
-    code, _out, err = run(["-c", str(cfg), "export", "--outdir", str(source)], capsys)
+    code, _out, err = run(["-c", str(cfg), "export", "--outdir", str(build)], capsys)
 
-    assert code == 0
-    assert "has no _static/ folder, so it is not a Sphinx HTML output" in err
-    assert (source / "_static" / "scmmonitor" / "data" / "C.json").is_file()
-    # a real output folder: no warning
-    code, _out, err = run(["-c", str(cfg), "export", "--outdir", str(source)], capsys)
-    assert code == 0 and "warning" not in err
+    assert code == 2
+    assert err == (f"scm-monitor: export: --outdir {build}: has no _static/ folder, so it is "
+                   "not a Sphinx HTML output and no page there would read what is written "
+                   f"(did you mean {build / 'html'}?); nothing was written\n")
+    assert sorted(p.name for p in build.iterdir()) == ["html"]
+    # collect --export: the collection is stored, the cron mail says why the page did not
+    code, _out, err = run(["-c", str(cfg), "collect", "--progress", "lines", "--export",
+                           str(build)], capsys)
+    assert code == 1
+    assert "has no _static/ folder" in err and "the collection was stored" in err
+    # the real output folder: no warning
+    code, _out, err = run(["-c", str(cfg), "export", "--outdir", str(build / "html")], capsys)
+    assert code == 0 and err == ""
+    assert (build / "html" / "_static" / "scmmonitor" / "data" / "C.json").is_file()
 
 
 def test_collect_with_a_missing_export_folder_stores_and_exits_1(tmp_path: Path,

@@ -596,11 +596,16 @@ def test_collector_sigkilled_mid_listing_leaves_a_consistent_store_and_the_next_
     node.mode("slow")
     proc = scm_monitor("-c", str(cfg), "collect", "--progress", "lines")
     node.wait_for_stall()
+    # the listing starts before the run is begun (docs/operations.rst): kill it once both
+    db_path = tmp_path / "store.db"
+    deadline = time.monotonic() + 60
+    while "running" not in [s for s, _e in run_rows(db_path, "C")]:
+        assert time.monotonic() < deadline, "the collector never began its run"
+        time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)  # kill -9: no handler, no cleanup
     proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     node.kill_remote_commands()
-    db_path = tmp_path / "store.db"
 
     assert integrity(db_path) == "ok"
     assert [s for s, _e in run_rows(db_path, "C")] == ["ok", "running"]
@@ -675,6 +680,7 @@ def tiny_tmpfs(tmp_path: Path) -> Iterator[Path]:
     if done.returncode != 0:
         require_tool(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     try:
+        (mountpoint / "_static").mkdir()  # a built site's output folder, as export needs
         yield mountpoint
     finally:
         subprocess.run(["umount", "-l", str(mountpoint)], check=False)

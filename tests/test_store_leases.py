@@ -31,6 +31,13 @@ exec /usr/bin/find "$@"
 """
 
 
+#: a `find` that says when the node's listing script first ran it
+_MARKED_FIND = """#!/bin/sh
+: >> {marker}
+exec /usr/bin/find "$@"
+"""
+
+
 def query(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
     engine = create_engine(url)
     try:
@@ -58,6 +65,25 @@ def gated(tmp_path: Path) -> Iterator[dict[str, Any]]:
         yield {"server": server, "gate": gate, "root": root, "files": files}
     finally:
         gate.unlink(missing_ok=True)
+        server.stop()
+
+
+@pytest.fixture
+def marked(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """A real sshd whose `find` leaves a marker file, and a backup tree to list."""
+    require_tool(sshd_available())
+    bin_dir = tmp_path / "marked-bin"
+    bin_dir.mkdir()
+    marker = tmp_path / "find-ran"
+    find = bin_dir / "find"
+    find.write_text(_MARKED_FIND.format(marker=marker))
+    find.chmod(0o755)
+    server = start_sshd(tmp_path / "sshd", path_prefix=bin_dir)
+    root = tmp_path / "backup"
+    files = build_tree(root)
+    try:
+        yield {"server": server, "marker": marker, "root": root, "files": files}
+    finally:
         server.stop()
 
 
@@ -232,5 +258,90 @@ def test_a_database_error_is_one_sentence_and_the_run_is_closed_failed(
     assert "unique" in result.error.lower() or "UNIQUE" in result.error
     [(state, error)] = runs(backend_url)
     assert (state, error) == ("failed", result.error)  # closed, not left "running"
+    assert query(backend_url, "select count(*) from backups") == [(0,)]
+    assert query(backend_url, "select count(*) from leases") == [(0,)]
+
+
+class _WriteLock:
+    """Another writer holding the store's write lock (SQLite) or the leases table
+    (PostgreSQL) until released: a collector cannot take a lease meanwhile."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite:///"):
+            import sqlite3
+
+            self.sqlite = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+            self.sqlite.execute("BEGIN IMMEDIATE")
+        else:
+            self.engine = create_engine(url)
+            self.conn = self.engine.connect()
+            self.conn.execute(text("LOCK TABLE leases IN ACCESS EXCLUSIVE MODE"))
+
+    def release(self) -> None:
+        if self.url.startswith("sqlite:///"):
+            self.sqlite.rollback()
+            self.sqlite.close()
+        else:
+            self.conn.rollback()
+            self.conn.close()
+            self.engine.dispose()
+
+
+def test_the_listing_runs_on_the_node_while_the_lease_waits_and_nothing_is_stored_before(
+        marked, backend_url, tmp_path) -> None:
+    """The node's find starts before the lease is taken (docs/operations.rst): a store busy
+    with another writer delays the writing, not the node's listing."""
+    cfg = write_config(tmp_path, marked["server"], marked["root"], backend_url)
+    store = Store(backend_url)
+    store.ensure_schema()
+    store.close()
+    lock = _WriteLock(backend_url)
+    released = False
+    try:
+        proc = collector(cfg)
+        deadline = time.monotonic() + 20  # well inside the store's 30 s lock wait
+        while not marked["marker"].exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the listing did not start before the lease"
+            time.sleep(0.05)
+        lock.release()
+        released = True
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if not released:
+            lock.release()
+    assert proc.returncode == 0, out + err
+    assert out.startswith("C: ok, ") and f"({len(marked['files'])} new, " in out
+    assert runs(backend_url) == [("ok", None)]
+    assert query(backend_url, "select count(*) from backups") == [(len(marked["files"]),)]
+    assert query(backend_url, "select count(*) from leases") == [(0,)]
+
+
+def test_a_store_that_cannot_be_opened_gives_the_started_listing_up_with_one_message(
+        marked, backend_url, tmp_path) -> None:
+    """A store of a newer release: exit 2 and one line, at once; the listing that was
+    started meanwhile is given up and nothing is stored."""
+    store = Store(backend_url)
+    store.ensure_schema()
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("update alembic_version set version_num = '0099_future'")
+    store.close()
+    cfg = write_config(tmp_path, marked["server"], marked["root"], backend_url)
+
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "sphinxcontrib_scmmonitor.cli", "-c", str(cfg),
+                           "collect", "--progress", "lines"],
+                          capture_output=True, text=True, timeout=60)
+    took = time.monotonic() - started
+
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1
+    assert "this database was written by a newer scm-monitor (revision 0099_future)" \
+        in done.stderr
+    assert "Traceback" not in done.stderr
+    assert took < 15
+    assert runs(backend_url) == []
     assert query(backend_url, "select count(*) from backups") == [(0,)]
     assert query(backend_url, "select count(*) from leases") == [(0,)]

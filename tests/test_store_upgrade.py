@@ -57,7 +57,17 @@ def test_db_upgrade_of_a_0_1_0_store_keeps_every_row_and_the_new_code_reads_it(
     assert done.stdout == f"sqlite:///{db}: schema upgraded from 0002 to {head_revision()}\n"
     after = tables(db)
     for table in OLD_TABLES:
-        assert after[table] == before[table], table
+        if table != "nodes":
+            assert after[table] == before[table], table
+    # nodes gained the root its paths were listed under, read back from those paths
+    assert [row[:-1] for row in after["nodes"]] == before["nodes"]
+    with sqlite3.connect(db) as conn:
+        for node_id, root in conn.execute("select id, root from nodes"):
+            paths = [bytes(p) for (p,) in conn.execute(
+                "select path from backups where node_id = ?", (node_id,))]
+            name = conn.execute("select name from nodes where id = ?", (node_id,)).fetchone()[0]
+            assert bytes(root).endswith(b"/trees/" + name.encode() + b"/")
+            assert paths and all(p.startswith(bytes(root)) for p in paths)
     assert after["alembic_version"] == [(head_revision(),)]
     assert after["leases"] == [] and after["verifications"] == []
     assert after["verify_missing"] == []
@@ -187,7 +197,11 @@ def test_upgrade_to_one_backup_key_keeps_every_row_and_the_content_checks(backen
     data = store.node_data("cms01")
     store.close()
 
-    assert _rows(backend_url) == before
+    after = _rows(backend_url)
+    # 0006 adds each node's root, read back from its stored paths; every other value stays
+    assert after["nodes"] == [(*row, b"/r/") for row in before["nodes"]]
+    assert {k: v for k, v in after.items() if k != "nodes"} == \
+        {k: v for k, v in before.items() if k != "nodes"}
     assert set(data.verified) == {b"/r/a/1.gz"} and data.verified[b"/r/a/1.gz"].sha256 == "ab"
     # the one key holds a backup to its series' node, and to a series that exists
     store = Store(backend_url)

@@ -610,6 +610,42 @@ def test_a_300px_chart_keeps_a_usable_plot_and_the_summary_counts_lines(
         context.close()
 
 
+_PLOTS_JS = """() => Highcharts.charts.filter((c) => c).map((c) => ({
+  id: c.renderTo.closest('[id^="scmmonitor-chart-"]').id, plot: c.plotHeight,
+  navigator: !!(c.navigator && c.navigator.navigatorEnabled)}))"""
+
+
+def test_on_a_phone_every_chart_keeps_a_usable_plot(site: tuple[ThemeSite, str],
+                                                     browser: Any) -> None:
+    # 390 px: the legend of five series wrapped into rows that left a 40 px plot
+    _, url = site
+    for theme in ("alabaster", "furo"):
+        context, page, log = open_theme(browser, f"{url}{theme}/index.html", "light", {},
+                                        width=390)
+        try:
+            draw_all(page)
+            page.screenshot(path=str(OUTPUT / f"phone-{theme}.png"), full_page=True)
+            plots = page.evaluate(_PLOTS_JS)
+            assert plots and all(p["plot"] >= 150 for p in plots if p["navigator"]), \
+                (theme, plots)
+            # the short chart's title is not under its range buttons
+            overlap = page.evaluate("""() => {
+              const box = document.getElementById('scmmonitor-chart-2');
+              const t = box.querySelector('.highcharts-title').getBoundingClientRect();
+              const b = box.querySelector('.highcharts-range-selector-buttons')
+                .getBoundingClientRect();
+              return t.bottom > b.top && b.bottom > t.top && t.right > b.left && b.right > t.left;
+            }""")
+            assert not overlap, theme
+            # a node with no backups: the message in words, not its picture beside it too
+            empty = page.locator("#scmmonitor-chart-1")
+            assert "No backups recorded" in empty.inner_text()
+            assert not empty.locator("img").is_visible()
+            ours(log).check()
+        finally:
+            context.close()
+
+
 def test_a_strict_content_security_policy_draws_every_chart_without_our_violations(
         site: tuple[ThemeSite, str], browser: Any) -> None:
     """``default-src 'self'``: no inline script or style of ours; the charts are drawn in

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ..store.records import root_prefix
 from ..text import iso_utc
 from .words import shown
 
@@ -18,12 +19,6 @@ if TYPE_CHECKING:
 
 #: a backup dated further than this after the collection that first saw it is ``future``
 FUTURE_AFTER_S = 24 * 3600
-
-
-def root_prefix(root: str | bytes) -> bytes:
-    """``root`` as the bytes every listed path of the node starts with, slash included."""
-    raw = root.encode("utf-8", "surrogateescape") if isinstance(root, str) else root
-    return raw.rstrip(b"/") + b"/"
 
 
 class Folder(NamedTuple):
@@ -53,7 +48,7 @@ class Backups:
     future: list[Folder]               # on the node now, dated > 24 h after first seen
 
     @classmethod
-    def of(cls, series: SeriesData, root: str, as_of: float) -> Backups:
+    def of(cls, series: SeriesData, root: str | bytes, as_of: float) -> Backups:
         # one pass, plain locals and one object per backup (not per file): this runs for
         # every series of every node on every status, mail and export (BENCHMARKS.md row 5)
         folders: list[Folder] = []

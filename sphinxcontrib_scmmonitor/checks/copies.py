@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Protocol
 
+from ..store.records import root_prefix
 from ..text import human_size
-from .backups import root_prefix
 from .reasons import Reason
 from .words import named, shown
 

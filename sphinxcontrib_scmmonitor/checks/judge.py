@@ -81,8 +81,14 @@ def originals_for(settings: Settings, name: str,
         return None
     source = settings.node(node.source)
     data = read(source.name)
-    return Originals.of(source.name, data.series, data.verified, source.root,
+    return Originals.of(source.name, data.series, data.verified, stored_root(source, data),
                         observed_at(data))
+
+
+def stored_root(node: NodeSettings, data: NodeData) -> str | bytes:
+    """The root the node's stored paths are under: the configured one may have changed
+    since the last collection, which moves them (docs/configuration.rst, ``root``)."""
+    return data.root if data.root is not None else node.root
 
 
 def check_node(node: NodeSettings, data: NodeData, now: float,
@@ -98,14 +104,15 @@ def check_node(node: NodeSettings, data: NodeData, now: float,
     # not every series stale by three more days
     as_of = result.observed_at if result.observed_at is not None else now
     copy = originals is not None and node.is_copy
+    root = stored_root(node, data)
     extra: dict[str, list[Reason]] = {}
-    for name, found in corrupt(data.series, data.verified, node.root,
+    for name, found in corrupt(data.series, data.verified, root,
                                originals if copy else None).items():
         extra.setdefault(name, []).extend(found)
     if copy:
         assert originals is not None
         for name, found in check_copy(
-                node.name, data.series, data.verified, node.root, result.observed_at,
+                node.name, data.series, data.verified, root, result.observed_at,
                 originals, grace_hours=node.copy_grace_hours, verify=node.verify,
                 retired=node.retires).items():
             extra.setdefault(name, []).extend(found)
@@ -114,7 +121,7 @@ def check_node(node: NodeSettings, data: NodeData, now: float,
     rows: dict[str, SeriesStatus] = {}
     for series in data.series:
         seen.add(series.name)
-        backups = Backups.of(series, node.root, as_of)
+        backups = Backups.of(series, root, as_of)
         any_present = any_present or bool(backups.present) or bool(backups.future)
         if node.retires(series.name):
             continue

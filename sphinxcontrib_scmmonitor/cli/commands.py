@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, NoReturn, cast
 
 from .. import config as config_mod
 from .exits import FAILED, INTERRUPTED, USAGE
@@ -18,8 +18,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("scmmonitor")
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    parser = build_parser(on_status_error=status_usage)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # as parse_args would say it, but status says it as a Nagios plugin must
+        message = f"unrecognized arguments: {' '.join(extra)}"
+        if args.command == "status":
+            parser.print_usage(sys.stderr)
+            return status_unknown(f"usage error: {message}")
+        parser.error(message)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="scm-monitor: %(levelname)s: %(message)s")
     if not args.verbose:
@@ -73,11 +79,12 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def check_outdir(outdir: str, option: str) -> str | None:
-    """Why ``outdir`` cannot take the export (None: it can); warns when it looks wrong.
+    """Why ``outdir`` cannot take the export (None: it can).
 
     A typo in a cron line's folder must not create a new folder nobody serves
-    (docs/cli.rst): the folder must exist. One without ``_static/`` is not a Sphinx
-    HTML output, so the page there will not read what is written: a warning.
+    (docs/cli.rst): the folder must exist, and be a Sphinx HTML output (every one has
+    ``_static/``). ``docs/_build`` for ``docs/_build/html`` is the easy slip: written
+    into, no page would ever read it.
     """
     from pathlib import Path
 
@@ -86,31 +93,35 @@ def check_outdir(outdir: str, option: str) -> str | None:
         what = "is not a folder" if folder.exists() else "does not exist"
         return (f"{option} {outdir}: {what}; give the HTML output folder of a Sphinx build "
                 "(the one holding _static/), e.g. docs/_build/html")
-    if not (folder / "_static").exists():  # a file there: the write error says so
-        print(f"scm-monitor: warning: {option} {outdir} has no _static/ folder, so it is not "
-              "a Sphinx HTML output: no page there reads the JSON written into it (give the "
-              "folder of the built index.html)", file=sys.stderr)
+    if not (folder / "_static").is_dir():
+        inside = sorted(p.parent.name for p in folder.glob("*/_static") if p.is_dir())
+        hint = (f" (did you mean {folder / inside[0]}?)" if len(inside) == 1
+                else " (give the folder of the built index.html)")
+        return (f"{option} {outdir}: has no _static/ folder, so it is not a Sphinx HTML "
+                f"output and no page there would read what is written{hint}")
     return None
 
 
 def cmd_collect(settings: config_mod.Settings, args: argparse.Namespace) -> int:
-    from ..collect import collect_all
+    from ..collect import Collection
     from ..store import StoreError
     from .progress import LineReporter, LiveReporter
 
     names = _check_nodes(settings, args.nodes)
-    try:
-        store = _open_store(settings, create=True)
-    except StoreError as exc:
-        print(f"scm-monitor: {exc}", file=sys.stderr)
-        return USAGE
-    live = args.progress == "live" or (args.progress == "auto" and sys.stdout.isatty())
-    reporter = LiveReporter(names) if live else LineReporter()
-    try:
-        results = collect_all(store, [settings.nodes[n] for n in names],
-                              workers=settings.workers, reporter=reporter)
-    finally:
-        reporter.close()
+    # the listings start first, so that the nodes' find runs while the store is opened;
+    # a store that cannot be opened gives them up unread (docs/operations.rst)
+    with Collection([settings.nodes[n] for n in names], workers=settings.workers) as running:
+        try:
+            store = _open_store(settings, create=True)
+        except StoreError as exc:
+            print(f"scm-monitor: {exc}", file=sys.stderr)
+            return USAGE
+        live = args.progress == "live" or (args.progress == "auto" and sys.stdout.isatty())
+        reporter = LiveReporter(names) if live else LineReporter()
+        try:
+            results = running.finish(store, reporter)
+        finally:
+            reporter.close()
     failed = [r for r in results if not r.ok]
     exported = _export_after_collect(settings, store, args.export, names) \
         if args.export else True
@@ -166,11 +177,18 @@ def cmd_export(settings: config_mod.Settings, args: argparse.Namespace) -> int:
 
 
 def status_unknown(problem: str) -> int:
-    """``status`` is a Nagios plugin: what stops it is UNKNOWN (3), said on stdout's line."""
-    from ..checks import EXIT_CODES, UNKNOWN
+    """``status`` is a Nagios plugin: what stops it is UNKNOWN (3), said on stdout's line
+    (a monitoring system shows that line; an empty one with CRITICAL says nothing)."""
+    from ..checks import EXIT_CODES, NAGIOS_WORDS, UNKNOWN
+    from ..status import HEAD
 
-    print(f"SCM BACKUPS UNKNOWN: {problem}")
+    print(f"{HEAD} {NAGIOS_WORDS[UNKNOWN]}: {problem}", flush=True)
     return EXIT_CODES[UNKNOWN]
+
+
+def status_usage(message: str) -> NoReturn:
+    """A usage error of ``status`` (its parser's ``error``): UNKNOWN, not argparse's 2."""
+    raise SystemExit(status_unknown(f"usage error: {message}"))
 
 
 def cmd_status(settings: config_mod.Settings, args: argparse.Namespace) -> int:
@@ -181,7 +199,10 @@ def cmd_status(settings: config_mod.Settings, args: argparse.Namespace) -> int:
     from ..checks import evaluate
     from ..store import StoreError, open_reader
 
-    names = _check_nodes(settings, args.nodes)  # a usage error (2), as for every command
+    try:
+        names = _check_nodes(settings, args.nodes)
+    except config_mod.ConfigError as exc:  # e.g. a node retired from the config, not Nagios'
+        return status_unknown(str(exc))
     try:
         # an SQLite store is read without SQLAlchemy: status starts fast (docs/operations.rst)
         store = open_reader(settings.database)

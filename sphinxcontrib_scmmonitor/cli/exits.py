@@ -47,20 +47,22 @@ EXIT_STATUSES: dict[str, tuple[Exit, ...]] = {
     "collect": (Exit(SUCCESS, "all collected", "every node was collected"),
                 Exit(FAILED, "some node failed or the export failed",
                      "some node failed (the others are stored), or the export failed (the "
-                     "collection is stored all the same; ``--export DIR`` must exist)"),
+                     "collection is stored all the same; ``--export DIR`` must be an "
+                     "existing Sphinx HTML output)"),
                 Exit(USAGE, "config error", f"{_USAGE_TEXT}, or the store cannot be opened")),
     "export": (Exit(SUCCESS, "", "every JSON file was written"),
                Exit(USAGE, "on error", "usage, configuration or write error, or ``--outdir`` "
-                    "does not exist (it is never created: a typo must not go unnoticed); "
+                    "does not exist or is not a Sphinx HTML output (it is never created: a typo "
+                    "must not go unnoticed); "
                     "nothing was written")),
     "status": (Exit(EXIT_CODES[OK], NAGIOS_WORDS[OK], NAGIOS_WORDS[OK]),
                Exit(EXIT_CODES[WARN], NAGIOS_WORDS[WARN], NAGIOS_WORDS[WARN]),
                Exit(EXIT_CODES[ALARM], NAGIOS_WORDS[ALARM], NAGIOS_WORDS[ALARM]),
                Exit(EXIT_CODES[UNKNOWN], NAGIOS_WORDS[UNKNOWN],
-                    f"{NAGIOS_WORDS[UNKNOWN]} (a configuration error, the store cannot be "
-                    "read, or ``--output`` cannot be written)"),
-               Exit(USAGE, "", "a usage error, e.g. an unknown node argument (the same "
-                               "number as CRITICAL: the message says which)")),
+                    f"{NAGIOS_WORDS[UNKNOWN]} (a usage or configuration error, e.g. an "
+                    "unknown node argument or option, the store cannot be read, or "
+                    "``--output`` cannot be written), said on the one line of stdout as "
+                    "a monitoring system shows it")),
     "notify": (Exit(SUCCESS, "sent or nothing to send", "mail sent, or nothing to send"),
                Exit(FAILED, "failed", "sending failed, ``--html FILE`` could not be written, "
                     "or the store cannot be read"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from .._version import __version__
@@ -55,8 +55,14 @@ class Parser(argparse.ArgumentParser):
         return Commands(self, self.add_subparsers(dest=dest, metavar=metavar,
                                                   parser_class=Parser), parents)
 
+    #: how this (sub-)command reports a usage error instead of argparse's exit 2 (status is
+    #: a Nagios plugin: UNKNOWN); set by :func:`build_parser`
+    on_error: Callable[[str], NoReturn] | None = None
+
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
+        if self.on_error is not None:
+            self.on_error(message)
         self.exit(USAGE, f"{self.prog}: error: {message}\n")
 
 
@@ -85,7 +91,9 @@ class Commands:
         return parser
 
 
-def build_parser() -> Parser:
+def build_parser(*, on_status_error: Callable[[str], NoReturn] | None = None) -> Parser:
+    """Every command, option and help text; ``on_status_error``: how ``status`` reports
+    a usage error (the CLI's: an UNKNOWN line, exit 3)."""
     common = Parser(add_help=False)
     # SUPPRESS: a -c after the command only counts when given, never resets one given before
     common.add_argument("-c", "--config", default=argparse.SUPPRESS,
@@ -152,6 +160,7 @@ def build_parser() -> Parser:
                        examples=["scm-monitor status", "scm-monitor status --format json",
                                  "scm-monitor status --format prometheus --output "
                                  "/var/lib/prometheus/node-exporter/scmmonitor.prom"])
+    p.on_error = on_status_error
     p.add_argument("--format", choices=("text", "json", "rst", "prometheus"), default="text")
     p.add_argument("--output", metavar="FILE", help="write there atomically instead of stdout")
     p.add_argument("nodes", nargs="*", metavar="NODE", help="only these nodes")

@@ -27,6 +27,8 @@ def describe(result: NodeResult) -> str:
     line += f" in {result.seconds:.1f} s"
     if result.error:
         line += f": {result.error}"
+    if result.root_moved:
+        line += f"; {result.root_moved}"
     for problem in result.verify_problems:  # the listing is stored all the same
         line += f"; {problem}"
     return line

@@ -31,13 +31,15 @@ log = logging.getLogger(__name__)
 _MAX_HOPS = 8
 
 
-def open_connection(node: NodeSettings, hops: list[paramiko.SSHClient]) -> paramiko.SSHClient:
+def open_connection(node: NodeSettings, hops: list[paramiko.SSHClient],
+                    target: Target | None = None) -> paramiko.SSHClient:
     """The node's connection, through its jump hosts, every host key on the way checked.
 
+    ``target`` is the node's host as :func:`resolve` gave it, if that was done before.
     Each jump host's client is put in ``hops`` as soon as it is open, so that a caller's
     ``abort()`` from another thread closes the hops opened so far too.
     """
-    target = resolve(node.host, user=node.user, port=node.port)
+    target = target or resolve(node.host, user=node.user, port=node.port)
     if node.identity_file:
         target.identity_files = [node.identity_file]
     # the node's own file first: a first-seen key is remembered there

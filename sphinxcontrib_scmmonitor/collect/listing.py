@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ..store import Record
+from ..store import Record, root_prefix
 from ..text import remote_name as printable  # display(), control characters as \xNN too
 
 __all__ = ["UNPARSED_SAMPLE", "DateLayout", "ListingParser", "ListingStats", "PathParser",
@@ -163,8 +163,7 @@ class PathParser:
     """Splits a file's path below ``root`` into series and backup time."""
 
     def __init__(self, root: str | bytes, layout: DateLayout) -> None:
-        root_b = root.encode("utf-8", "surrogateescape") if isinstance(root, str) else root
-        self.prefix = root_b.rstrip(b"/") + b"/"
+        self.prefix = root_prefix(root)
         self.layout = layout
         self.n = layout.parts
         # one bytes object per series, shared by all its records, not one per file

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import time
 from collections.abc import Iterator
 
 from ..config import NodeSettings
@@ -27,6 +28,23 @@ class Lister:
         self.method = ""
         self.complete = True
         self.problems: list[str] = []
+        self._started_at: tuple[float, float] | None = None
+
+    def start(self) -> tuple[float, float]:
+        """Begin the listing ahead of :meth:`records` (a remote node's ``find`` then runs
+        while the store is opened; it only reads the node). Only the first call does it;
+        each returns when that was: ``time.time()`` and ``time.monotonic()``."""
+        if self._started_at is None:
+            self._started_at = (time.time(), time.monotonic())
+            self.begin()
+        return self._started_at
+
+    def begin(self) -> None:
+        """What :meth:`start` does for this kind of node (nothing, unless overridden)."""
+
+    def forget_start(self) -> None:
+        """The listing was read (or given up): the next :meth:`start` begins a new one."""
+        self._started_at = None
 
     def records(self, parser: ListingParser) -> Iterator[Record]:  # pragma: no cover
         raise NotImplementedError

@@ -208,109 +208,138 @@ def run_script(transport: paramiko.Transport, body: str, on_data: Callable[[byte
                *, timeout: float, open_timeout: float, what: str = "the script") -> ScriptResult:
     """Run ``body`` framed on the node; ``on_data`` gets the framed stdout as it streams in.
 
-    Raises :class:`CollectError` when the run timed out, when the script never started
-    (the login shell refused to run it), or when the framed output does not add up to
-    what the node counted: something else printed into it. A result whose ``ended`` is
-    false was cut off (``status`` -1 when the connection closed).
+    :func:`start_script` then :meth:`StartedScript.read`: see there.
+    """
+    return start_script(transport, body, open_timeout=open_timeout, what=what).read(
+        on_data, timeout=timeout)
+
+
+def start_script(transport: paramiko.Transport, body: str, *, open_timeout: float,
+                 what: str = "the script") -> StartedScript:
+    """Send ``body`` framed to the node and return at once: it runs there while we do other
+    work (paramiko's transport thread keeps receiving its output, up to the channel's window).
+
+    Raises :class:`CollectError` when the node refused the session or the command.
     """
     frame = Frame.new()
-    out = _Unframe(frame.start, frame.end)
-    err = _Unframe(frame.start, None)
-    stderr = bytearray()
-    got_records = got_bytes = 0
-    deadline = time.monotonic() + timeout
     try:
         chan = transport.open_session(timeout=open_timeout)
     except (paramiko.SSHException, EOFError, OSError) as exc:
         raise CollectError(f"the node refused a session for {what}: "
                            f"{exc or type(exc).__name__}") from None
     try:
-        try:
-            chan.exec_command(REMOTE_COMMAND)
-        except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise CollectError(f"the node did not run {what}: "
-                               f"{exc or type(exc).__name__}") from None
-        try:
-            chan.sendall(framed_script(body, frame).encode("utf-8", "surrogateescape"))
-            chan.shutdown_write()
-        except (paramiko.SSHException, EOFError, OSError):
-            # a login shell that exits at once (nologin) closes the channel: what it said
-            # is read below and makes the error
-            log.debug("the node closed the session before it had %s", what, exc_info=True)
-        stdout_open = True
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise ScriptTimeout(f"{what} timed out after {timeout:g} s")
-            got = False
-            while chan.recv_stderr_ready():
-                data = err.feed(chan.recv_stderr(_CHUNK))
-                if len(stderr) < _STDERR_CAP:
-                    stderr += data[:_STDERR_CAP - len(stderr)]
-                got = True
-            # after EOF or close, recv() returns b"" at once when the buffer is empty
-            if stdout_open and (chan.recv_ready() or chan.eof_received or chan.closed):
-                data = chan.recv(_CHUNK)
-                if data:
-                    framed = out.feed(data)
-                else:
-                    stdout_open = False
-                    framed = out.flush()
-                if framed:
-                    got_records += framed.count(b"\0")
-                    got_bytes += len(framed)
-                    on_data(framed)
-                got = True
-            if got:
-                continue
-            # Done only once stdout has reached EOF: sshd may send exit-status while the
-            # last of the output is still in its pipe, so an exit status with an empty
-            # buffer is not the end (BENCHMARKS.md row 2: 16 nodes under 100 ms latency,
-            # one listing ended after 1,882 of 2,000 files, status 0).
-            if not stdout_open:
-                if chan.exit_status_ready():  # also true once the channel is closed
-                    break
-                chan.status_event.wait(min(remaining, 1.0))
-                continue
-            select.select([chan], [], [], min(remaining, 1.0))
-        status = chan.recv_exit_status() if chan.exit_status_ready() else -1
-        while chan.recv_stderr_ready():  # what came with the exit status
-            data = err.feed(chan.recv_stderr(_CHUNK))
-            stderr += data[:max(0, _STDERR_CAP - len(stderr))]
-    finally:
+        chan.exec_command(REMOTE_COMMAND)
+    except (paramiko.SSHException, EOFError, OSError) as exc:
         chan.close()
-    stderr += err.flush()[:max(0, _STDERR_CAP - len(stderr))]
-    lines = [printable(line) for line in bytes(stderr if err.started else b"").strip()
-             .splitlines()]
-    noise = out.noise
-    if noise:
-        log.debug("the login shell printed %d bytes before %s started", noise, what)
-    if not out.started:
-        said = printable(bytes(out.noise_head)) + " " + printable(bytes(err.noise_head))
-        said = " ".join(said.split())
-        raise CollectError(
-            f"the node's login shell did not run {what} (exit status {status}"
-            + (f", it said: {said[:_NOISE_KEPT]}" if said else "")
-            + "); is the account's shell a real shell (not nologin), and does an rc file "
-            "exit?")
-    result = ScriptResult(status=status, stderr=lines, noise=noise, ended=out.ended)
-    if not out.ended:
-        return result
-    trailer = bytes(out.trailer)[len(frame.end):]
-    m = _TRAILER.match(trailer)
-    if m is None:
-        raise CollectError(f"{what} ended with a malformed end marker; something on the node "
-                           "printed into its output")
-    after = len(trailer) - m.end()
-    if after:
-        raise CollectError(f"the node printed {after} bytes after the end of {what}'s output "
-                           "(a program started by a login-shell rc file?)")
-    if m[1] != b"-":
-        result.counted = True
-        result.records, result.size = int(m[1]), int(m[2])
-        if (got_records, got_bytes) != (result.records, result.size):
+        raise CollectError(f"the node did not run {what}: "
+                           f"{exc or type(exc).__name__}") from None
+    try:
+        chan.sendall(framed_script(body, frame).encode("utf-8", "surrogateescape"))
+        chan.shutdown_write()
+    except (paramiko.SSHException, EOFError, OSError):
+        # a login shell that exits at once (nologin) closes the channel: what it said
+        # is read by StartedScript.read and makes the error
+        log.debug("the node closed the session before it had %s", what, exc_info=True)
+    return StartedScript(chan, frame, what)
+
+
+class StartedScript:
+    """A framed script sent to the node, its output not read yet."""
+
+    def __init__(self, chan: paramiko.Channel, frame: Frame, what: str) -> None:
+        self.chan = chan
+        self.frame = frame
+        self.what = what
+
+    def read(self, on_data: Callable[[bytes], None], *, timeout: float) -> ScriptResult:
+        """Read the script's output to its end; ``timeout`` counts from now.
+
+        Raises :class:`CollectError` when the run timed out, when the script never started
+        (the login shell refused to run it), or when the framed output does not add up to
+        what the node counted: something else printed into it. A result whose ``ended`` is
+        false was cut off (``status`` -1 when the connection closed).
+        """
+        chan, frame, what = self.chan, self.frame, self.what
+        out = _Unframe(frame.start, frame.end)
+        err = _Unframe(frame.start, None)
+        stderr = bytearray()
+        got_records = got_bytes = 0
+        deadline = time.monotonic() + timeout
+        try:
+            stdout_open = True
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise ScriptTimeout(f"{what} timed out after {timeout:g} s")
+                got = False
+                while chan.recv_stderr_ready():
+                    data = err.feed(chan.recv_stderr(_CHUNK))
+                    if len(stderr) < _STDERR_CAP:
+                        stderr += data[:_STDERR_CAP - len(stderr)]
+                    got = True
+                # after EOF or close, recv() returns b"" at once when the buffer is empty
+                if stdout_open and (chan.recv_ready() or chan.eof_received or chan.closed):
+                    data = chan.recv(_CHUNK)
+                    if data:
+                        framed = out.feed(data)
+                    else:
+                        stdout_open = False
+                        framed = out.flush()
+                    if framed:
+                        got_records += framed.count(b"\0")
+                        got_bytes += len(framed)
+                        on_data(framed)
+                    got = True
+                if got:
+                    continue
+                # Done only once stdout has reached EOF: sshd may send exit-status while the
+                # last of the output is still in its pipe, so an exit status with an empty
+                # buffer is not the end (BENCHMARKS.md row 2: 16 nodes under 100 ms latency,
+                # one listing ended after 1,882 of 2,000 files, status 0).
+                if not stdout_open:
+                    if chan.exit_status_ready():  # also true once the channel is closed
+                        break
+                    chan.status_event.wait(min(remaining, 1.0))
+                    continue
+                select.select([chan], [], [], min(remaining, 1.0))
+            status = chan.recv_exit_status() if chan.exit_status_ready() else -1
+            while chan.recv_stderr_ready():  # what came with the exit status
+                data = err.feed(chan.recv_stderr(_CHUNK))
+                stderr += data[:max(0, _STDERR_CAP - len(stderr))]
+        finally:
+            chan.close()
+        stderr += err.flush()[:max(0, _STDERR_CAP - len(stderr))]
+        lines = [printable(line) for line in bytes(stderr if err.started else b"").strip()
+                 .splitlines()]
+        noise = out.noise
+        if noise:
+            log.debug("the login shell printed %d bytes before %s started", noise, what)
+        if not out.started:
+            said = printable(bytes(out.noise_head)) + " " + printable(bytes(err.noise_head))
+            said = " ".join(said.split())
             raise CollectError(
-                f"the output of {what} does not add up: the node wrote {result.records} "
-                f"record(s) in {result.size} bytes, {got_records} in {got_bytes} arrived; "
-                "something printed into it (a program started by a login-shell rc file?)")
-    return result
+                f"the node's login shell did not run {what} (exit status {status}"
+                + (f", it said: {said[:_NOISE_KEPT]}" if said else "")
+                + "); is the account's shell a real shell (not nologin), and does an rc file "
+                "exit?")
+        result = ScriptResult(status=status, stderr=lines, noise=noise, ended=out.ended)
+        if not out.ended:
+            return result
+        trailer = bytes(out.trailer)[len(frame.end):]
+        m = _TRAILER.match(trailer)
+        if m is None:
+            raise CollectError(f"{what} ended with a malformed end marker; something on the "
+                               "node printed into its output")
+        after = len(trailer) - m.end()
+        if after:
+            raise CollectError(f"the node printed {after} bytes after the end of {what}'s "
+                               "output (a program started by a login-shell rc file?)")
+        if m[1] != b"-":
+            result.counted = True
+            result.records, result.size = int(m[1]), int(m[2])
+            if (got_records, got_bytes) != (result.records, result.size):
+                raise CollectError(
+                    f"the output of {what} does not add up: the node wrote {result.records} "
+                    f"record(s) in {result.size} bytes, {got_records} in {got_bytes} arrived; "
+                    "something printed into it (a program started by a login-shell rc file?)")
+        return result

@@ -14,6 +14,7 @@ import os
 import shlex
 import time
 from collections.abc import Generator, Iterator
+from dataclasses import replace
 
 import paramiko
 from paramiko.sftp import SFTPError
@@ -23,8 +24,9 @@ from ..store import Record
 from .connection import open_connection
 from .listing import ListingParser, printable
 from .local import CollectError, Lister, matches
-from .remote import REMOTE_COMMAND, ScriptTimeout, framed_script, run_script
+from .remote import REMOTE_COMMAND, ScriptTimeout, StartedScript, framed_script, start_script
 from .sftp import PipelinedWalk
+from .sshconfig import Target
 
 EXIT_NO_GNU_FIND = 97
 EXIT_NO_ROOT = 98
@@ -60,12 +62,16 @@ def listing_command(root: str, pattern: str) -> tuple[str, str]:
 class SshLister(Lister):
     """Lists one remote node; ``abort()`` may be called from another thread."""
 
-    def __init__(self, node: NodeSettings) -> None:
+    def __init__(self, node: NodeSettings, target: Target | None = None) -> None:
         super().__init__(node)
+        #: the node's host resolved by ``ssh -G`` (collect/sshconfig.py), if done before
+        self.target = target
         self.client: paramiko.SSHClient | None = None
         self.hops: list[paramiko.SSHClient] = []
         #: bytes the login shell printed before the listing script started
         self.shell_noise = 0
+        self._started: StartedScript | None = None
+        self._start_failed: Exception | None = None
 
     def abort(self) -> None:
         for client in [self.client, *self.hops]:
@@ -74,7 +80,8 @@ class SshLister(Lister):
 
     def connect(self) -> paramiko.SSHClient:
         """The node's connection, held here so that :meth:`abort` closes it (and its hops)."""
-        self.client = open_connection(self.node, self.hops)
+        self.client = open_connection(self.node, self.hops,
+                                      replace(self.target) if self.target else None)
         return self.client
 
     def close(self) -> None:
@@ -83,34 +90,56 @@ class SshLister(Lister):
         self.client = None
         self.hops = []
 
-    def records(self, parser: ListingParser) -> Iterator[Record]:
-        node = self.node
-        client = self.connect()
+    def begin(self) -> None:
+        """Connect and send the listing script; :meth:`records` reads what it prints.
+
+        Called before the node's lease is taken, so that the node's ``find`` runs while
+        this process opens the store (docs/operations.rst, "One collector per node"): the
+        listing only reads the node, and nothing is stored before the lease is held. What
+        goes wrong here is raised by :meth:`records`, so it becomes the run's error.
+        """
         try:
+            client = self.connect()
+            transport = client.get_transport()
+            assert transport is not None
+            self._started = start_script(transport, listing_script(self.node.root,
+                                                                   self.node.pattern),
+                                         open_timeout=self.node.connect_timeout,
+                                         what="the listing")
+        except Exception as exc:  # raised where records() would have raised it
+            self._start_failed = exc
+
+    def records(self, parser: ListingParser) -> Iterator[Record]:
+        self.start()
+        try:
+            if self._start_failed is not None:
+                raise self._start_failed
+            assert self._started is not None and self.client is not None
             self.method = "find"
-            status = yield from self._run_find(client, parser)
+            status = yield from self._run_find(self._started, parser)
             if status == EXIT_NO_GNU_FIND:
                 self.method = "sftp"
                 self.problems.clear()
-                yield from self._walk_sftp(client, parser)
+                yield from self._walk_sftp(self.client, parser)
             elif status == EXIT_NO_ROOT:
                 raise CollectError(self.problems[0] if self.problems else
-                                   f"backup root {node.root} does not exist on the node")
+                                   f"backup root {self.node.root} does not exist on the node")
             elif status != 0:
                 self.complete = False
                 if not self.problems:
                     self.problems.append(f"listing command exited with status {status}")
         finally:
+            self._started = None
+            self._start_failed = None
+            self.forget_start()
             self.close()
 
     # --- GNU find
 
-    def _run_find(self, client: paramiko.SSHClient,
+    def _run_find(self, script: StartedScript,
                   parser: ListingParser) -> Generator[Record, None, int]:
         """The listing's records, then (as the generator's value) the script's exit status."""
         node = self.node
-        transport = client.get_transport()
-        assert transport is not None
         # held until the end marker proves the listing whole and unpolluted: what a
         # polluted listing said is never stored (the store holds every record anyway)
         held: list[Record] = []
@@ -119,9 +148,7 @@ class SshLister(Lister):
             held.extend(parser.feed(data))
 
         try:
-            result = run_script(transport, listing_script(node.root, node.pattern), on_data,
-                                timeout=node.command_timeout, open_timeout=node.connect_timeout,
-                                what="the listing")
+            result = script.read(on_data, timeout=node.command_timeout)
         except ScriptTimeout:
             self.complete = False
             parser.close()

@@ -2,7 +2,7 @@
 
 ``ssh -G HOST`` prints every option as OpenSSH itself resolved it from
 ``~/.ssh/config`` and ``/etc/ssh/ssh_config`` (``Include``, ``Match``,
-``Host`` patterns, ``CanonicalizeHostname``). Running it once more with
+``Host`` patterns, ``CanonicalizeHostname``). Running it at the same time with
 ``-F /dev/null`` gives OpenSSH's built-in defaults, so the options a config
 actually set are the ones that differ. Each of those is either honoured,
 harmless to ignore (it cannot change which host is reached, as whom, or how
@@ -100,7 +100,8 @@ def parse_jump(spec: str) -> tuple[str, str, int]:
     return user, m[1] or m[3], int(m[2] or m[4] or 0)
 
 
-def _run_g(ssh: str, host: str, user: str, port: int, config_file: str) -> dict[str, list[str]]:
+def _start_g(ssh: str, host: str, user: str, port: int,
+             config_file: str) -> subprocess.Popen[bytes]:
     argv = [ssh, "-G"]
     if config_file:
         argv += ["-F", config_file]
@@ -110,26 +111,48 @@ def _run_g(ssh: str, host: str, user: str, port: int, config_file: str) -> dict[
         argv += ["-p", str(port)]
     argv += ["--", host]
     try:
-        proc = subprocess.run(argv, capture_output=True, stdin=subprocess.DEVNULL,
-                              timeout=_SSH_TIMEOUT, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+    except OSError as exc:
+        raise CollectError(f"`ssh -G {host}` failed: {exc}") from None
+
+
+def _options(proc: subprocess.Popen[bytes], host: str) -> dict[str, list[str]]:
+    """What one ``ssh -G`` printed, by option name."""
+    try:
+        out, err = proc.communicate(timeout=_SSH_TIMEOUT)
+    except subprocess.TimeoutExpired as exc:
+        proc.kill()
+        proc.communicate()
         raise CollectError(f"`ssh -G {host}` failed: {exc}") from None
     if proc.returncode != 0:
-        said = " ".join(proc.stderr.decode("utf-8", "replace").split()
-                        if proc.stderr else ["no message"])
+        said = " ".join(err.decode("utf-8", "replace").split() if err else ["no message"])
         raise CollectError(f"OpenSSH cannot read its configuration for {host} "
                            f"(`ssh -G {host}`): {said[:300]}")
     options: dict[str, list[str]] = {}
-    for line in proc.stdout.decode("utf-8", "surrogateescape").splitlines():
+    for line in out.decode("utf-8", "surrogateescape").splitlines():
         key, _, value = line.partition(" ")
         options.setdefault(key.lower(), []).append(value)
     return options
 
 
 def _resolve_openssh(ssh: str, host: str, user: str, port: int, config_file: str) -> Target:
+    # both at once: a node's connection waits for them
     with _home_config(config_file) as wrapper:
-        opts = _run_g(ssh, host, user, port, wrapper or config_file)
-    defaults = _run_g(ssh, host, user, port, os.devnull)
+        configured = _start_g(ssh, host, user, port, wrapper or config_file)
+        try:
+            builtin = _start_g(ssh, host, user, port, os.devnull)
+        except CollectError:
+            configured.kill()
+            configured.communicate()
+            raise
+        try:
+            opts = _options(configured, host)
+        except CollectError:
+            builtin.kill()
+            builtin.communicate()
+            raise
+    defaults = _options(builtin, host)
     where = config_file or "~/.ssh/config or /etc/ssh/ssh_config"
     for key, values in opts.items():
         if values != defaults.get(key) and key not in HONOURED | HARMLESS:

@@ -25,6 +25,7 @@ from .records import (
     SeriesState,
     StoreError,
     Verification,
+    root_prefix,
 )
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ["BackupFile", "Changes", "Differ", "Known", "Lease", "ListingDiffer", "NodeBusyError",
            "NodeData", "NodeOwnerError", "Reader", "Record", "RunInfo", "SeriesData",
-           "SeriesState", "Store", "StoreError", "Verification", "open_reader"]
+           "SeriesState", "Store", "StoreError", "Verification", "open_reader", "root_prefix"]
 
 
 def __getattr__(name: str) -> Any:

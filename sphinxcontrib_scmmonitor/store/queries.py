@@ -36,7 +36,7 @@ _UNCHANGED = "v.backup_id = b.id AND v.size = b.size AND v.mtime = b.mtime"
 #: what it found (checked_at is never NULL: a NULL here is no result)
 _CHECKED = "v.sha256, v.gzip_ok, v.gzip_error, v.checked_at"
 
-NODE = "SELECT id, hub FROM nodes WHERE name = :name"
+NODE = "SELECT id, hub, root FROM nodes WHERE name = :name"
 
 RUNS = """
 SELECT started_at, finished_at, state, error, method, files_seen, unparsed, unparsed_sample
@@ -169,7 +169,7 @@ def read_node(run: Run, name: str, hub: str | None, *, runs_limit: int,
     if not found or (hub is not None and found[0][1] != hub):
         # another hub's node of that name is not this one (see ensure_node)
         return NodeData(name=name, hub=hub or "", series=[], runs=[])
-    node_id, node_hub = found[0][0], found[0][1]
+    node_id, node_hub, root = found[0][0], found[0][1], found[0][2]
     runs = [RunInfo(*r) for r in run(RUNS, {"node": node_id, "limit": runs_limit})]
     runs.reverse()
     series = {sid: SeriesData(name=sname, raw_name=bytes(raw), backups=[])
@@ -184,7 +184,8 @@ def read_node(run: Run, name: str, hub: str | None, *, runs_limit: int,
                   observed=observed)
     return NodeData(name=name, hub=hub or node_hub,
                     series=sorted(series.values(), key=lambda s: s.name), runs=runs,
-                    verified=verified, verify_missing=read_missing_tools(run, node_id))
+                    verified=verified, verify_missing=read_missing_tools(run, node_id),
+                    root=None if root is None else bytes(root))
 
 
 def _read_backups(run: Run, node_id: int, series: dict[int, SeriesData],

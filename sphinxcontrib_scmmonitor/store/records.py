@@ -13,6 +13,17 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 
+def root_prefix(root: str | bytes) -> bytes:
+    """``root`` as the bytes every listed path of the node starts with, slash included.
+
+    A backup's identity across nodes is its path below this prefix
+    (docs/concepts.rst, "Source and copies"); the store keeps the prefix its paths
+    were listed under (``nodes.root``), so a changed ``root`` moves them with it.
+    """
+    raw = root.encode("utf-8", "surrogateescape") if isinstance(root, str) else root
+    return raw.rstrip(b"/") + b"/"
+
+
 class StoreError(Exception):
     """The store cannot be used as asked (bad URL, locked too long, schema too old or new)."""
 
@@ -188,3 +199,7 @@ class NodeData:
     #: verify tool (``sha256sum``, ``gzip``) the node lacked when its steps last ran -> since
     #: when (epoch seconds UTC)
     verify_missing: dict[str, int] = field(default_factory=dict)
+    #: the root prefix the stored paths are under (:func:`root_prefix`; None: never
+    #: collected since the store learnt it): relative paths are cut from this one, not
+    #: from a ``root`` the configuration may have changed since
+    root: bytes | None = None

@@ -54,6 +54,9 @@ nodes = Table(
     Column("id", Integer, primary_key=True),
     Column("name", String(200), nullable=False, unique=True),
     Column("hub", String(200), nullable=False),
+    # The root prefix its backups' paths were listed under (records.root_prefix); a
+    # collection under another root moves them (Writes.begin_run). NULL: not known yet.
+    Column("root", LargeBinary, nullable=True),
 )
 
 #: One backup series on one node, e.g. ``tracs/env``.

@@ -46,7 +46,8 @@ class Writes(Database):
         with self.write() as conn:
             return _node_id(conn, name, hub, self.safe_url)
 
-    def begin_run(self, name: str, hub: str, *, ttl: float, started_at: float) -> RunStart:
+    def begin_run(self, name: str, hub: str, *, ttl: float, started_at: float,
+                  root: bytes | None = None) -> RunStart:
         """What a collection does before listing, in one transaction: make the node on its
         first collection (:meth:`ensure_node`), take its lease for ``ttl`` seconds
         (:meth:`~.leases.Leases.take_lease`) and record the run as ``running``
@@ -57,14 +58,20 @@ class Writes(Database):
         series state, which the run's differ asks for next (:meth:`~.reads.Reads.series_state`).
         Raises :class:`NodeBusyError` (nothing written) while another collector holds the
         lease, :class:`NodeOwnerError` for another hub's node of that name.
+
+        With ``root`` (the prefix the listing's paths will have, :func:`.records.root_prefix`),
+        stored paths under another prefix are moved to it under the lease, before the
+        listing is compared: a node whose ``root`` was changed keeps its history
+        (docs/configuration.rst, ``root``).
         """
         with self.write() as conn:
             node_id = _node_id(conn, name, hub, self.safe_url, lock=True)
             token = claim(conn, node_id, name, ttl=ttl, now=time.time())
+            moved = _move_root(conn, node_id, root) if root is not None else None
             run_id = _start_run(conn, node_id, started_at)
             state = read_series_state(conn, node_id)
         self.begun_states[node_id] = state
-        return RunStart(node_id, run_id, token)
+        return RunStart(node_id, run_id, token, moved)
 
     def rename_hub(self, old: str, new: str) -> int:
         """Move every node of hub ``old`` (and its alert state) to ``new``; how many nodes."""
@@ -185,6 +192,51 @@ class RunStart(NamedTuple):
     run_id: int
     #: the lease's token, to give it back (:meth:`Writes.finish_run`)
     lease: str
+    #: the stored paths moved to a new root by this run, if its root changed
+    moved: RootMove | None = None
+
+
+class RootMove(NamedTuple):
+    """Stored paths moved from one root prefix to another (:meth:`Writes.begin_run`)."""
+
+    old: bytes
+    new: bytes
+    #: rows whose path was rewritten
+    moved: int
+    #: rows left under the old prefix, because a row of the new path was already stored
+    #: (they are marked gone by the listing like any file not found)
+    kept: int
+
+
+def _move_root(conn: Connection, node_id: int, root: bytes) -> RootMove | None:
+    """Move the node's stored paths from the root it was last listed under to ``root``."""
+    stored = conn.execute(select(nodes_t.c.root).where(nodes_t.c.id == node_id)).scalar()
+    if stored is not None and bytes(stored) == root:
+        return None
+    conn.execute(update(nodes_t).where(nodes_t.c.id == node_id).values(root=root))
+    if stored is None:  # first listing since the store learnt roots: nothing to move from
+        return None
+    old = bytes(stored)
+    rows = [(r[0], bytes(r[1])) for r in conn.execute(
+        select(backups_t.c.id, backups_t.c.path).where(backups_t.c.node_id == node_id))]
+    taken = {path for _, path in rows}
+    moves: list[dict[str, Any]] = []
+    kept = 0
+    for row_id, path in rows:
+        if not path.startswith(old):
+            continue
+        new_path = root + path[len(old):]
+        if new_path in taken:
+            kept += 1
+            continue
+        moves.append({"b_id": row_id, "b_path": new_path})
+    # no new path is any stored row's path (``taken``), so row-by-row updates never meet
+    # the (node_id, path) unique constraint halfway
+    stmt = update(backups_t).where(backups_t.c.id == bindparam("b_id")).values(
+        path=bindparam("b_path"))
+    for batch in _batches(moves):
+        conn.execute(stmt, batch)
+    return RootMove(old, root, len(moves), kept)
 
 
 def _node_id(conn: Connection, name: str, hub: str, url: str, *, lock: bool = False) -> int:

@@ -67,6 +67,15 @@ test("chartOptions: a short chart drops the navigator, then the range selector",
   assert.deepEqual([at(200).navigator.enabled, at(200).rangeSelector.enabled], [false, false]);
 });
 
+test("chartOptions: a narrow chart keeps two rows of legend (it pages) and no subtitle", () => {
+  const at = (plotWidth) => chartOptions(Object.assign({}, CFG, { pixels: 400, plotWidth }),
+    DOC, SERIES);
+  assert.deepEqual([at(900).legend.maxHeight, typeof at(900).subtitle.text], [undefined, "string"]);
+  assert.deepEqual([at(340).legend.maxHeight, at(340).subtitle.text], [44, undefined]);
+  assert.deepEqual([at(340).navigator.enabled, at(340).navigator.height, at(340).scrollbar.enabled],
+    [true, 28, false]);
+});
+
 test("the accessibility summary counts the data series, not the flags", () => {
   const o = chartOptions(CFG, DOC, SERIES.concat([Object.assign({}, SERIES[0], { name: "b" })]));
   assert.equal(o.series.length, 3);

@@ -60,10 +60,12 @@ function forget(container) {
   }
 }
 
-function showMessage(container, parts, isError) {
+// pictureStays: the picture shows again beside the message (an error: it is what the
+// reader has); a node with no backups says so in words only (its picture says the same)
+function showMessage(container, parts, isError, pictureStays = true) {
   forget(container);
   clear(container);
-  container.classList.remove("scmmonitor-drawn");   // the picture shows again, with the message
+  container.classList.toggle("scmmonitor-drawn", !pictureStays);
   container.style.minHeight = "";   // the reserved chart height would only leave a blank box
   const p = el("p", `scmmonitor-message${isError ? " scmmonitor-error" : ""}`);
   if (isError) {
@@ -92,7 +94,7 @@ function renderChart(container, cfg, doc) {
       parts.push(` (not in the data: ${missing.join(", ")})`);
     }
     parts.push(". Run ", { code: "scm-monitor collect" }, " and ", { code: EXPORT_HINT }, ".");
-    showMessage(container, parts, false);
+    showMessage(container, parts, false, false);
     return;
   }
   forget(container);

@@ -13,6 +13,8 @@ export const RANGES = ["1m", "3m", "6m", "1y", "all"];
 // plot too little room: a 300px chart keeps its buttons, a 200px one is the plot alone
 export const NAVIGATOR_MIN_HEIGHT = 380;
 export const SELECTOR_MIN_HEIGHT = 240;
+// Narrower than this (px, the plot's width), the legend keeps two rows and pages
+export const NARROW_WIDTH = 600;
 
 // How far back each range button reaches, at most (a month is 31 days): the first
 // draw has every backup of it
@@ -378,6 +380,11 @@ export function chartOptions(cfg, doc, chosen) {
   const title = cfg.title || (doc.hub ? `${doc.hub} backups on ${cfg.node}` : `backups on ${cfg.node}`);
   // cfg.pixels: the plot's height as laid out (null: unknown, as tall as usual)
   const tall = (min) => !isNum(cfg.pixels) || cfg.pixels >= min;
+  // a narrow chart (a phone): the legend wraps into row after row, each taken from the
+  // plot; it keeps two rows (it pages), the subtitle and the scrollbar go and the
+  // navigator is lower
+  const narrow = isNum(cfg.plotWidth) && cfg.plotWidth < NARROW_WIDTH;
+  const roomy = tall(NAVIGATOR_MIN_HEIGHT) && !narrow;
   return {
     // styled mode: no inline <style> or colour attributes; scmmonitor.css colours it all
     chart: { height: null, spacingTop: 12, styledMode: true },
@@ -386,23 +393,27 @@ export function chartOptions(cfg, doc, chosen) {
     title: tall(NAVIGATOR_MIN_HEIGHT) ? { text: esc(title), useHTML: false }
       : { text: esc(title), useHTML: false, align: "left", margin: 10 },
     // a short chart: the subtitle and all but one row of legend go (the legend pages)
-    subtitle: { text: tall(NAVIGATOR_MIN_HEIGHT) ? esc(subtitle(doc)) : undefined, useHTML: false },
+    subtitle: { text: roomy ? esc(subtitle(doc)) : undefined, useHTML: false },
     credits: { enabled: false },
     legend: { enabled: true, useHTML: false,
-      maxHeight: tall(NAVIGATOR_MIN_HEIGHT) ? undefined : 28, margin: tall(NAVIGATOR_MIN_HEIGHT) ? 12 : 4 },
+      maxHeight: roomy ? undefined : (tall(NAVIGATOR_MIN_HEIGHT) ? 44 : 28),
+      margin: tall(NAVIGATOR_MIN_HEIGHT) ? 12 : 4 },
     rangeSelector: {
       enabled: tall(SELECTOR_MIN_HEIGHT),
       buttons: BUTTONS.map((b) => Object.assign({}, b)),   // Highcharts may change what it is given
       selected: RANGES.indexOf(cfg.range),
       inputEnabled: false,
-      floating: !tall(NAVIGATOR_MIN_HEIGHT),
-      // floating: in the title's row, left of the menu button
-      buttonPosition: tall(NAVIGATOR_MIN_HEIGHT) ? {} : { align: "right", x: -40 },
+      // floating: in the title's row, left of the menu button (not on a phone: no room
+      // for both, the title would be under the buttons)
+      floating: !tall(NAVIGATOR_MIN_HEIGHT) && !narrow,
+      buttonPosition: tall(NAVIGATOR_MIN_HEIGHT) || narrow ? {} : { align: "right", x: -40 },
       verticalAlign: "top",
-      y: tall(NAVIGATOR_MIN_HEIGHT) ? 0 : -30,
+      y: tall(NAVIGATOR_MIN_HEIGHT) || narrow ? 0 : -30,
     },
-    navigator: navigatorOptions(series, full, how.count, tall(NAVIGATOR_MIN_HEIGHT)),
-    scrollbar: { enabled: tall(NAVIGATOR_MIN_HEIGHT) },
+    navigator: Object.assign(navigatorOptions(series, full, how.count, tall(NAVIGATOR_MIN_HEIGHT)),
+      narrow ? { height: 28 } : {}),
+    // the navigator's handles do what the scrollbar does: on a phone the plot needs the room
+    scrollbar: { enabled: roomy },
     tooltip: { useHTML: false, split: true, xDateFormat: "%Y-%m-%d %H:%M UTC" },
     xAxis: {
       type: "datetime",
