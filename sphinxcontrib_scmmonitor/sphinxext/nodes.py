@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from docutils import nodes
@@ -47,15 +48,18 @@ class scmmonitor_chart(nodes.General, nodes.Element):
             return False
         return super().is_not_default(key)
 
-    def append(self, item: nodes.Node) -> None:
+    def _own_children(self) -> None:
         # other builders' fallback table arrives on doctree-resolved (events.py)
-        if type(self.children) is tuple:
-            self.children = list(self.children)
+        children: Sequence[nodes.Node] = self.children
+        if isinstance(children, tuple):
+            self.children = list(children)
+
+    def append(self, item: nodes.Node) -> None:
+        self._own_children()
         super().append(item)
 
     def insert(self, index: Any, item: Any) -> None:
-        if type(self.children) is tuple:
-            self.children = list(self.children)
+        self._own_children()
         super().insert(index, item)
 
 
