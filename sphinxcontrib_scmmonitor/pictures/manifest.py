@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..atomic import write_all
 from ..checks import NodeStatus, check_node, originals_for, reader
 from ..config import Settings
 from ..export import ExportError, write_atomic
@@ -202,13 +203,16 @@ def rewrite(outdir: str | os.PathLike[str], settings: Settings, store: Reader | 
         else:
             continue
         retired = frozenset(s.name for s in node_data.series if node.retires(s.name))
+        drawn: dict[Path, str | bytes] = {}
         for name, options in charts:
             path = folder / name
             key = data_key(options, node_data, status, retired)
             if drawn_from(path) == key:
                 continue  # the same data: the picture on disk is this picture
-            write_atomic(path, draw_svg(options, node_data, status, retired))
-            written.append(path)
+            drawn[path] = draw_svg(options, node_data, status, retired)
+        # a node's pictures written together: one sync for them all (atomic.write_all)
+        write_all(drawn)
+        written.extend(drawn)
     _prune(folder, set(manifest))
     return written
 
