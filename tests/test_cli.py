@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from sphinxcontrib_scmmonitor import cli
+from sphinxcontrib_scmmonitor.pictures import write_manifest
 from tests.helpers.backups import DAY, collect, plant, today_at, write_config
 
 VENV_BIN = Path(sys.executable).parent
@@ -176,6 +177,8 @@ def test_installed_script_collects_exports_and_reports_without_a_tty(tmp_path) -
     cfg = write_config(tmp_path, {"C": {"root": str(root)}, "H1": {"root": str(missing)}})
     script = str(VENV_BIN / "scm-monitor")
     (tmp_path / "html" / "_static").mkdir(parents=True)  # --export needs a built site
+    # whose last build listed the nodes its pages show (without: one warning more)
+    write_manifest(tmp_path / "html", {}, nodes=["C", "H1"])
 
     proc = subprocess.run([script, "collect", "--export", str(tmp_path / "html"), "-c", str(cfg)],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path,
@@ -235,7 +238,13 @@ def test_export_warns_about_a_folder_that_is_not_a_sphinx_output(tmp_path: Path,
     assert code == 0
     assert "has no _static/ folder, so it is not a Sphinx HTML output" in err
     assert (source / "_static" / "scmmonitor" / "data" / "C.json").is_file()
-    # a real output folder: no warning
+    assert err.count("warning") == 1  # not a site: nor does it list the nodes it shows
+    # a folder with _static/ but no build's list of nodes: that one warning only
+    code, _out, err = run(["-c", str(cfg), "export", "--outdir", str(source)], capsys)
+    assert code == 0 and err.count("warning") == 1 and "not a Sphinx HTML output" not in err
+    assert "pictures.json was not found" in err, err
+    # a site a build of this release wrote: no warning
+    write_manifest(source, {}, nodes=["C"])
     code, _out, err = run(["-c", str(cfg), "export", "--outdir", str(source)], capsys)
     assert code == 0 and "warning" not in err
 

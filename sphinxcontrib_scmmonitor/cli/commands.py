@@ -174,11 +174,14 @@ def _site_selection(settings: config_mod.Settings, outdir: str, names: list[str]
     """The nodes an export into the built site ``outdir`` writes (those its pages show,
     docs/cli.rst), said with -v; a warning where the site cannot say, or where nodes
     named on the command line are left out."""
+    from pathlib import Path
+
     from ..export import site_selection
 
     selection = site_selection(settings, outdir, names)
     if selection.warning is not None:
-        print(f"scm-monitor: warning: {selection.warning}", file=sys.stderr)
+        if (Path(outdir) / "_static").exists():  # else check_outdir said it is no site
+            print(f"scm-monitor: warning: {selection.warning}", file=sys.stderr)
         return selection
     if selection.manifest is None:
         return selection  # a damaged manifest: the pictures' redraw says so
