@@ -28,14 +28,15 @@ DEFAULTS = {"metric": "size", "scale": "linear", "range": "1y", "height": "400px
 HEIGHT_RE = re.compile(r"\d+(\.\d+)?(px|em|rem|vh|pt|cm|mm|in)?\Z")
 
 
-def note_picture(directive: SphinxDirective, options: ChartOptions) -> None:
-    """Remember the page's charts: the build's picture manifest lists them all."""
+def note_picture(directive: SphinxDirective, name: str, options: ChartOptions) -> None:
+    """Remember the page's charts (``name``: the picture's file name): the build's picture
+    manifest lists them all."""
     env = directive.env
     charts = pages.charts(env)
     page = charts.get(env.docname)
     if page is None:
         page = charts[env.docname] = {}
-    page[options.file_name()] = options
+    page[name] = options
 
 
 def note_doc(directive: SphinxDirective, kind: str, names: list[str]) -> None:
@@ -166,7 +167,7 @@ class BackupChart(_DataDirective):
         # the attributes are shared by the nodes of one chart: no visitor changes them
         chart = scmmonitor_chart(**attributes)
         self.set_source_info(chart)
-        note_picture(self, picture)
+        note_picture(self, attributes["picture"], picture)
         # childless: the fallback table is attached at write time, and only for builders
         # that show it (HTML draws from the JSON, so reading the store here would be waste)
         note_doc(self, "chart", [name])
