@@ -255,7 +255,7 @@ def page_pictures(page: Path) -> list[tuple[str, str, Path]]:
     text = page.read_text(encoding="utf-8")
     return [(alt, src, (page.parent / unquote(src)).resolve()) for src, alt in re.findall(
         r'<img class="scmmonitor-picture" src="([^"]+)" width="\d+" height="\d+" '
-        r'alt="([^"]*)" />', text)]
+        r'alt="([^"]*)"(?: fetchpriority="high")? />', text)]
 
 
 def newest_in_json(doc: dict[str, Any], name: str) -> tuple[int, int]:

@@ -116,8 +116,15 @@ def test_html_pages_carry_chart_containers_that_find_their_json(
     # (the contract changed: it held a "Loading" message before there were pictures)
     img = re.search(r'<img class="scmmonitor-picture" src="([^"]+)" width="900" height="500" '
                     r'alt="Backup chart: cms02 backups on cms01 \(node C, size, linear scale, '
-                    r'range 1y; repos/env, tracs/env\)" /></div>', (out / "index.html").read_text())
+                    r'range 1y; repos/env, tracs/env\)" fetchpriority="high" /></div>',
+                    (out / "index.html").read_text())
     assert img and img.group(1) == picture
+    # the first two pictures of a page are fetched beside the stylesheets (docs/sphinx.rst,
+    # "Pictures"); the contract changed: no <img> had a fetchpriority before
+    for page in (out / "index.html", out / "nodes" / "deep" / "page.html"):
+        imgs = re.findall(r'<img class="scmmonitor-picture"[^>]*>', page.read_text())
+        assert ['fetchpriority="high"' in tag for tag in imgs] == [
+            i < 2 for i in range(len(imgs))], (page, imgs)
     assert "Loading" not in (out / "index.html").read_text()
     assert charts(out / "nodes" / "deep" / "page.html")[0]["data-scm-picture"].startswith(
         "../../_static/scmmonitor/pictures/")

@@ -74,3 +74,30 @@ test("the accessibility summary counts the data series, not the flags", () => {
     "Line chart with 2 data series, and flags for 1 failed collection run.");
   assert.equal(typeDescription(1, 0), "Line chart with 1 data series.");
 });
+
+test("a long history: the first draw has every backup of its range, the navigator every backup", () => {
+  const DAY = 86400000;
+  const n = 3650;
+  const x = Array.from({ length: n }, (_, i) => Date.UTC(2016, 0, 1) + i * DAY);
+  const size = x.map((_, i) => 1e9 + i * 1e6);
+  size[100] = 0;   // a truncated backup, nine years before the range in view
+  const long = [{ name: "a", status: "ok", retired: false, reasons: [], x, size, count: size.map(() => 30) },
+    { name: "b", status: "ok", retired: false, reasons: [], x, size: size.map((v) => v * 2), count: size.map(() => 30) }];
+  const o = chartOptions({ ...CFG, scale: "linear", range: "1y", plotWidth: 900 }, DOC, long);
+  const lines = o.series.filter((s) => s.type === "line");
+  const { x: drawn, y } = lines[0].dataTable.columns;
+  assert.ok(drawn.length < n / 4, `${drawn.length} points drawn`);
+  const yearStart = x[n - 1] - 366 * DAY;
+  assert.deepEqual(drawn.filter((t) => t >= yearStart), x.filter((t) => t >= yearStart));
+  assert.equal(y[drawn.indexOf(x[100])], 0, "the drop is drawn");
+  assert.equal(lines[0].custom.scmmonitorBackups, n);
+  // the navigator's total sums every backup of both series, to the last one
+  const total = o.navigator.series.data;
+  assert.deepEqual(total[total.length - 1], [x[n - 1], size[n - 1] * 3]);
+  assert.equal(typeof o.xAxis.events.afterSetExtremes, "function");
+  // "all": about the plot's width of points, the drop still among them
+  const all = chartOptions({ ...CFG, scale: "linear", range: "all", plotWidth: 900 }, DOC, long);
+  const allLine = all.series.find((s) => s.type === "line").dataTable.columns;
+  assert.ok(allLine.x.length <= 902, `${allLine.x.length} points`);
+  assert.equal(allLine.y[allLine.x.indexOf(x[100])], 0);
+});

@@ -104,7 +104,8 @@ function renderChart(container, cfg, doc) {
     container.appendChild(el("p", "scmmonitor-note",
       `Not in the data of node ${cfg.node}: ${missing.join(", ")}`));
   }
-  const sized = Object.assign({}, cfg, { pixels: plot.getBoundingClientRect().height || null });
+  const box = plot.getBoundingClientRect();
+  const sized = Object.assign({}, cfg, { pixels: box.height || null, plotWidth: box.width || null });
   try {
     state.charts.set(container, highcharts().stockChart(plot, chartOptions(sized, doc, chosen)));
   } catch (err) {

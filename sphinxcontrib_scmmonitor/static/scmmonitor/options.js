@@ -6,12 +6,18 @@ import {
   BYTE_UNITS, a11yText, esc, humanBytes, isNum, signedPercent, thousands, utcDate,
 } from "./format.js";
 import { points, seriesMark, totalPoints } from "./series.js";
+import { stillServes, viewColumns } from "./downsample.js";
 
 export const RANGES = ["1m", "3m", "6m", "1y", "all"];
 // Below these plot heights (px) the navigator, then the range selector, leave the
 // plot too little room: a 300px chart keeps its buttons, a 200px one is the plot alone
 export const NAVIGATOR_MIN_HEIGHT = 380;
 export const SELECTOR_MIN_HEIGHT = 240;
+
+// How far back each range button reaches, at most (a month is 31 days): the first
+// draw has every backup of it
+const RANGE_DAYS = { "1m": 31, "3m": 92, "6m": 184, "1y": 366 };
+const MS_A_DAY = 86400000;
 
 const BUTTONS = [
   { type: "month", count: 1, text: "1m", title: "Show 1 month" },
@@ -106,7 +112,7 @@ function byteLabel() {
   return esc(humanBytes(this.value, true));
 }
 
-function navigatorOptions(series, count, shown) {
+function navigatorOptions(series, full, count, shown) {
   const lines = series.filter((s) => s.type === "line");
   if (!shown) {
     return { enabled: false };
@@ -119,7 +125,7 @@ function navigatorOptions(series, count, shown) {
   return {
     enabled: true,
     series: {
-      data: totalPoints(lines.map((s) => s.dataTable.columns)),
+      data: totalPoints(full),
       name: esc(what),
       custom: { scmmonitorA11y: a11yText(what) },
       dataGrouping: { enabled: false },
@@ -128,19 +134,21 @@ function navigatorOptions(series, count, shown) {
   };
 }
 
-function lineSeries(s, { count, percent, log }) {
+// columns: what the first draw shows of it (viewColumns); index: its place among the lines
+function lineSeries(s, { count, percent, log }, columns, index) {
   const mark = seriesMark(s);
   const shownName = s.name + mark.suffix;
   return {
     type: "line",
     name: esc(shownName),
-    dataTable: { columns: points(s, count ? "count" : "size", log) },
+    dataTable: { columns },
     // ignored in styled mode, where the classes draw the dash (scmmonitor.css); kept
     // for an exported chart's non-styled copy
     dashStyle: mark.dashed ? (mark.status === "alarm" ? "Dash" : "ShortDash") : "Solid",
     lineWidth: mark.dashed ? 3 : 1.5,
     className: `scmmonitor-series-${mark.status}${mark.dashed ? " scmmonitor-dashed" : ""}`,
-    custom: { scmmonitorA11y: a11yText(shownName), scmmonitorName: shownName },
+    custom: { scmmonitorA11y: a11yText(shownName), scmmonitorName: shownName,
+      scmmonitorLine: index, scmmonitorBackups: s.x.length },
     showInNavigator: false,
     turboThreshold: 0,
     dataGrouping: { enabled: false },
@@ -288,8 +296,10 @@ function accessibility(cfg, { count, percent }, lines, failedRuns) {
         if (!custom || !custom.scmmonitorA11y) {
           return "";
         }
-        const n = s.options.dataTable && s.options.dataTable.columns
-          ? s.options.dataTable.columns.x.length : (s.options.data || []).length;
+        // a line's backups, not the points drawn of them (docs/sphinx.rst, "Points drawn")
+        const n = isNum(custom.scmmonitorBackups) ? custom.scmmonitorBackups
+          : s.options.dataTable && s.options.dataTable.columns
+            ? s.options.dataTable.columns.x.length : (s.options.data || []).length;
         const what = s.type === "flags" ? (n === 1 ? " failed run" : " failed runs")
           : ` ${count ? "points" : "backups"}`;
         return `${s.options.isInternal ? "overview: " : ""}${custom.scmmonitorA11y}, ${n}${what}.`;
@@ -298,10 +308,65 @@ function accessibility(cfg, { count, percent }, lines, failedRuns) {
   };
 }
 
+// The view a chart opens on: [min, max] ms of its range button, from the newest backup
+export function firstView(chosen, range) {
+  const last = Math.max(...chosen.map((s) => (s.x.length ? s.x[s.x.length - 1] : -Infinity)));
+  const days = RANGE_DAYS[range];
+  return { min: days && last > -Infinity ? last - days * MS_A_DAY : -Infinity, max: Infinity };
+}
+
+// Each line gets the points of the view in full (or min/max buckets of them) and,
+// when the reader picks another range, those of that one (docs/sphinx.rst, "Points drawn")
+function viewKeeper(full, pixels) {
+  const drawn = [];
+  const first = (line, view) => {
+    drawn[line] = viewColumns(full[line], view.min, view.max, pixels);
+    return drawn[line].columns;
+  };
+  let pending = false;
+  function afterSetExtremes() {
+    const axis = this;
+    if (pending || !axis.chart) {
+      return;
+    }
+    // not inside Highcharts' own redraw: the next frame
+    pending = true;
+    window.requestAnimationFrame(() => {
+      pending = false;
+      const chart = axis.chart;
+      if (!chart || !chart.series || !isNum(axis.min) || !isNum(axis.max)) {
+        return;   // destroyed meanwhile
+      }
+      const { min, max } = axis;
+      let changed = false;
+      chart.series.forEach((series) => {
+        const custom = series.options && series.options.custom;
+        const line = custom ? custom.scmmonitorLine : undefined;
+        if (!isNum(line) || !full[line] || stillServes(drawn[line], min, max)) {
+          return;
+        }
+        drawn[line] = viewColumns(full[line], min, max, axis.len || pixels);
+        // [x, y] pairs: setData's documented form (given columns, a later redraw may
+        // bring back the series' first ones)
+        const { x, y } = drawn[line].columns;
+        series.setData(x.map((t, i) => [t, y[i]]), false, false, false);
+        changed = true;
+      });
+      if (changed) {
+        chart.redraw(false);
+      }
+    });
+  }
+  return { first, afterSetExtremes };
+}
+
 // cfg: the container's settings (chartConfig); doc: the decoded document; chosen: its series
 export function chartOptions(cfg, doc, chosen) {
   const how = { log: cfg.scale === "log", percent: cfg.scale === "percent", count: cfg.metric === "count" };
-  const series = chosen.map((s) => lineSeries(s, how));
+  const full = chosen.map((s) => points(s, how.count ? "count" : "size", how.log));
+  const view = firstView(chosen, cfg.range);
+  const keeper = viewKeeper(full, isNum(cfg.plotWidth) ? cfg.plotWidth : 900);
+  const series = chosen.map((s, i) => lineSeries(s, how, keeper.first(i, view), i));
   const failed = doc.runs.filter((r) => !r.ok).sort((a, b) => a.at - b.at);
   if (failed.length) {
     series.push(flagSeries(failed));
@@ -336,7 +401,7 @@ export function chartOptions(cfg, doc, chosen) {
       verticalAlign: "top",
       y: tall(NAVIGATOR_MIN_HEIGHT) ? 0 : -30,
     },
-    navigator: navigatorOptions(series, how.count, tall(NAVIGATOR_MIN_HEIGHT)),
+    navigator: navigatorOptions(series, full, how.count, tall(NAVIGATOR_MIN_HEIGHT)),
     scrollbar: { enabled: tall(NAVIGATOR_MIN_HEIGHT) },
     tooltip: { useHTML: false, split: true, xDateFormat: "%Y-%m-%d %H:%M UTC" },
     xAxis: {
@@ -344,6 +409,7 @@ export function chartOptions(cfg, doc, chosen) {
       ordinal: false,     // a gap in the backups must show as a gap
       tickPixelInterval: 130,   // "Jan '26" labels keep a gap between them at ~900 px
       labels: { useHTML: false },
+      events: { afterSetExtremes: keeper.afterSetExtremes },
     },
     yAxis: yAxis(how),
     plotOptions: {
