@@ -28,7 +28,7 @@ def write_atomic(path: Path, content: str | bytes, mode: int = 0o644) -> None:
 def write_all(files: Mapping[Path, str | bytes], mode: int = 0o644) -> None:
     """Every file written to a temp file and synced first, then all renamed into place.
 
-    Nothing is renamed until every temp file is complete, so a full disk leaves
+    Nothing is renamed until every temp file is complete and synced, so a full disk leaves
     all the old files as they were, and none with a stranger beside it.
     ``mode`` is the new files' permission bits. Raises :class:`WriteError`.
     """
@@ -42,9 +42,16 @@ def write_all(files: Mapping[Path, str | bytes], mode: int = 0o644) -> None:
             fd, temps[path] = _temp_file(path)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
             os.chmod(temps[path], mode)
+        # synced after all are written: the first sync's journal commit carries them all,
+        # where a sync after each write would wait for one commit per file
+        for path, temp in temps.items():
+            current = path
+            fd = os.open(temp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         for path in files:
             current = path
             os.replace(temps.pop(path), path)

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._version import __version__
 from .atomic import WriteError, write_all
@@ -265,6 +265,51 @@ def data_keys(settings: Settings, store: Reader, names: Iterable[str]) -> dict[s
     return out
 
 
+class Selection(NamedTuple):
+    """The nodes an export into a built site writes (:func:`site_selection`)."""
+
+    nodes: list[str]
+    #: asked for, but shown by no page of the site: not written (a build deletes them)
+    not_shown: list[str]
+    #: the manifest whose list of nodes was used (None: not used)
+    manifest: Path | None
+    #: why the site's own list was not used (None: it was, or the manifest is damaged,
+    #: which the pictures' redraw reports once the data is written)
+    warning: str | None
+
+
+def site_selection(settings: Settings, outdir: str | os.PathLike[str],
+                   names: Sequence[str] = ()) -> Selection:
+    """The nodes of ``names`` (default: every configured node) that the site built in
+    ``outdir`` shows, as its last build listed them in the picture manifest.
+
+    A docs build exports the nodes its pages show and deletes the others' data files
+    (docs/sphinx.rst, "How the page gets its data"); an export writes the same nodes, so
+    neither writes a file the other deletes. A folder whose manifest has no such list
+    (none at all, or one an earlier release wrote) gets every node asked for, and the
+    warning says why.
+    """
+    from .pictures.manifest import PictureError, manifest_path, shown_nodes
+
+    asked = list(dict.fromkeys(names)) or list(settings.nodes)
+    path = manifest_path(outdir)
+    try:
+        shown = shown_nodes(outdir)
+    except PictureError:
+        return Selection(asked, [], None, None)
+    if shown is None:
+        why = ("was not found: no sphinx-build of this release wrote the site"
+               if not path.exists() else
+               "does not list the nodes the pages show (an earlier release wrote it)")
+        return Selection(asked, [], None, (
+            f"{path} {why}, so every node asked for is exported ({len(asked)}); build the "
+            "docs once with sphinx-build and export writes only the nodes the pages show "
+            "(a build deletes the data files of the others)"))
+    listed = set(shown)
+    return Selection([n for n in asked if n in listed], [n for n in asked if n not in listed],
+                     path, None)
+
+
 def export(settings: Settings, store: Reader, outdir: str | os.PathLike[str],
            nodes: Iterable[str] | None = None, now: float | None = None, *,
            only_changed: bool = False,
@@ -280,41 +325,42 @@ def export(settings: Settings, store: Reader, outdir: str | os.PathLike[str],
     whose collection went stale meanwhile is written again. ``judge``: the node's
     findings (default: the checks on the store's recent read, whose cost does not
     grow with the history); ``keys``: the nodes' data keys (default: read now).
-    ``read``: the full read of a node (default ``store.node_data``).
+    ``read``: the full read of a node (default ``store.node_data``). Either way the
+    key of every file written is kept (``exported.json``), so a build after an export
+    of the same data writes nothing again.
     """
     now = time.time() if now is None else now
     names = list(nodes) if nodes is not None else list(settings.nodes)
     folder = data_dir(outdir)
     memo_path = folder.parent / EXPORTED
-    memo = _memo(memo_path) if only_changed else {}
+    memo = _memo(memo_path)
+    kept = dict(memo)
     written = []
     drawn: dict[str, tuple[NodeData, NodeStatus]] = {}
     full = read if read is not None else reader(settings, store)
+    # before any node's data: data read after its key is never older than the key says
+    keys = data_keys(settings, store, names) if keys is None else keys
     if only_changed:
-        keys = data_keys(settings, store, names) if keys is None else keys
         judged = judged_reader(settings, store)
         judge = judge if judge is not None else (lambda name: check_node(
             settings.node(name), judged(name), now, originals_for(settings, name, judged)))
     for name in names:
         node = settings.node(name)
         path = folder / f"{name}.json"
-        key = None
         if only_changed:
-            assert judge is not None and keys is not None
+            assert judge is not None
             status = judge(name)
-            key = _export_key(keys[name], status)
-            if memo.get(name) == key and path.is_file():
+            if memo.get(name) == _export_key(keys[name], status) and path.is_file():
                 continue
         data = full(name)
-        if key is None:
+        if not only_changed:
             status = check_node(node, data, now, originals_for(settings, name, full))
         doc = node_document(node, data, status, now, source=hub_source(settings, node.hub))
         write_document(path, doc)
         written.append(path)
         drawn[name] = (data, status)
-        if key is not None:
-            memo[name] = key
-    if only_changed and written:
+        memo[name] = _export_key(keys[name], status)
+    if memo != kept:
         write_atomic(memo_path, json.dumps(memo, indent=1, sort_keys=True) + "\n")
     from .pictures import rewrite  # lazily: only a built site's manifest lists pictures
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from sphinxcontrib_scmmonitor import cli
+from sphinxcontrib_scmmonitor.pictures import write_manifest
 from tests.helpers.backups import DAY, collect, plant, today_at, write_config
 
 VENV_BIN = Path(sys.executable).parent
@@ -204,6 +205,8 @@ def test_installed_script_collects_exports_and_reports_without_a_tty(tmp_path) -
     cfg = write_config(tmp_path, {"C": {"root": str(root)}, "H1": {"root": str(missing)}})
     script = str(VENV_BIN / "scm-monitor")
     (tmp_path / "html" / "_static").mkdir(parents=True)  # --export needs a built site
+    # whose last build listed the nodes its pages show (without: one warning more)
+    write_manifest(tmp_path / "html", {}, nodes=["C", "H1"])
 
     proc = subprocess.run([script, "collect", "--export", str(tmp_path / "html"), "-c", str(cfg)],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path,
@@ -269,10 +272,16 @@ def test_export_refuses_a_folder_that_is_not_a_sphinx_output(tmp_path: Path, cap
                            str(build)], capsys)
     assert code == 1
     assert "has no _static/ folder" in err and "the collection was stored" in err
-    # the real output folder: no warning
-    code, _out, err = run(["-c", str(cfg), "export", "--outdir", str(build / "html")], capsys)
+    # the real output folder, without the list of nodes a build of this release leaves:
+    # written, with that one warning
+    html = build / "html"
+    code, _out, err = run(["-c", str(cfg), "export", "--outdir", str(html)], capsys)
+    assert code == 0 and err.count("warning") == 1 and "pictures.json was not found" in err
+    assert (html / "_static" / "scmmonitor" / "data" / "C.json").is_file()
+    # a site a build of this release wrote: no warning
+    write_manifest(html, {}, nodes=["C"])
+    code, _out, err = run(["-c", str(cfg), "export", "--outdir", str(html)], capsys)
     assert code == 0 and err == ""
-    assert (build / "html" / "_static" / "scmmonitor" / "data" / "C.json").is_file()
 
 
 def test_collect_with_a_missing_export_folder_stores_and_exits_1(tmp_path: Path,

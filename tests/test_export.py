@@ -237,15 +237,14 @@ def test_file_mode_is_0644_whatever_the_umask(tmp_path, collected) -> None:
 @pytest.mark.parametrize("umask", [0o000, 0o077])
 def test_folders_the_export_makes_are_0755_whatever_the_umask(tmp_path, collected, umask) -> None:
     cfg, _files = collected
-    out = tmp_path / "html"
-    out.mkdir()
+    out = html_output(tmp_path)  # a built site: Sphinx made _static/
     old = os.umask(umask)
     try:
         assert run_export(cfg, out) == 0
     finally:
         os.umask(old)
     # the web server (another user) must read them; nobody else may write into them
-    for folder in (out / "_static", out / "_static" / "scmmonitor", json_path(out).parent):
+    for folder in (out / "_static" / "scmmonitor", json_path(out).parent):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o755, folder
 
 
@@ -300,14 +299,13 @@ def test_disk_full_leaves_the_old_file_intact_with_a_clear_error(tmp_path, colle
 
 def test_unwritable_data_folder_is_a_clear_error_exit_2(tmp_path, collected, capsys) -> None:
     cfg, _files = collected
-    out = tmp_path / "html"
-    out.mkdir()
-    (out / "_static").write_text("a file where a folder should be")
+    out = html_output(tmp_path)
+    (out / "_static" / "scmmonitor").write_text("a file where a folder should be")
     assert run_export(cfg, out) == 2
     err = capsys.readouterr().err
     assert err.startswith("scm-monitor: export failed: cannot create ")
     assert str(out / "_static" / "scmmonitor" / "data") in err
-    assert (out / "_static").read_text() == "a file where a folder should be"
+    assert (out / "_static" / "scmmonitor").read_text() == "a file where a folder should be"
 
 
 def test_write_atomic_writes_utf8_and_keeps_the_old_file_on_an_encoding_error(tmp_path) -> None:

@@ -13,6 +13,7 @@ from .exits import FAILED, INTERRUPTED, USAGE
 from .parser import build_parser
 
 if TYPE_CHECKING:
+    from ..export import Selection
     from ..store import Store  # imported when a command needs it: --help stays fast
 
 log = logging.getLogger("scmmonitor")
@@ -148,7 +149,9 @@ def _export_after_collect(settings: config_mod.Settings, store: Store, outdir: s
               file=sys.stderr)
         return False
     try:
-        paths = export(settings, store, outdir, names)
+        # the nodes collected that the site's pages show, no others
+        selection = _site_selection(settings, outdir, names, named=False)
+        paths = export(settings, store, outdir, selection.nodes)
     except (ExportError, StoreError) as exc:
         print(f"scm-monitor: export failed: {exc}", file=sys.stderr)
         return False
@@ -166,14 +169,42 @@ def cmd_export(settings: config_mod.Settings, args: argparse.Namespace) -> int:
         print(f"scm-monitor: export: {problem}; nothing was written", file=sys.stderr)
         return USAGE
     try:
+        selection = _site_selection(settings, args.outdir, names, named=bool(args.nodes))
         store = _open_store(settings, create=True)
-        paths = export(settings, store, args.outdir, names)
+        paths = export(settings, store, args.outdir, selection.nodes)
     except (ExportError, StoreError) as exc:
         print(f"scm-monitor: export failed: {exc}", file=sys.stderr)
         return USAGE
     for path in paths:
         print(path)
     return 0
+
+
+def _site_selection(settings: config_mod.Settings, outdir: str, names: list[str], *,
+                    named: bool) -> Selection:
+    """The nodes an export into the built site ``outdir`` writes (those its pages show,
+    docs/cli.rst), said with -v; a warning where the site cannot say, or where nodes
+    named on the command line are left out."""
+
+    from ..export import site_selection
+
+    selection = site_selection(settings, outdir, names)
+    if selection.warning is not None:
+        print(f"scm-monitor: warning: {selection.warning}", file=sys.stderr)
+        return selection
+    if selection.manifest is None:
+        return selection  # a damaged manifest: the pictures' redraw says so
+    log.info("%s lists the nodes the pages show: exporting %s", selection.manifest,
+             ", ".join(selection.nodes) or "none")
+    if selection.not_shown:
+        left_out = ", ".join(selection.not_shown)
+        if named:
+            print(f"scm-monitor: warning: no page of {outdir} shows {left_out} (as its "
+                  f"last build listed them in {selection.manifest}): not exported, since "
+                  "a build would delete their data files", file=sys.stderr)
+        else:
+            log.info("not exported, no page shows them: %s", left_out)
+    return selection
 
 
 def status_unknown(problem: str) -> int:

@@ -145,15 +145,17 @@ def build_parser(*, on_status_error: Callable[[str], NoReturn] | None = None) ->
                        examples=["scm-monitor collect",
                                  "scm-monitor collect C --export docs/_build/html"])
     p.add_argument("nodes", nargs="*", metavar="NODE", help="only these nodes")
-    p.add_argument("--export", metavar="DIR", help="then write the charts' JSON into this "
-                   "HTML output folder (no Sphinx rebuild needed)")
+    p.add_argument("--export", metavar="DIR", help="then write the charts' JSON and pictures "
+                   "into this HTML output folder, of the nodes its pages show (no Sphinx "
+                   "rebuild needed)")
     p.add_argument("--progress", choices=("auto", "live", "lines"), default="auto",
                    help="live display on a terminal (auto) or plain lines for cron")
 
     p = sub.add_parser("export", help="write DIR/_static/scmmonitor/data/<node>.json "
                        f"({summary('export')})",
                        examples=["scm-monitor export --outdir docs/_build/html"])
-    p.add_argument("--outdir", required=True, metavar="DIR", help="the HTML output folder")
+    p.add_argument("--outdir", required=True, metavar="DIR", help="the HTML output folder; "
+                   "only the nodes its pages show are written, as its last build listed them")
     p.add_argument("nodes", nargs="*", metavar="NODE", help="only these nodes")
 
     p = sub.add_parser("status", help=f"evaluate the checks ({summary('status')})",

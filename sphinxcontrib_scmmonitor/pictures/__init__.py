@@ -20,6 +20,7 @@ from .manifest import (
     placeholder,
     read_manifest,
     rewrite,
+    shown_nodes,
     write_manifest,
 )
 from .options import ChartOptions, css_px
@@ -28,7 +29,7 @@ from .shapes import Scene
 
 __all__ = ["MANIFEST", "PICTURE_DIR", "ChartOptions", "MatplotlibMissing", "PictureError",
            "Scene", "css_px", "draw", "drawn_from", "placeholder", "png", "png_available",
-           "read_manifest", "rewrite", "scene_of", "svg", "write_manifest"]
+           "read_manifest", "rewrite", "scene_of", "shown_nodes", "svg", "write_manifest"]
 
 png_available = _png.available
 MatplotlibMissing = _png.MatplotlibMissing

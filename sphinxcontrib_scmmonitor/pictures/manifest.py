@@ -1,8 +1,9 @@
 """The site's list of pictures (``_static/scmmonitor/pictures.json``) and redrawing them.
 
 A Sphinx build writes the manifest: every chart on every page, with its
-options and its picture's file name. ``scm-monitor export`` (and ``collect
---export``) read it and redraw the pictures from the store, so a picture is
+options and its picture's file name, and the nodes the pages show.
+``scm-monitor export`` (and ``collect --export``) read it, write the JSON of
+those nodes only, as the build does, and redraw the pictures from the store, so a picture is
 never older than the JSON and fresh data needs no rebuild. A picture's file
 name is a hash of its chart's options, so it stays the same across exports and
 the pages keep finding it; a picture whose data did not change is not redrawn.
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..atomic import write_all
 from ..checks import NodeStatus, check_node, originals_for, reader
 from ..config import Settings
 from ..export import ExportError, write_atomic
@@ -51,8 +53,10 @@ def picture_dir(outdir: str | os.PathLike[str]) -> Path:
 
 
 def write_manifest(outdir: str | os.PathLike[str],
-                   pages: Mapping[str, Iterable[ChartOptions]]) -> dict[str, Any]:
-    """Write the manifest for ``pages`` (page name -> its charts); returns it."""
+                   pages: Mapping[str, Iterable[ChartOptions]],
+                   nodes: Iterable[str] | None = None) -> dict[str, Any]:
+    """Write the manifest for ``pages`` (page name -> its charts) and ``nodes`` (the nodes
+    the pages show: charts, status tables, calendars); returns it."""
     pictures: dict[str, dict[str, Any]] = {}
     for page in sorted(pages):
         for options in pages[page]:
@@ -65,6 +69,8 @@ def write_manifest(outdir: str | os.PathLike[str],
            # changes whenever the set of charts does: a cache-busting token for pages
            "revision": hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()[:12],
            "pictures": pictures}
+    if nodes is not None:
+        doc["nodes"] = sorted(set(nodes))
     path = manifest_path(outdir)
     text = json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=True) + "\n"
     with contextlib.suppress(OSError):
@@ -100,6 +106,27 @@ def read_manifest(outdir: str | os.PathLike[str]) -> dict[str, ChartOptions] | N
                                f"({options.file_name()}); rebuild the docs")
         out[name] = options
     return out
+
+
+def shown_nodes(outdir: str | os.PathLike[str]) -> list[str] | None:
+    """The nodes the built site's pages show, as its last build listed them in the
+    manifest; None when there is no manifest or it has no such list (written by a
+    release before the list was added). Raises :class:`PictureError` when damaged."""
+    path = manifest_path(outdir)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeError, ValueError) as exc:
+        raise PictureError(f"cannot read {path}: {exc}; rebuild the docs with sphinx-build "
+                           "to write it again") from None
+    nodes = doc.get("nodes") if isinstance(doc, dict) else None
+    if nodes is None:
+        return None
+    if not isinstance(nodes, list) or not all(isinstance(n, str) for n in nodes):
+        raise PictureError(f"{path}: nodes is not a list of node names; rebuild the docs "
+                           "with sphinx-build to write it again")
+    return nodes
 
 
 def data_key(options: ChartOptions, data: NodeData, status: NodeStatus,
@@ -176,13 +203,16 @@ def rewrite(outdir: str | os.PathLike[str], settings: Settings, store: Reader | 
         else:
             continue
         retired = frozenset(s.name for s in node_data.series if node.retires(s.name))
+        drawn: dict[Path, str | bytes] = {}
         for name, options in charts:
             path = folder / name
             key = data_key(options, node_data, status, retired)
             if drawn_from(path) == key:
                 continue  # the same data: the picture on disk is this picture
-            write_atomic(path, draw_svg(options, node_data, status, retired))
-            written.append(path)
+            drawn[path] = draw_svg(options, node_data, status, retired)
+        # a node's pictures written together: one sync for them all (atomic.write_all)
+        write_all(drawn)
+        written.extend(drawn)
     _prune(folder, set(manifest))
     return written
 

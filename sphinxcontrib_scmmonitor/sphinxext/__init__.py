@@ -57,4 +57,4 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("html-page-context", events.html_page_context)
     app.connect("build-finished", events.build_finished)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True,
-            "env_version": 3}
+            "env_version": 4}

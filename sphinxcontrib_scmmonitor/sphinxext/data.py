@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from sphinx.application import Sphinx
     from sphinx.environment import BuildEnvironment
 
+    from ..pictures import ChartOptions
     from ..store import Reader
 
 logger = logging.getLogger(__name__)
@@ -99,6 +100,10 @@ class BuildData:
     rendered: set[str] = field(default_factory=set)
     #: what the chart pages load differs from the last build's: they are written again
     assets_changed: bool = False
+    #: the chart directives' settled node attributes and picture, per node and options
+    #: (directives.py): they depend on the settings only, which stay for the build
+    charts: dict[tuple[object, ...], tuple[dict[str, Any], ChartOptions]] = field(
+        default_factory=dict)
 
     @property
     def settings(self) -> config_mod.Settings | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import PurePath
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from docutils import nodes
 from docutils.parsers.rst import directives
@@ -18,7 +18,7 @@ from ..config import NODE_NAME_RE
 from ..nights import DEFAULT_DAYS
 from ..pictures import ChartOptions, css_px
 from ..pictures.options import METRICS, RANGES, SCALES
-from . import data, tables
+from . import data, pages, tables
 from .nodes import scmmonitor_calendar, scmmonitor_chart, scmmonitor_status
 
 logger = logging.getLogger(__name__)
@@ -28,35 +28,42 @@ DEFAULTS = {"metric": "size", "scale": "linear", "range": "1y", "height": "400px
 HEIGHT_RE = re.compile(r"\d+(\.\d+)?(px|em|rem|vh|pt|cm|mm|in)?\Z")
 
 
-def note_picture(directive: SphinxDirective, options: ChartOptions) -> None:
-    """Remember the page's charts: the build's picture manifest lists them all."""
+def note_picture(directive: SphinxDirective, name: str, options: ChartOptions) -> None:
+    """Remember the page's charts (``name``: the picture's file name): the build's picture
+    manifest lists them all."""
     env = directive.env
-    if not hasattr(env, "scmmonitor_pictures"):
-        env.scmmonitor_pictures = {}  # type: ignore[attr-defined]
-    pages: dict[str, list[ChartOptions]] = env.scmmonitor_pictures  # type: ignore[attr-defined]
-    pages.setdefault(env.docname, []).append(options)
+    charts = pages.charts(env)
+    page = charts.get(env.docname)
+    if page is None:
+        page = charts[env.docname] = {}
+    page[name] = options
 
 
 def note_doc(directive: SphinxDirective, kind: str, names: list[str]) -> None:
     """Remember which documents show data, to re-read them when the data changes, and
-    which nodes they show: a build exports those only."""
+    which nodes they show: a build exports those only (and says so to export)."""
     env = directive.env
-    if not hasattr(env, "scmmonitor_nodes"):
-        env.scmmonitor_nodes = {}  # type: ignore[attr-defined]
-    env.scmmonitor_nodes.setdefault(env.docname, set()).update(names)  # type: ignore[attr-defined]
-    if not hasattr(env, "scmmonitor_docs"):
-        env.scmmonitor_docs = {"chart": set(), "status": set()}  # type: ignore[attr-defined]
-    docs: set[str] = env.scmmonitor_docs[kind]  # type: ignore[attr-defined]
-    if env.docname in docs:
+    docname = env.docname
+    shown = pages.shown(env)
+    page = shown.get(docname)
+    if page is None:
+        page = shown[docname] = set()
+    page.update(names)
+    docs = pages.docs(env)[kind]
+    if docname in docs:
         return  # a page with many charts: its dependency is noted already
-    docs.add(env.docname)
+    docs.add(docname)
     build = data.get(env)
     if build.config_path.is_file():
         env.note_dependency(build.config_path)
 
 
 class _DataDirective(SphinxDirective):
+    #: set once this directive warned (its result then depends on where it is)
+    warned = False
+
     def warn(self, message: str, subtype: str) -> None:
+        self.warned = True
         logger.warning(message, location=self.get_location(), type="scmmonitor",
                        subtype=subtype)
 
@@ -144,10 +151,35 @@ class BackupChart(_DataDirective):
 
     def run(self) -> list[nodes.Node]:
         name = self.arguments[0]
+        build = data.get(self.env)
+        # a site repeats the same few charts many times over: what their options settle
+        # to (checked against the config, the picture named) is worked out once per build
+        key = (name, *sorted(self.options.items()))
+        settled = build.charts.get(key)
+        if settled is None:
+            result = self.settle(name, build)
+            if isinstance(result, nodes.Node):
+                return [result]
+            settled = result
+            if not self.warned:  # a warning names its directive's place: said each time
+                build.charts[key] = settled
+        attributes, picture = settled
+        # the attributes are shared by the nodes of one chart: no visitor changes them
+        chart = scmmonitor_chart(**attributes)
+        self.set_source_info(chart)
+        note_picture(self, attributes["picture"], picture)
+        # childless: the fallback table is attached at write time, and only for builders
+        # that show it (HTML draws from the JSON, so reading the store here would be waste)
+        note_doc(self, "chart", [name])
+        return [chart]
+
+    def settle(self, name: str,
+               build: data.BuildData) -> tuple[dict[str, Any], ChartOptions] | nodes.Node:
+        """The chart node's attributes and its picture's options, or the paragraph that
+        says why there is no chart (warned)."""
         if problem := self.check_node_name(name):
             self.warn(f"scm-backup-chart: {problem}", "node")
-            return [self.problem_paragraph(f"No backup chart: {problem}.")]
-        build = data.get(self.env)
+            return self.problem_paragraph(f"No backup chart: {problem}.")
         settings = build.settings
         node_settings = settings.nodes.get(name) if settings is not None else None
         default_title = (f"{node_settings.hub} backups on {name}" if node_settings
@@ -161,16 +193,10 @@ class BackupChart(_DataDirective):
         range_ = self.choice("range", RANGES)
         picture = ChartOptions(node=name, title=title, series=tuple(series), metric=metric,
                                scale=scale, range=range_, height=css_px(height))
-        chart = scmmonitor_chart(
-            node=name, title=title, height=height, series=series, metric=metric, scale=scale,
-            range=range_, picture=picture.file_name(), picture_width=picture.width,
-            picture_height=picture.height, support_smartquotes=False)
-        self.set_source_info(chart)
-        note_picture(self, picture)
-        # childless: the fallback table is attached at write time, and only for builders
-        # that show it (HTML draws from the JSON, so reading the store here would be waste)
-        note_doc(self, "chart", [name])
-        return [chart]
+        return {"node": name, "title": title, "height": height, "series": series,
+                "metric": metric, "scale": scale, "range": range_,
+                "picture": picture.file_name(), "picture_width": picture.width,
+                "picture_height": picture.height, "support_smartquotes": False}, picture
 
 
 class BackupStatus(_DataDirective):

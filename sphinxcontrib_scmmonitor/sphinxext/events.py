@@ -17,7 +17,7 @@ from ..config import NODE_NAME_RE
 from ..export import ExportError, data_dir, export
 from ..pictures.manifest import drop_unlisted
 from ..store import StoreError
-from . import assets, data, tables
+from . import assets, data, pages, tables
 from .nodes import scmmonitor_calendar, scmmonitor_chart, scmmonitor_status
 from .visitors import is_live_html
 
@@ -34,30 +34,6 @@ SCRIPT_PRIORITY = 700
 RENDER_MODES = ("interactive", "static")
 
 _T = TypeVar("_T")
-
-
-def _docs(env: BuildEnvironment) -> dict[str, set[str]]:
-    if not hasattr(env, "scmmonitor_docs"):
-        env.scmmonitor_docs = {"chart": set(), "status": set()}  # type: ignore[attr-defined]
-    return env.scmmonitor_docs  # type: ignore[attr-defined,no-any-return]
-
-
-def _nodes(env: BuildEnvironment) -> dict[str, set[str]]:
-    """Page -> the nodes its directives show (charts, status tables, calendars)."""
-    if not hasattr(env, "scmmonitor_nodes"):
-        env.scmmonitor_nodes = {}  # type: ignore[attr-defined]
-    return env.scmmonitor_nodes  # type: ignore[attr-defined,no-any-return]
-
-
-def used_nodes(env: BuildEnvironment) -> set[str]:
-    """The nodes some page of the site shows, pages read in earlier builds included."""
-    return set().union(*_nodes(env).values())
-
-
-def _pictures(env: BuildEnvironment) -> dict[str, list[pictures.ChartOptions]]:
-    if not hasattr(env, "scmmonitor_pictures"):
-        env.scmmonitor_pictures = {}  # type: ignore[attr-defined]
-    return env.scmmonitor_pictures  # type: ignore[attr-defined,no-any-return]
 
 
 def config_inited(app: Sphinx, config: Config) -> None:
@@ -112,19 +88,19 @@ def env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[str]
 
 
 def env_purge_doc(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-    for docs in _docs(env).values():
+    for docs in pages.docs(env).values():
         docs.discard(docname)
-    _pictures(env).pop(docname, None)
-    _nodes(env).pop(docname, None)
+    pages.charts(env).pop(docname, None)
+    pages.shown(env).pop(docname, None)
 
 
 def env_merge_info(app: Sphinx, env: BuildEnvironment, docnames: Set[str],
                    other: BuildEnvironment) -> None:
-    theirs = _docs(other)
-    for kind, docs in _docs(env).items():
+    theirs = pages.docs(other)
+    for kind, docs in pages.docs(env).items():
         docs.update(theirs.get(kind, set()) & set(docnames))
-    _take_pages(_pictures(env), _pictures(other), docnames)
-    _take_pages(_nodes(env), _nodes(other), docnames)
+    _take_pages(pages.charts(env), pages.charts(other), docnames)
+    _take_pages(pages.shown(env), pages.shown(other), docnames)
 
 
 def _take_pages(mine: dict[str, _T], theirs: dict[str, _T], docnames: Set[str]) -> None:
@@ -144,7 +120,7 @@ def env_get_outdated(app: Sphinx, env: BuildEnvironment, added: Set[str], change
     data when the page is opened, so those pages need no rebuild for fresh data,
     unless what they load changed (Highcharts installed or removed since).
     """
-    docs = _docs(env)
+    docs = pages.docs(env)
     outdated = set(docs["status"])
     build = data.get(env)
     if not is_live_html(app.builder) or build.assets_changed:
@@ -217,13 +193,16 @@ def build_finished(app: Sphinx, exception: BaseException | None) -> None:
     try:
         if exception is not None or not is_live_html(app.builder):
             return
+        shown = pages.used_nodes(app.env)
         try:
-            pictures.write_manifest(app.outdir, _pictures(app.env))
+            # the nodes too: `scm-monitor export` writes exactly those, as this build does
+            pictures.write_manifest(app.outdir, {page: charts.values() for page, charts
+                                                 in pages.charts(app.env).items()},
+                                    nodes=shown)
         except ExportError as exc:
             logger.warning("scmmonitor: could not write the picture manifest: %s", exc,
                            type="scmmonitor", subtype="export")
             return
-        shown = used_nodes(app.env)
         if not shown:
             # no page shows a node: the pictures of removed charts go, nothing is read
             _drop_removed_nodes(app.outdir, set())
