@@ -146,7 +146,7 @@ def test_only_the_nodes_the_pages_show_are_read_and_exported(
     assert node_reads(trace.take()) == ["H1"]
     assert {"C.json", "H1.json", "H1.json.gz"} <= set(data_files(app))
     status = Path(app.outdir, "index.html").read_text()
-    assert "H1" in status and "repos/env" in status
+    assert "H1" in status and "repos/<wbr>env" in status  # a name breaks after "/"
 
     # the status table gone again: H1's data file goes, nothing is read
     (src / "index.rst").write_text(INDEX)
@@ -266,7 +266,7 @@ def test_a_rebuild_over_an_unchanged_sqlite_store_loads_no_sqlalchemy(tmp_path: 
     first = sphinx_build()
     assert first.startswith("0 "), first  # the first build reads the nodes whole
     assert sphinx_build() == "0 []"
-    assert "repos/env" in (out / "index.html").read_text()  # the table is still there
+    assert "repos/<wbr>env" in (out / "index.html").read_text()  # the table is still there
 
 
 def test_the_change_key_moves_with_every_write_a_node_data_read_sees(backend_url: str) -> None:
