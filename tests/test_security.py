@@ -366,7 +366,7 @@ def test_database_is_0640_and_json_0644_whatever_the_umask(umask, tmp_path) -> N
     build_tree(root)
     cfg = write_config(tmp_path, {"C": {"root": str(root)}})
     out = tmp_path / "html"
-    out.mkdir()  # export writes into an existing site, never creates it
+    (out / "_static").mkdir(parents=True)  # export writes into an existing site, never makes one
     old = os.umask(umask)
     try:
         assert cli.main(["-c", str(cfg), "collect", "--progress", "lines",

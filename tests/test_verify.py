@@ -300,7 +300,7 @@ def test_a_missing_sha256sum_is_unverified_in_status_and_the_page_until_the_tool
         capsys.readouterr()
         assert cli.main(["-c", str(cfg), "status"]) == 1
         assert "unverified" in capsys.readouterr().out
-        (tmp_path / "html").mkdir()
+        (tmp_path / "html" / "_static").mkdir(parents=True)  # a built site's output folder
         assert cli.main(["-c", str(cfg), "export", "--outdir", str(tmp_path / "html")]) == 0
         page = json.loads((tmp_path / "html/_static/scmmonitor/data/C.json").read_text())
         assert [r["reason"] for r in page["reasons"]] == ["unverified"]
