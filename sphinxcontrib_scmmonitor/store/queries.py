@@ -116,10 +116,11 @@ FROM backups b LEFT JOIN verifications v ON {_UNCHANGED}
 WHERE b.series_id = :series AND b.backup_at >= :lower ORDER BY b.backup_at, b.path
 """  # noqa: S608 - constants only
 
-#: the time of a series' oldest present file, walked up from its oldest backup: at once
-#: on a node that keeps every backup, past the gone ones on one that purges
+#: the time of a series' ``:k``-th newest present file (0: the newest), walked back from
+#: its newest: a node keeping its newest backups walks only those
 OLDEST_PRESENT = """
-SELECT MIN(b.backup_at) FROM backups b WHERE b.series_id = :series AND b.gone_at IS NULL
+SELECT b.backup_at FROM backups b WHERE b.series_id = :series AND b.gone_at IS NULL
+ORDER BY b.backup_at DESC LIMIT 1 OFFSET :k
 """
 
 #: the judged backup time just before ``:at`` (so "some have left the node" is known)
@@ -213,9 +214,10 @@ def _read_backups(run: Run, node_id: int, series: dict[int, SeriesData],
     for sid, (cutoff, listed) in bounded.items():
         if not _all_present(series[sid].backups, cutoff, listed):
             # the node keeps more than the checks look back at (or the purge missed one):
-            # read from its oldest present file on
-            oldest = next(iter(run(OLDEST_PRESENT, {"series": sid})), (None,))[0]
-            start = cutoff if oldest is None else min(cutoff, oldest)
+            # read from its oldest present file on, found walking back from the newest
+            oldest = next(iter(run(OLDEST_PRESENT, {"series": sid, "k": max(listed - 1, 0)})),
+                          (cutoff,))[0]
+            start = min(cutoff, oldest)
             lower = next(iter(run(BEFORE, {"series": sid, "at": start,
                                            "future": FUTURE_AFTER_S})), (None,))[0]
             _read_series(run, sid, series, verified, start if lower is None else lower)
