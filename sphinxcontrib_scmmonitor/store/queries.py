@@ -12,25 +12,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from ..checks.backups import FUTURE_AFTER_S
-from ..checks.history import SIZE_HISTORY, USUAL_OF
 from .records import BackupFile, NodeData, RunInfo, SeriesData, Verification
 
 Run = Callable[[str, Mapping[str, Any]], Iterable[Sequence[Any]]]
 
-#: How far back the checks look in one series, in backups (docs/concepts.rst), as the
-#: checks define it: a gap is told from the usual interval of the latest USUAL_OF
-#: intervals (USUAL_OF + 1 backups up to the node's last good listing), shrunk and grew
-#: from the SIZE_HISTORY backups before the newest present one; a backup dated more than
-#: FUTURE_AFTER_S after the listing that first saw it is none of those (``future``).
-#: The recent read keeps exactly that window, future-dated backups left out by the
-#: query's bound, so none of them (nor a rerun, itself one of the backups counted) can
-#: push a judged backup out.
-GAP_BACKUPS = USUAL_OF + 1
+#: the checks' deepest look back in backups of one series (docs/concepts.rst): the median
+#: of the 7 before the newest, the usual interval of the latest 28 intervals; the recent
+#: read keeps twice that, so a few future-dated or rerun backups cannot push one out
+RECENT_BACKUPS = 64
+#: the newest present backup must be among this many newest backups, else its 7 before it
+#: may fall outside the recent read: that series is read whole
+NEWEST_WITHIN = 32
 #: before every backup time: a series read whole is read from here on
 _FLOOR = -(1 << 62)
-#: after every backup time: no good listing yet, so no time bound on the window
-_CEILING = 1 << 62
+
 #: a content check's result holds while the file has the size and mtime it had then
 _UNCHANGED = "v.backup_id = b.id AND v.size = b.size AND v.mtime = b.mtime"
 #: what it found (checked_at is never NULL: a NULL here is no result)
@@ -45,88 +40,61 @@ FROM runs WHERE node_id = :node ORDER BY started_at DESC LIMIT :limit
 
 SERIES = "SELECT id, raw_name, name FROM series WHERE node_id = :node"
 
-#: A backup (all files of one backup time of a series) the checks judge: not dated more
-#: than :data:`FUTURE_AFTER_S` after the listing that first saw one of its files
-_JUDGED = """NOT EXISTS (SELECT 1 FROM backups f WHERE f.series_id = b.series_id
-  AND f.backup_at = b.backup_at AND f.backup_at > f.first_seen_at + :future)"""
-
 #: Every series of a node with the backups the checks judge, newest ones only where that
 #: is enough (:func:`read_node`): one statement a node, each series bounded by index seeks
 #: along ix_backups_series_at, never a scan of its history.
 #:
-#: ``bounds``, per series, among the backups the checks judge (:data:`_JUDGED`): the
-#: newest present one, the :data:`GAP_BACKUPS`-th newest up to the last good listing
-#: (``:observed``), the newest at or before ``:since`` (the one before the gap window),
-#: and its count of present files at its last complete listing. Grouped by the series so
-#: that it is worked out once a series: SQLite would merge a plain subquery into the
-#: join and seek the bounds again for every backup row. ``sized``: the backup
-#: :data:`SIZE_HISTORY` before the newest present one. ``judged``: a series is read
-#: whole when asked (``:whole``), never listed whole, or when any of those backups does
-#: not exist (it is short, or young); else from ``cutoff``, the oldest of them, on.
-#: ``w`` adds ``lower``: one judged backup time more, so "some have left the node" is
-#: still known (grouped, once a series, for the same reason). Each backup comes with its
-#: content checks' results (NULLs: none that still hold): a query of the node's verified
-#: files alone would walk its whole history.
+#: ``bounds``, per series: its newest present backup, the backup times that bound the
+#: recent window (the RECENT_BACKUPS-th newest and the one after it, the newest two before
+#: ``since``), and its count of present files at its last complete listing. Grouped by the
+#: series so that it is worked out once a series: SQLite would merge a plain subquery
+#: into the join and seek the bounds again for every backup row.
+#: ``judged``: a series is read whole when asked (``:whole``), when it is short, never
+#: listed whole, or its newest present backup is old. ``cutoff`` (None: read whole):
+#: the checks need the backups from there on; ``lower``: one backup time more is read.
+#: Each backup comes with its content checks' results (NULLs: none that still hold): a
+#: query of the node's verified files alone would walk its whole history.
 BACKUPS = f"""
 SELECT w.id, w.cutoff, w.listed, b.backup_at, b.size, b.gone_at, b.path, b.first_seen_at,
   {_CHECKED}
 FROM (
-  SELECT judged.id, judged.listed, judged.cutoff,
-    CASE WHEN judged.cutoff IS NULL THEN :floor
-      ELSE COALESCE((SELECT MAX(b.backup_at) FROM backups b WHERE b.series_id = judged.id
-                     AND b.backup_at < judged.cutoff AND {_JUDGED}), judged.cutoff)
-    END AS lower
+  SELECT id, listed,
+    CASE WHEN whole THEN NULL
+      WHEN before_since < keep_at THEN before_since ELSE keep_at END AS cutoff,
+    CASE WHEN whole THEN :floor
+      WHEN before_since < keep_at THEN COALESCE(before_next, before_since)
+      ELSE COALESCE(keep_next, keep_at) END AS lower
   FROM (
-    SELECT id, listed,
-      CASE WHEN :whole = 1 OR listed IS NULL OR keep_at IS NULL OR before_since IS NULL
-             OR (newest_present IS NOT NULL AND size_at IS NULL) THEN NULL
-        WHEN size_at IS NOT NULL AND size_at < keep_at AND size_at < before_since
-          THEN size_at
-        WHEN before_since < keep_at THEN before_since ELSE keep_at END AS cutoff
+    SELECT bounds.*, (:whole = 1 OR keep_at IS NULL OR listed IS NULL
+                      OR newest_present < within_at) AS whole
     FROM (
-      SELECT bounds.*,
-        (SELECT DISTINCT b.backup_at FROM backups b WHERE b.series_id = bounds.id
-          AND b.backup_at <= bounds.newest_present AND {_JUDGED}
-          ORDER BY b.backup_at DESC LIMIT 1 OFFSET :size) AS size_at
-      FROM (
-        SELECT s.id AS id, s.listed_count AS listed,
-          (SELECT b.backup_at FROM backups b WHERE b.series_id = s.id AND b.gone_at IS NULL
-            AND {_JUDGED} ORDER BY b.backup_at DESC LIMIT 1) AS newest_present,
-          (SELECT DISTINCT b.backup_at FROM backups b WHERE b.series_id = s.id
-            AND b.backup_at <= :observed AND {_JUDGED}
-            ORDER BY b.backup_at DESC LIMIT 1 OFFSET :keep) AS keep_at,
-          (SELECT b.backup_at FROM backups b WHERE b.series_id = s.id
-            AND b.backup_at <= :since AND {_JUDGED}
-            ORDER BY b.backup_at DESC LIMIT 1) AS before_since
-        FROM series s WHERE s.node_id = :node GROUP BY s.id
-      ) AS bounds
-    ) AS sized
+      SELECT s.id AS id, s.listed_count AS listed,
+        (SELECT b.backup_at FROM backups b WHERE b.series_id = s.id AND b.gone_at IS NULL
+          ORDER BY b.backup_at DESC LIMIT 1) AS newest_present,
+        (SELECT DISTINCT b.backup_at FROM backups b WHERE b.series_id = s.id
+          ORDER BY b.backup_at DESC LIMIT 1 OFFSET :within) AS within_at,
+        (SELECT DISTINCT b.backup_at FROM backups b WHERE b.series_id = s.id
+          ORDER BY b.backup_at DESC LIMIT 1 OFFSET :keep) AS keep_at,
+        (SELECT DISTINCT b.backup_at FROM backups b WHERE b.series_id = s.id
+          ORDER BY b.backup_at DESC LIMIT 1 OFFSET :extra) AS keep_next,
+        (SELECT DISTINCT b.backup_at FROM backups b WHERE b.series_id = s.id
+          AND b.backup_at < :since ORDER BY b.backup_at DESC LIMIT 1) AS before_since,
+        (SELECT DISTINCT b.backup_at FROM backups b WHERE b.series_id = s.id
+          AND b.backup_at < :since ORDER BY b.backup_at DESC LIMIT 1 OFFSET 1) AS before_next
+      FROM series s WHERE s.node_id = :node GROUP BY s.id
+    ) AS bounds
   ) AS judged
-  GROUP BY judged.id, judged.listed, judged.cutoff
 ) AS w
 JOIN backups b ON b.series_id = w.id AND b.backup_at >= w.lower
 LEFT JOIN verifications v ON {_UNCHANGED}
 ORDER BY w.id, b.backup_at, b.path
 """  # noqa: S608 - built of this module's constants, no input
 
-#: one series from ``:lower`` on: where the recent read's counts do not add up
+#: one series whole: where the recent read's counts do not add up
 SERIES_BACKUPS = f"""
 SELECT b.backup_at, b.size, b.gone_at, b.path, b.first_seen_at, {_CHECKED}
 FROM backups b LEFT JOIN verifications v ON {_UNCHANGED}
-WHERE b.series_id = :series AND b.backup_at >= :lower ORDER BY b.backup_at, b.path
-"""  # noqa: S608 - constants only
-
-#: the time of a series' ``:k``-th newest present file (0: the newest), walked back from
-#: its newest: a node keeping its newest backups walks only those
-OLDEST_PRESENT = """
-SELECT b.backup_at FROM backups b WHERE b.series_id = :series AND b.gone_at IS NULL
-ORDER BY b.backup_at DESC LIMIT 1 OFFSET :k
-"""
-
-#: the judged backup time just before ``:at`` (so "some have left the node" is known)
-BEFORE = f"""
-SELECT MAX(b.backup_at) FROM backups b WHERE b.series_id = :series AND b.backup_at < :at
-  AND {_JUDGED}
+WHERE b.series_id = :series ORDER BY b.backup_at, b.path
 """  # noqa: S608 - constants only
 
 #: the content checks' results of a node's files
@@ -175,14 +143,13 @@ def read_node(run: Run, name: str, hub: str | None, *, runs_limit: int,
     runs.reverse()
     series = {sid: SeriesData(name=sname, raw_name=bytes(raw), backups=[])
               for sid, raw, sname in run(SERIES, {"node": node_id})}
-    since = observed = None
+    since = None
     if window_s is not None:
         good = [r for r in runs if r.ok]
         observed = (good[-1].finished_at or good[-1].started_at) if good else None
         since = int(observed - window_s) if observed is not None else None
     verified: dict[bytes, Verification] = {}
-    _read_backups(run, node_id, series, verified, whole=window_s is None, since=since,
-                  observed=observed)
+    _read_backups(run, node_id, series, verified, whole=window_s is None, since=since)
     return NodeData(name=name, hub=hub or node_hub,
                     series=sorted(series.values(), key=lambda s: s.name), runs=runs,
                     verified=verified, verify_missing=read_missing_tools(run, node_id),
@@ -191,14 +158,13 @@ def read_node(run: Run, name: str, hub: str | None, *, runs_limit: int,
 
 def _read_backups(run: Run, node_id: int, series: dict[int, SeriesData],
                   verified: dict[bytes, Verification], *, whole: bool,
-                  since: int | None, observed: float | None) -> None:
+                  since: int | None) -> None:
     """Each series' backups from the lower bound :data:`BACKUPS` gives it on, and the
     content checks' results of the files read."""
     # no good run yet: no gap is judged, so the window has no time bound
     params = {"node": node_id, "whole": int(whole), "floor": _FLOOR,
-              "since": _CEILING if since is None else since,
-              "observed": _CEILING if observed is None else observed,
-              "future": FUTURE_AFTER_S, "keep": GAP_BACKUPS - 1, "size": SIZE_HISTORY}
+              "since": _FLOOR if since is None else since, "within": NEWEST_WITHIN,
+              "keep": RECENT_BACKUPS, "extra": RECENT_BACKUPS + 1}
     bounded: dict[int, tuple[int, int]] = {}  # series id -> (cutoff, listed count)
     current_id = None
     current: list[BackupFile] = []
@@ -212,36 +178,16 @@ def _read_backups(run: Run, node_id: int, series: dict[int, SeriesData],
         if checked_at is not None:
             verified[bytes(path)] = _verification(sha256, gzip_ok, gzip_error, checked_at)
     for sid, (cutoff, listed) in bounded.items():
-        if not _all_present(series[sid].backups, cutoff, listed):
-            # the node keeps more than the checks look back at (or the purge missed one):
-            # read from its oldest present file on, found walking back from the newest
-            oldest = next(iter(run(OLDEST_PRESENT, {"series": sid, "k": max(listed - 1, 0)})),
-                          (cutoff,))[0]
-            start = min(cutoff, oldest)
-            lower = next(iter(run(BEFORE, {"series": sid, "at": start,
-                                           "future": FUTURE_AFTER_S})), (None,))[0]
-            _read_series(run, sid, series, verified, start if lower is None else lower)
-            if not _all_present(series[sid].backups, start, listed):
-                _read_series(run, sid, series, verified, _FLOOR)  # counts that do not add up
-
-
-def _all_present(backups: list[BackupFile], cutoff: int, listed: int) -> bool:
-    """Whether the backups read from ``cutoff`` on hold the series' every present file."""
-    present = sum(1 for b in backups if b.gone_at is None and b.backup_at >= cutoff)
-    return present == listed and not any(b.gone_at is None for b in backups
-                                         if b.backup_at < cutoff)
-
-
-def _read_series(run: Run, sid: int, series: dict[int, SeriesData],
-                 verified: dict[bytes, Verification], lower: int) -> None:
-    """One series' backups from ``lower`` on, instead of what was read of it."""
-    backups = series[sid].backups
-    backups.clear()
-    for at, size, gone_at, path, first_seen_at, *checked in run(
-            SERIES_BACKUPS, {"series": sid, "lower": lower}):
-        backups.append(BackupFile(at, size, gone_at, path, first_seen_at))
-        if checked[3] is not None:
-            verified[bytes(path)] = _verification(*checked)
+        backups = series[sid].backups
+        present = sum(1 for b in backups if b.gone_at is None and b.backup_at >= cutoff)
+        if present != listed or any(b.gone_at is None for b in backups if b.backup_at < cutoff):
+            # present files older than the window (or a count that does not add up)
+            backups.clear()
+            for at, size, gone_at, path, first_seen_at, *checked in run(
+                    SERIES_BACKUPS, {"series": sid}):
+                backups.append(BackupFile(at, size, gone_at, path, first_seen_at))
+                if checked[3] is not None:
+                    verified[bytes(path)] = _verification(*checked)
 
 
 def read_verified(run: Run, node_id: int) -> dict[bytes, Verification]:

@@ -55,16 +55,14 @@ class Reads(Database):
                          runs_limit: int = 2000) -> NodeData:
         """What the checks judge of a node, read in time independent of its history's length.
 
-        Every present backup, and of the gone ones only what the checks look back at
-        (``queries.BACKUPS``, sized by the checks' own constants): those within
-        ``window_s`` before the node's ``observed_at`` (the end of its latest good run),
-        the newest ``queries.GAP_BACKUPS`` up to it and the ``SIZE_HISTORY`` before the
-        newest present one, future-dated backups not counted, plus one older backup where
-        more exist (so "some have left the node" is still known). The shape is
+        Every present backup, and of the gone ones only those within ``window_s`` before
+        the node's ``observed_at`` (the end of its latest good run) or among the series'
+        newest backups (``queries.RECENT_BACKUPS``), plus one older backup where more
+        exist (so "some have left the node" is still known). The shape is
         :meth:`node_data`'s; the checks' findings are the same (tests/test_recent_read.py).
-        A series keeping more present files than that is read from its oldest present one
-        on. ``verified`` holds the content checks' results of the files read (every
-        present one among them). One statement a node reads it all.
+        A series whose present files are not all recent (its listed count says so) is read
+        whole. ``verified`` holds the content checks' results of the files read (every
+        present one among them). One statement a node reads it all (``queries.BACKUPS``).
         """
         return self._node_data(name, hub, runs_limit, window_s)
 
