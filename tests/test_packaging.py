@@ -135,7 +135,7 @@ def test_wheel_carries_every_package_file(dist: Path) -> None:
         "format", "data", "series", "options", "status-table", "loader", "dom", "main")} <= static
     assert not [n for n in names if n.endswith((".pyc", ".db"))]
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-    assert "scm-monitor = sphinxcontrib_scmmonitor.cli:main" in \
+    assert "scm-monitor = sphinxcontrib_scmmonitor.cli:run" in \
         zipfile.ZipFile(wheel).read(entry_points).decode()
 
 

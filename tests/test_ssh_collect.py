@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import sqlite3
+import subprocess
+import sys
 import time
 from calendar import timegm
 from pathlib import Path
@@ -350,3 +353,38 @@ def test_bytes_printed_into_the_listing_fail_the_run_and_store_nothing(tree, tmp
     assert error.startswith(f"the output of the listing does not add up: the node wrote {n} "
                             f"record(s) in ")
     assert "something printed into it" in error
+
+
+# --- a collect's start (docs/operations.rst, "Large stores" and cron) -------------------------
+
+_START_PROBE = """\
+import sys, time
+events = []
+def hook(event, args):
+    if event == "socket.connect" and isinstance(args[1], tuple):
+        events.append("connect")
+    elif event == "import" and args[0] in ("paramiko.transport", "invoke", "sqlalchemy"):
+        events.append("import " + args[0])
+sys.addaudithook(hook)
+sys.argv = ["scm-monitor", *sys.argv[1:]]
+from sphinxcontrib_scmmonitor.cli import main
+code = main()
+print([*events, "invoke loaded" if sys.modules.get("invoke") else ""], file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def test_a_collect_connects_while_paramiko_loads_and_never_loads_invoke(sshd, tree,
+                                                                        tmp_path) -> None:
+    """The node's TCP handshake and its sshd's start overlap with loading paramiko; invoke
+    (paramiko's helper for an ssh_config's `Match exec`) is never imported."""
+    cfg = write_config(tmp_path, {"C": ssh_node(sshd, tree["root"])})
+
+    proc = subprocess.run([sys.executable, "-c", _START_PROBE, "-c", str(cfg), "collect"],
+                          capture_output=True, text=True, timeout=120)
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    events = ast.literal_eval(proc.stderr.strip().splitlines()[-1])
+    assert events.index("connect") < events.index("import paramiko.transport") \
+        < events.index("import sqlalchemy"), events
+    assert events[-1] == ""  # invoke was not loaded

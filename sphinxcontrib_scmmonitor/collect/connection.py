@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import paramiko
 
 from ..config import NodeSettings
+from .dial import Dialed
 from .knownhosts import KnownHosts, fingerprint, host_name
 from .local import CollectError
 from .sshconfig import Target, expand_proxy_command, parse_jump, resolve
@@ -32,10 +33,12 @@ _MAX_HOPS = 8
 
 
 def open_connection(node: NodeSettings, hops: list[paramiko.SSHClient],
-                    target: Target | None = None) -> paramiko.SSHClient:
+                    target: Target | None = None,
+                    dialed: Dialed | None = None) -> paramiko.SSHClient:
     """The node's connection, through its jump hosts, every host key on the way checked.
 
-    ``target`` is the node's host as :func:`resolve` gave it, if that was done before.
+    ``target`` is the node's host as :func:`resolve` gave it, if that was done before;
+    ``dialed`` its socket, if that was opened before (collect/dial.py).
     Each jump host's client is put in ``hops`` as soon as it is open, so that a caller's
     ``abort()`` from another thread closes the hops opened so far too.
     """
@@ -53,7 +56,10 @@ def open_connection(node: NodeSettings, hops: list[paramiko.SSHClient],
         client = _open(node, hop, known, sock, via=chain[i - 1] if i else None)
         hops.append(client)
         sock = _forward(client, hop, nxt, node.connect_timeout)
-    return _open(node, target, known, sock, via=chain[-1] if chain else None)
+    if chain and dialed is not None:  # not reached directly after all
+        dialed.close()
+        dialed = None
+    return _open(node, target, known, sock, via=chain[-1] if chain else None, dialed=dialed)
 
 def _jump_chain(target: Target) -> list[Target]:
     """The jump hosts in the order they are reached, each resolved like ``ssh -J`` does."""
@@ -99,7 +105,7 @@ def _forward(hop_client: paramiko.SSHClient, hop: Target, nxt: Target,
                            f"({exc or type(exc).__name__})") from None
 
 def _open(node: NodeSettings, target: Target, known: KnownHosts, sock: Any,
-          via: Target | None) -> paramiko.SSHClient:
+          via: Target | None, dialed: Dialed | None = None) -> paramiko.SSHClient:
     if sock is None and target.proxy_command:
         sock = _proxy_command(target)
     name = host_name(target.host_key_alias or target.hostname, target.port)
@@ -126,6 +132,8 @@ def _open(node: NodeSettings, target: Target, known: KnownHosts, sock: Any,
     where = str(target) + (f" via {via}" if via else "")
     t = node.connect_timeout
     try:
+        if dialed is not None:  # its error, if any, is said below like paramiko's own
+            sock = dialed.take()
         client.connect(target.hostname, port=target.port, username=target.user,
                        # paramiko takes a list of key files; its stubs say str only
                        key_filename=keys,  # type: ignore[arg-type]
@@ -171,6 +179,8 @@ def _open(node: NodeSettings, target: Target, known: KnownHosts, sock: Any,
     except (OSError, EOFError) as exc:
         client.close()
         reason = getattr(exc, "strerror", None) or str(exc) or "connection closed"
+        # in lower case, as paramiko's own connect's reasons are (above)
+        reason = reason[:1].lower() + reason[1:]
         raise CollectError(f"cannot connect to {where}: {reason}") from None
     return client
 

@@ -31,6 +31,7 @@ from ..store import ListingDiffer, NodeBusyError, StoreError, root_prefix
 if TYPE_CHECKING:  # the store's engine is loaded by whoever opens the store, not by importing us
     from ..store import Store
     from ..store.writes import RootMove, RunStart
+from .dial import Dialed, dial
 from .listing import DateLayout, ListingParser, display
 from .local import CollectError, Lister, LocalLister
 from .sshconfig import Target, resolve
@@ -85,13 +86,15 @@ class _Silent:
         pass
 
 
-def make_lister(node: NodeSettings, target: Target | None = None) -> Lister:
-    """The node's lister; ``target``: its host already resolved (collect/sshconfig.py)."""
+def make_lister(node: NodeSettings, target: Target | None = None,
+                dialed: Dialed | None = None) -> Lister:
+    """The node's lister; ``target``: its host already resolved (collect/sshconfig.py),
+    ``dialed``: its socket already opened (collect/dial.py)."""
     if node.is_local:
         return LocalLister(node)
     from .ssh import SshLister
 
-    return SshLister(node, target)
+    return SshLister(node, target, dialed)
 
 
 def collect_node(store: Store, node: NodeSettings, reporter: Reporter | None = None,
@@ -279,11 +282,19 @@ class Collection:
         self._pool.shutdown(wait=True)
 
     def _collect(self, node: NodeSettings) -> NodeResult | None:
-        target = None
+        target = dialed = None
         if not node.is_local:
             with suppress(CollectError):  # said again by the connection, as the node's error
                 target = resolve(node.host, user=node.user, port=node.port)
-        lister = self.listers[node.name] = make_lister(node, target)
+            if target is not None and not self._store.done():
+                dialed = dial(target, node.connect_timeout)
+        try:
+            # waits for paramiko, which the main thread is loading meanwhile
+            lister = self.listers[node.name] = make_lister(node, target, dialed)
+        except BaseException:
+            if dialed is not None:
+                dialed.close()
+            raise
         if self._store.done() and self._store.result() is None:
             return None  # given up meanwhile
         lister.start()

@@ -22,6 +22,7 @@ from paramiko.sftp import SFTPError
 from ..config import NodeSettings
 from ..store import Record
 from .connection import open_connection
+from .dial import Dialed
 from .listing import ListingParser, printable
 from .local import CollectError, Lister, matches
 from .remote import REMOTE_COMMAND, ScriptTimeout, StartedScript, framed_script, start_script
@@ -62,10 +63,13 @@ def listing_command(root: str, pattern: str) -> tuple[str, str]:
 class SshLister(Lister):
     """Lists one remote node; ``abort()`` may be called from another thread."""
 
-    def __init__(self, node: NodeSettings, target: Target | None = None) -> None:
+    def __init__(self, node: NodeSettings, target: Target | None = None,
+                 dialed: Dialed | None = None) -> None:
         super().__init__(node)
         #: the node's host resolved by ``ssh -G`` (collect/sshconfig.py), if done before
         self.target = target
+        #: its socket, if opened before (collect/dial.py); the first connect takes it
+        self.dialed = dialed
         self.client: paramiko.SSHClient | None = None
         self.hops: list[paramiko.SSHClient] = []
         #: bytes the login shell printed before the listing script started
@@ -74,14 +78,17 @@ class SshLister(Lister):
         self._start_failed: Exception | None = None
 
     def abort(self) -> None:
+        if self.dialed is not None:
+            self.dialed.close()
         for client in [self.client, *self.hops]:
             if client is not None:
                 client.close()
 
     def connect(self) -> paramiko.SSHClient:
         """The node's connection, held here so that :meth:`abort` closes it (and its hops)."""
+        dialed, self.dialed = self.dialed, None
         self.client = open_connection(self.node, self.hops,
-                                      replace(self.target) if self.target else None)
+                                      replace(self.target) if self.target else None, dialed)
         return self.client
 
     def close(self) -> None:

@@ -31,7 +31,6 @@ from ..store import Record, StoreError
 from .listing import display, printable
 from .local import CollectError, Lister
 from .verify_local import check_local, gzip_error
-from .verify_remote import check_remote
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -138,6 +137,8 @@ def verify_node(store: Store, node: NodeSettings, files: Sequence[bytes],
         if node.is_local:
             check_local(to_hash, to_test, found, deadline, node.command_timeout)
         else:
+            from .verify_remote import check_remote  # paramiko: loaded only if needed
+
             check_remote(node, lister, to_hash, to_test, found)
         present = [tool for tool in asked if tool not in found.missing_tools]
     except CollectError as exc:
