@@ -191,12 +191,14 @@ def row11(ctx: Context) -> RowResult:
 def _recent_rows(toml: Path) -> int:
     """How many backups ``status`` reads of one series of the first node (the row's limit)."""
     from sphinxcontrib_scmmonitor import config
+    from sphinxcontrib_scmmonitor.checks import LOOK_BACK
     from sphinxcontrib_scmmonitor.store import open_reader
 
     settings = config.load(toml)
     node = settings.node("N000")
     reader = open_reader(settings.database)
-    data = reader.recent_node_data("N000", node.hub, window_s=(node.gap_days + 1) * DAY)
+    data = reader.recent_node_data("N000", node.hub, window_s=(node.gap_days + 1) * DAY,
+                                   look_back=LOOK_BACK)
     reader.close()
     return max(len(s.backups) for s in data.series)
 

@@ -19,6 +19,7 @@ from ..text import human_age, human_size  # re-exported: home is text.py
 from .backups import FUTURE_AFTER_S, Backups, Folder
 from .copies import Originals
 from .judge import (
+    LOOK_BACK,
     check_node,
     evaluate,
     judged_reader,
@@ -42,7 +43,8 @@ from .reasons import (
 from .results import NodeStatus, Report, SeriesStatus
 from .words import NAMED, shown
 
-__all__ = ["ALARM", "EXIT_CODES", "FUTURE_AFTER_S", "LEVELS", "NAGIOS_WORDS", "NAMED", "OK",
+__all__ = ["ALARM", "EXIT_CODES", "FUTURE_AFTER_S", "LEVELS", "LOOK_BACK", "NAGIOS_WORDS",
+           "NAMED", "OK",
            "SEVERITY", "UNKNOWN", "WARN", "Backups", "Folder", "NodeStatus", "Originals",
            "Reason", "Report", "SeriesStatus", "check_node", "evaluate", "human_age",
            "human_size", "judged_reader", "observed_at", "originals_for", "printable",

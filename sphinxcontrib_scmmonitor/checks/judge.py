@@ -14,12 +14,18 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from ..config import NodeSettings, Settings
-from .backups import Backups
+from ..store.records import LookBack
+from .backups import FUTURE_AFTER_S, Backups
 from .copies import Originals, check_copy, corrupt
+from .history import SIZE_HISTORY, USUAL_OF
 from .node import judge_runs, no_backups, observed_at, unverified
 from .reasons import Reason
 from .results import NodeStatus, Report, SeriesStatus
 from .series import check_series, series_history
+
+#: what the checks judge of a series beyond its present backups (history.py, backups.py)
+LOOK_BACK = LookBack(backups=USUAL_OF + 1, before_newest=SIZE_HISTORY,
+                     future_s=FUTURE_AFTER_S)
 
 if TYPE_CHECKING:  # the CLI's exit-status table imports checks: --help must not load SQLAlchemy
     from ..store import NodeData, Reader
@@ -67,7 +73,8 @@ def judged_reader(settings: Settings, store: Reader) -> Callable[[str], NodeData
                 # the gap check looks gap_days back from the node's last good listing; a
                 # day more keeps the backup just before that window, whatever the rhythm
                 cache[name] = store.recent_node_data(name, node.hub,
-                                                     window_s=(node.gap_days + 1) * 86400)
+                                                     window_s=(node.gap_days + 1) * 86400,
+                                                     look_back=LOOK_BACK)
         return cache[name]
 
     return read

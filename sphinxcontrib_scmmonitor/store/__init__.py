@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from .ingest import Differ, ListingDiffer
 from .records import (
+    WINDOW_ONLY,
     BackupFile,
     Changes,
     Known,
     Lease,
+    LookBack,
     NodeBusyError,
     NodeData,
     NodeOwnerError,
@@ -32,9 +34,29 @@ if TYPE_CHECKING:
     from .db import Store
     from .lite import Reader, open_reader
 
-__all__ = ["BackupFile", "Changes", "Differ", "Known", "Lease", "ListingDiffer", "NodeBusyError",
-           "NodeData", "NodeOwnerError", "Reader", "Record", "RunInfo", "SeriesData",
-           "SeriesState", "Store", "StoreError", "Verification", "open_reader", "root_prefix"]
+__all__ = [
+    "WINDOW_ONLY",
+    "BackupFile",
+    "Changes",
+    "Differ",
+    "Known",
+    "Lease",
+    "ListingDiffer",
+    "LookBack",
+    "NodeBusyError",
+    "NodeData",
+    "NodeOwnerError",
+    "Reader",
+    "Record",
+    "RunInfo",
+    "SeriesData",
+    "SeriesState",
+    "Store",
+    "StoreError",
+    "Verification",
+    "open_reader",
+    "root_prefix",
+]
 
 
 def __getattr__(name: str) -> Any:

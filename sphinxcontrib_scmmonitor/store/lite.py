@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import queries, revision
-from .records import NodeData, StoreError
+from .records import WINDOW_ONLY, LookBack, NodeData, StoreError
 
 if TYPE_CHECKING:
     from .db import Store
@@ -109,6 +109,7 @@ class Reader(Protocol):
                   runs_limit: int = 2000) -> NodeData: ...
 
     def recent_node_data(self, name: str, hub: str | None = None, *, window_s: float,
+                         look_back: LookBack = WINDOW_ONLY,
                          runs_limit: int = 2000) -> NodeData: ...
 
     def last_notification(self, hub: str) -> tuple[str, str, float] | None: ...
@@ -215,10 +216,12 @@ class LiteStore:
             return queries.read_node(run, name, hub, runs_limit=runs_limit, window_s=None)
 
     def recent_node_data(self, name: str, hub: str | None = None, *, window_s: float,
+                         look_back: LookBack = WINDOW_ONLY,
                          runs_limit: int = 2000) -> NodeData:
         """As :meth:`~.reads.Reads.recent_node_data`."""
         with self.read() as run:
-            return queries.read_node(run, name, hub, runs_limit=runs_limit, window_s=window_s)
+            return queries.read_node(run, name, hub, runs_limit=runs_limit, window_s=window_s,
+                                     look_back=look_back)
 
     def last_notification(self, hub: str) -> tuple[str, str, float] | None:
         with self.read() as run:

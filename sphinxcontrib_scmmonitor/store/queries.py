@@ -9,16 +9,28 @@ text and parameters in, rows out.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from .records import BackupFile, NodeData, RunInfo, SeriesData, Verification
+from .records import (
+    WINDOW_ONLY,
+    BackupFile,
+    LookBack,
+    NodeData,
+    RunInfo,
+    SeriesData,
+    Verification,
+)
 
 Run = Callable[[str, Mapping[str, Any]], Iterable[Sequence[Any]]]
 
-#: the checks' deepest look back in backups of one series (docs/concepts.rst): the median
-#: of the 7 before the newest, the usual interval of the latest 28 intervals; the recent
-#: read keeps twice that, so a few future-dated or rerun backups cannot push one out
+#: A recent read bounds each series by one of two windows of newest backup times: the
+#: short one where the series keeps at most that many present files (the usual node,
+#: whose retention keeps the newest ones: what it keeps is about all the checks look at),
+#: else the long one. Either way the read is checked against the checks' own look back
+#: (:class:`~.records.LookBack`) and a series it does not cover is read whole.
+SHORT_BACKUPS = 32
 RECENT_BACKUPS = 64
 #: the newest present backup must be among this many newest backups, else its 7 before it
 #: may fall outside the recent read: that series is read whole
@@ -45,8 +57,9 @@ SERIES = "SELECT id, raw_name, name FROM series WHERE node_id = :node"
 #: along ix_backups_series_at, never a scan of its history.
 #:
 #: ``bounds``, per series: its newest present backup, the backup times that bound the
-#: recent window (the RECENT_BACKUPS-th newest and the one after it, the newest two before
-#: ``since``), and its count of present files at its last complete listing. Grouped by the
+#: recent window (the SHORT_BACKUPS-th or RECENT_BACKUPS-th newest and the one after it,
+#: the newest two before ``since``), and its count of present files at its last complete
+#: listing. Grouped by the
 #: series so that it is worked out once a series: SQLite would merge a plain subquery
 #: into the join and seek the bounds again for every backup row.
 #: ``judged``: a series is read whole when asked (``:whole``), when it is short, never
@@ -73,10 +86,18 @@ FROM (
           ORDER BY b.backup_at DESC LIMIT 1) AS newest_present,
         (SELECT DISTINCT b.backup_at FROM backups b WHERE b.series_id = s.id
           ORDER BY b.backup_at DESC LIMIT 1 OFFSET :within) AS within_at,
-        (SELECT DISTINCT b.backup_at FROM backups b WHERE b.series_id = s.id
-          ORDER BY b.backup_at DESC LIMIT 1 OFFSET :keep) AS keep_at,
-        (SELECT DISTINCT b.backup_at FROM backups b WHERE b.series_id = s.id
-          ORDER BY b.backup_at DESC LIMIT 1 OFFSET :extra) AS keep_next,
+        CASE WHEN s.listed_count <= :short THEN
+          (SELECT DISTINCT b.backup_at FROM backups b WHERE b.series_id = s.id
+            ORDER BY b.backup_at DESC LIMIT 1 OFFSET :short)
+        ELSE
+          (SELECT DISTINCT b.backup_at FROM backups b WHERE b.series_id = s.id
+            ORDER BY b.backup_at DESC LIMIT 1 OFFSET :keep) END AS keep_at,
+        CASE WHEN s.listed_count <= :short THEN
+          (SELECT DISTINCT b.backup_at FROM backups b WHERE b.series_id = s.id
+            ORDER BY b.backup_at DESC LIMIT 1 OFFSET :short_next)
+        ELSE
+          (SELECT DISTINCT b.backup_at FROM backups b WHERE b.series_id = s.id
+            ORDER BY b.backup_at DESC LIMIT 1 OFFSET :extra) END AS keep_next,
         (SELECT DISTINCT b.backup_at FROM backups b WHERE b.series_id = s.id
           AND b.backup_at < :since ORDER BY b.backup_at DESC LIMIT 1) AS before_since,
         (SELECT DISTINCT b.backup_at FROM backups b WHERE b.series_id = s.id
@@ -131,7 +152,7 @@ LAST_NOTIFICATION = "SELECT status, fingerprint, sent_at FROM notifications WHER
 
 
 def read_node(run: Run, name: str, hub: str | None, *, runs_limit: int,
-              window_s: float | None) -> NodeData:
+              window_s: float | None, look_back: LookBack = WINDOW_ONLY) -> NodeData:
     """A node's series and recent runs (oldest first); all backups, or (``window_s``) the
     recent ones :meth:`~.reads.Reads.recent_node_data` describes. Run inside one read."""
     found = list(run(NODE, {"name": name}))  # names are unique: none or one
@@ -143,13 +164,14 @@ def read_node(run: Run, name: str, hub: str | None, *, runs_limit: int,
     runs.reverse()
     series = {sid: SeriesData(name=sname, raw_name=bytes(raw), backups=[])
               for sid, raw, sname in run(SERIES, {"node": node_id})}
-    since = None
-    if window_s is not None:
-        good = [r for r in runs if r.ok]
-        observed = (good[-1].finished_at or good[-1].started_at) if good else None
-        since = int(observed - window_s) if observed is not None else None
+    good = [r for r in runs if r.ok]
+    observed = (good[-1].finished_at or good[-1].started_at) if good else None
+    # no good run yet: no gap is judged, so the window has no time bound
+    since = int(observed - window_s) if window_s is not None and observed is not None \
+        else None
     verified: dict[bytes, Verification] = {}
-    _read_backups(run, node_id, series, verified, whole=window_s is None, since=since)
+    _read_backups(run, node_id, series, verified, whole=window_s is None, since=since,
+                  observed=observed, look_back=look_back)
     return NodeData(name=name, hub=hub or node_hub,
                     series=sorted(series.values(), key=lambda s: s.name), runs=runs,
                     verified=verified, verify_missing=read_missing_tools(run, node_id),
@@ -158,12 +180,14 @@ def read_node(run: Run, name: str, hub: str | None, *, runs_limit: int,
 
 def _read_backups(run: Run, node_id: int, series: dict[int, SeriesData],
                   verified: dict[bytes, Verification], *, whole: bool,
-                  since: int | None) -> None:
+                  since: int | None, observed: float | None = None,
+                  look_back: LookBack = WINDOW_ONLY) -> None:
     """Each series' backups from the lower bound :data:`BACKUPS` gives it on, and the
-    content checks' results of the files read."""
-    # no good run yet: no gap is judged, so the window has no time bound
+    content checks' results of the files read; a series the bounded read does not
+    cover (:func:`_covers`) read again, whole."""
     params = {"node": node_id, "whole": int(whole), "floor": _FLOOR,
               "since": _FLOOR if since is None else since, "within": NEWEST_WITHIN,
+              "short": SHORT_BACKUPS, "short_next": SHORT_BACKUPS + 1,
               "keep": RECENT_BACKUPS, "extra": RECENT_BACKUPS + 1}
     bounded: dict[int, tuple[int, int]] = {}  # series id -> (cutoff, listed count)
     current_id = None
@@ -179,15 +203,31 @@ def _read_backups(run: Run, node_id: int, series: dict[int, SeriesData],
             verified[bytes(path)] = _verification(sha256, gzip_ok, gzip_error, checked_at)
     for sid, (cutoff, listed) in bounded.items():
         backups = series[sid].backups
-        present = sum(1 for b in backups if b.gone_at is None and b.backup_at >= cutoff)
-        if present != listed or any(b.gone_at is None for b in backups if b.backup_at < cutoff):
-            # present files older than the window (or a count that does not add up)
+        if not _covers(backups, cutoff, listed, observed, look_back):
             backups.clear()
             for at, size, gone_at, path, first_seen_at, *checked in run(
                     SERIES_BACKUPS, {"series": sid}):
                 backups.append(BackupFile(at, size, gone_at, path, first_seen_at))
                 if checked[3] is not None:
                     verified[bytes(path)] = _verification(*checked)
+
+
+def _covers(backups: list[BackupFile], cutoff: int, listed: int, observed: float | None,
+            look_back: LookBack) -> bool:
+    """Whether a series' bounded read (every backup from one before ``cutoff`` on) holds
+    all the checks judge of it: every present file (as many as its last complete listing
+    counted, none older than the cutoff), and the look back in backup times."""
+    present = [b.backup_at for b in backups if b.gone_at is None]
+    if len(present) != listed or (present and present[0] < cutoff):
+        return False  # present files older than the window, or a count that does not add up
+    if observed is None:
+        return True  # no good run: nothing is judged as of a listing
+    times = sorted({b.backup_at for b in backups})
+    if bisect_right(times, observed) < look_back.backups:
+        return False  # future-dated or rerun backups pushed some of the usual interval's out
+    limit = observed + look_back.future_s
+    newest = max((at for at in present if at <= limit), default=None)
+    return newest is None or bisect_left(times, newest) >= look_back.before_newest
 
 
 def read_verified(run: Run, node_id: int) -> dict[bytes, Verification]:

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, select
 
 from . import queries
 from .engine import Database, runner
-from .records import Known, NodeData, SeriesState
+from .records import WINDOW_ONLY, Known, LookBack, NodeData, SeriesState
 from .tables import backups as backups_t
 from .tables import series as series_t
 from .util import batches as _batches
@@ -52,25 +52,28 @@ class Reads(Database):
         return self._node_data(name, hub, runs_limit, None)
 
     def recent_node_data(self, name: str, hub: str | None = None, *, window_s: float,
+                         look_back: LookBack = WINDOW_ONLY,
                          runs_limit: int = 2000) -> NodeData:
         """What the checks judge of a node, read in time independent of its history's length.
 
         Every present backup, and of the gone ones only those within ``window_s`` before
         the node's ``observed_at`` (the end of its latest good run) or among the series'
-        newest backups (``queries.RECENT_BACKUPS``), plus one older backup where more
-        exist (so "some have left the node" is still known). The shape is
-        :meth:`node_data`'s; the checks' findings are the same (tests/test_recent_read.py).
-        A series whose present files are not all recent (its listed count says so) is read
-        whole. ``verified`` holds the content checks' results of the files read (every
-        present one among them). One statement a node reads it all (``queries.BACKUPS``).
+        newest backups (``queries.SHORT_BACKUPS`` of a series keeping no more files than
+        that, else ``queries.RECENT_BACKUPS``), plus one older backup where more exist
+        (so "some have left the node" is still known). The shape is :meth:`node_data`'s;
+        the checks' findings are the same (tests/test_recent_read.py). A series whose
+        present files are not all recent (its listed count says so), or whose read holds
+        less than ``look_back`` asks, is read whole. ``verified`` holds the content checks'
+        results of the files read (every present one among them). One statement a node
+        reads it all (``queries.BACKUPS``).
         """
-        return self._node_data(name, hub, runs_limit, window_s)
+        return self._node_data(name, hub, runs_limit, window_s, look_back)
 
     def _node_data(self, name: str, hub: str | None, runs_limit: int,
-                   window_s: float | None) -> NodeData:
+                   window_s: float | None, look_back: LookBack = WINDOW_ONLY) -> NodeData:
         with self.read() as conn:
             return queries.read_node(runner(conn), name, hub, runs_limit=runs_limit,
-                                     window_s=window_s)
+                                     window_s=window_s, look_back=look_back)
 
     def last_notification(self, hub: str) -> tuple[str, str, float] | None:
         with self.read() as conn:

@@ -155,6 +155,26 @@ class Verification(NamedTuple):
     checked_at: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class LookBack:
+    """How far the checks look back in one series, beyond its present backups: what a
+    recent read (``recent_node_data``) must hold of it to judge as the full read does.
+
+    Counted in backup times (the files of one dated folder are one backup).
+    """
+
+    #: the newest backups at or before the node's observed_at (the usual interval's)
+    backups: int = 0
+    #: backups before the newest present one (the sizes ``shrunk`` compares against)
+    before_newest: int = 0
+    #: a present backup dated more than this after observed_at is not the newest one
+    future_s: float = 0.0
+
+
+#: no look back: the present backups and the time window only (a picture's read)
+WINDOW_ONLY = LookBack()
+
+
 @dataclass(slots=True)
 class SeriesData:
     """All backups ever seen of one series, ascending by ``backup_at``, then ``path``."""
