@@ -296,7 +296,8 @@ class Collection:
                 dialed.close()
             raise
         if self._store.done() and self._store.result() is None:
-            return None  # given up meanwhile
+            lister.abort()  # given up meanwhile (its socket, if dialled, closed)
+            return None
         lister.start()
         store = self._store.result()
         if store is None:
