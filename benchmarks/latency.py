@@ -57,14 +57,19 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
 
 async def _serve(target: int, delay: float) -> None:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await asyncio.sleep(2 * delay)  # the TCP handshake's round trip
         try:
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", target)
-        except OSError:
+            await asyncio.sleep(2 * delay)  # the TCP handshake's round trip
+            try:
+                up_reader, up_writer = await asyncio.open_connection("127.0.0.1", target)
+            except OSError:
+                writer.close()
+                return
+            await asyncio.gather(_pipe(reader, up_writer, delay),
+                                 _pipe(up_reader, writer, delay), return_exceptions=True)
+        except asyncio.CancelledError:
+            # the proxy is stopping with connections still open: they simply end (asyncio
+            # would print the cancellation of each one as a traceback)
             writer.close()
-            return
-        await asyncio.gather(_pipe(reader, up_writer, delay), _pipe(up_reader, writer, delay),
-                             return_exceptions=True)
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=256)
     port = server.sockets[0].getsockname()[1]
