@@ -94,6 +94,21 @@ def test_without_openssh_paramiko_reads_the_config_and_refuses_include(tmp_path,
     assert "uses Include, which only OpenSSH's own client resolves" in str(err.value)
 
 
+def test_without_openssh_paramiko_may_still_run_match_exec(tmp_path) -> None:
+    """The process keeps paramiko's `invoke` out only where `ssh -G` reads the config."""
+    probe = ("import sys\n"
+             "from sphinxcontrib_scmmonitor.cli import run\n"
+             "try:\n    run()\n"
+             "finally:\n    print(sys.modules.get('invoke', 'absent') is None)\n")
+    saw = {}
+    for case, path in (("openssh", os.environ["PATH"]), ("none", str(tmp_path / "no-ssh"))):
+        proc = subprocess.run([sys.executable, "-c", probe, "--help"], capture_output=True,
+                              text=True, timeout=60, env={**os.environ, "PATH": path})
+        saw[case] = proc.stdout.strip().splitlines()[-1]
+
+    assert saw == {"openssh": "True", "none": "False"}
+
+
 @pytest.mark.parametrize(("spec", "expected"), [
     ("bastion", ("", "bastion", 0)),
     ("jump@bastion:2200", ("jump", "bastion", 2200)),

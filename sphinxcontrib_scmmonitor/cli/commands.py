@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import shutil
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NoReturn, cast
@@ -22,21 +23,24 @@ log = logging.getLogger("scmmonitor")
 def run() -> NoReturn:
     """The ``scm-monitor`` process: :func:`main`, then its exit status.
 
-    Before it exits, every object is frozen out of the garbage collector: the
+    Cron and Nagios run these every few minutes, so the process spares what only a
+    process can: paramiko's optional ``invoke`` is kept out where it is never used, and
+    before the exit every object is frozen out of the garbage collector (the
     interpreter's last collections over paramiko's and SQLAlchemy's objects take about
-    0.15 s, as long as a ``status`` itself, and each command has closed its store and
-    connections by then (cron and Nagios run these every few minutes).
+    0.15 s, as long as a ``status`` itself; each command has closed its store and
+    connections by then).
     """
+    if shutil.which("ssh"):
+        # paramiko loads `invoke` whenever it is installed, only to run an ssh_config's
+        # `Match exec`; where OpenSSH's client resolves the config (`ssh -G`) paramiko
+        # never reads it, and invoke is a tenth of a second of every collect's start
+        sys.modules.setdefault("invoke", None)  # type: ignore[arg-type]
     status = main()
     gc.freeze()
     sys.exit(status)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # paramiko loads `invoke` whenever it is installed, only to run an ssh_config's
-    # `Match exec`, which this process never asks it to (`ssh -G` reads the config):
-    # a tenth of a second of every collect that cron runs, for nothing
-    sys.modules.setdefault("invoke", None)  # type: ignore[arg-type]
     parser = build_parser(on_status_error=status_usage)
     args, extra = parser.parse_known_args(argv)
     if extra:  # as parse_args would say it, but status says it as a Nagios plugin must
