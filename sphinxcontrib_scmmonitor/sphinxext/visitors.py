@@ -206,15 +206,18 @@ def _cell(key: str, text: str) -> str:
 #: a word longer than this may break anywhere, so that it never widens its table past
 #: the column (the page script's LONG_WORD, dom.js)
 LONG_WORD = 20
+_SPACES = re.compile(r"(\s+)")
 
 
 def breakable(text: str) -> str:
     """Escaped text that may break at spaces and after each ``/`` (series names, paths), a
     word inside only where it is longer than its cell: a word of more than
     :data:`LONG_WORD` characters is marked ``scmmonitor-long`` (it may break anywhere)."""
+    if len(text) <= LONG_WORD and "/" not in text:
+        return _text(text)  # most cells (sizes, ages, counts): nothing to mark, 6,000 rows
     return "/<wbr>".join(
         "".join(f'<span class="scmmonitor-long">{_text(word)}</span>' if len(word) > LONG_WORD
-                else _text(word) for word in re.split(r"(\s+)", part))
+                else _text(word) for word in _SPACES.split(part))
         for part in text.split("/"))
 
 
