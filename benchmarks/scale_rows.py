@@ -386,8 +386,8 @@ def row13(ctx: Context) -> RowResult:
         "per-row encoding of the binary COPY in Python, and each statement a round trip "
         "between two processes on two shared cores. The same collect into a database "
         "whose backups table has the key dropped (measured in the same run, not a schema "
-        "we ship) shows the key's share: about half of PostgreSQL's time, and the rest "
-        "still above 1.2x. The key stays: it is what keeps a backup's node and series "
+        "we ship) shows the key's share: a third to a half of PostgreSQL's time, and the "
+        "rest still above 1.2x. The key stays: it is what keeps a backup's node and series "
         "one, and what removes a node's backups with it. Sixteen at once, PostgreSQL's "
         "writers run in parallel where SQLite's queue on one lock.",
     ]
