@@ -14,9 +14,10 @@ epoch seconds, so a daylight-saving change can never cause a false alarm.
 
 from __future__ import annotations
 
+from ..store.records import FUTURE_AFTER_S  # the one rule, for checks and verify steps
 from ..text import escape_controls as printable  # the one rule for text: text.py
 from ..text import human_age, human_size  # re-exported: home is text.py
-from .backups import FUTURE_AFTER_S, Backups, Folder
+from .backups import Backups, Folder
 from .copies import Originals
 from .judge import (
     LOOK_BACK,

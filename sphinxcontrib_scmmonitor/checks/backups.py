@@ -10,15 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ..store.records import root_prefix
+from ..store.records import FUTURE_AFTER_S, root_prefix
 from ..text import iso_utc
 from .words import shown
 
 if TYPE_CHECKING:
     from ..store import SeriesData
 
-#: a backup dated further than this after the collection that first saw it is ``future``
-FUTURE_AFTER_S = 24 * 3600
 
 
 class Folder(NamedTuple):

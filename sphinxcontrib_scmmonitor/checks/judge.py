@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from ..config import NodeSettings, Settings
-from ..store.records import LookBack
-from .backups import FUTURE_AFTER_S, Backups
+from ..store.records import FUTURE_AFTER_S, LookBack
+from .backups import Backups
 from .copies import Originals, check_copy, corrupt
 from .history import SIZE_HISTORY, USUAL_OF
 from .node import judge_runs, no_backups, observed_at, unverified

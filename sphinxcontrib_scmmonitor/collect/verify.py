@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..config import VERIFY_TOOLS, NodeSettings
-from ..store import Record, StoreError
+from ..store.records import FUTURE_AFTER_S, Record, StoreError
 from .listing import display, printable
 from .local import CollectError, Lister
 from .verify_local import check_local, gzip_error
@@ -40,9 +40,6 @@ __all__ = ["FUTURE_AFTER_S", "Found", "Newest", "Outcome", "extra_time", "gzip_e
 
 log = logging.getLogger(__name__)
 
-#: a backup dated this far after its listing is not taken as the series' newest (a wrong
-#: clock or layout: docs/concepts.rst, ``future``); hashing it would check the wrong night
-FUTURE_AFTER_S = 24 * 3600
 
 
 def steps(node: NodeSettings) -> tuple[bool, bool]:

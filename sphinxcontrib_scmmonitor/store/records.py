@@ -155,6 +155,12 @@ class Verification(NamedTuple):
     checked_at: int | None
 
 
+#: a backup dated further than this after the listing that saw it is ``future`` (a wrong
+#: clock or layout, docs/concepts.rst): never a series' newest, for the checks (``stale``)
+#: as for the verify steps (hashing it would check the wrong night)
+FUTURE_AFTER_S = 24 * 3600
+
+
 @dataclass(frozen=True, slots=True)
 class LookBack:
     """How far the checks look back in one series, beyond its present backups: what a
